@@ -1,0 +1,181 @@
+import http from 'node:http';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { errorResponse, type HttpRequest, type HttpResponse, type Route } from './http-route';
+import type { Logger } from './logger';
+import { bearerMatches } from './auth';
+import type { Registry } from 'prom-client';
+
+export type ReadinessCheck = () => Promise<void>;
+
+export interface ServiceHttpOptions {
+  service: string;
+  logger: Logger;
+  routes: Route[];
+  /** Named dependencies checked by /ready; each throws when its dependency is down. */
+  readiness: Record<string, ReadinessCheck>;
+  /** Extra reasons the service is not ready (e.g. missing destination), null when none. */
+  notReadyReason?: () => string | null;
+  status: () => Promise<unknown>;
+  metrics: Registry;
+  /** Mounts things that are not plain routes (Bull Board); runs after the route table. */
+  mount?: (app: Express) => void;
+}
+
+const DEPENDENCY_TIMEOUT_MS = 2000;
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    promise.then(
+      (value) => { clearTimeout(timer); resolve(value); },
+      (error) => { clearTimeout(timer); reject(error); },
+    );
+  });
+}
+
+function toHttpRequest(req: Request): HttpRequest {
+  return {
+    params: (req.params ?? {}) as Record<string, string>,
+    query: (req.query ?? {}) as Record<string, string | undefined>,
+    headers: req.headers as Record<string, string | undefined>,
+    body: req.body,
+    ip: req.socket.remoteAddress ?? '',
+  };
+}
+
+function send(res: Response, out: HttpResponse): void {
+  res.status(out.status);
+  for (const [name, value] of Object.entries(out.headers ?? {})) res.setHeader(name, value);
+  if (out.text !== undefined) {
+    res.type(out.contentType ?? 'text/plain').send(out.text);
+  } else if (out.body === undefined) {
+    res.end();
+  } else {
+    res.json(out.body);
+  }
+}
+
+function bodyReader(route: Route) {
+  const limit = route.limit ?? '100kb';
+  if (route.body === 'rawText') {
+    const accepts = route.accepts ?? ['application/json', 'text/plain'];
+    return [
+      (req: Request, res: Response, next: NextFunction) => {
+        if (!req.is(accepts)) {
+          send(res, errorResponse(415, 'unsupported_media_type', `Content-Type must be one of ${accepts.join(', ')}`));
+          return;
+        }
+        next();
+      },
+      express.text({ type: accepts, limit }),
+    ];
+  }
+  if (route.body === 'none') return [];
+  return [express.json({ limit })];
+}
+
+/** Turns a body-parser failure into the contract's JSON error. */
+function bodyErrorHandler(err: unknown, _req: Request, res: Response, next: NextFunction): void {
+  const error = err as { type?: string; status?: number; message?: string };
+  if (error?.type === 'entity.too.large') {
+    send(res, errorResponse(413, 'payload_too_large', `Body exceeds the limit of ${(error as { limit?: number }).limit} bytes`));
+  } else if (error?.type === 'entity.parse.failed') {
+    send(res, errorResponse(400, 'invalid_json', 'Body is not valid JSON'));
+  } else if (error?.status && error.status >= 400 && error.status < 500) {
+    send(res, errorResponse(error.status, 'bad_request', error.message ?? 'Bad request'));
+  } else {
+    next(err);
+  }
+}
+
+/** Guard: Bearer ADMIN_TOKEN (fails closed when no token is configured). */
+export function adminGuard(adminToken: string | null) {
+  return (req: HttpRequest): HttpResponse | null => {
+    if (!adminToken) return errorResponse(401, 'unauthorized', 'ADMIN_TOKEN is not configured; admin routes are disabled');
+    if (!bearerMatches(req.headers.authorization, adminToken)) {
+      return errorResponse(401, 'unauthorized', 'Missing or wrong Bearer token');
+    }
+    return null;
+  };
+}
+
+export function createServiceApp(options: ServiceHttpOptions): Express {
+  const { logger } = options;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok', service: options.service });
+  });
+
+  app.get('/ready', async (_req, res) => {
+    const failing: Record<string, string> = {};
+    await Promise.all(
+      Object.entries(options.readiness).map(async ([name, check]) => {
+        try {
+          await withTimeout(check(), DEPENDENCY_TIMEOUT_MS);
+        } catch (error) {
+          failing[name] = (error as Error).message || 'unreachable';
+        }
+      }),
+    );
+    const reason = options.notReadyReason?.() ?? null;
+    if (reason) failing.config = reason;
+    if (Object.keys(failing).length === 0) {
+      res.json({ status: 'ready', service: options.service });
+    } else {
+      res.status(503).json({ status: 'not_ready', service: options.service, failing });
+    }
+  });
+
+  app.get('/status', async (_req, res) => {
+    res.json(await options.status());
+  });
+
+  app.get('/metrics', async (_req, res) => {
+    res.type(options.metrics.contentType).send(await options.metrics.metrics());
+  });
+
+  for (const route of options.routes) {
+    app[route.method](route.path, ...bodyReader(route), async (req: Request, res: Response) => {
+      const request = toHttpRequest(req);
+      const refusal = route.guard?.(request);
+      if (refusal) {
+        send(res, refusal);
+        return;
+      }
+      send(res, await route.handler(request));
+    });
+  }
+
+  options.mount?.(app);
+
+  app.use(bodyErrorHandler);
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    logger.error('request failed', { error: (err as Error)?.stack ?? String(err) });
+    if (!res.headersSent) send(res, errorResponse(500, 'internal_error', 'Internal error'));
+  });
+  app.use((_req: Request, res: Response) => {
+    send(res, errorResponse(404, 'not_found', 'No such route'));
+  });
+  return app;
+}
+
+export function listen(app: Express, port: number): Promise<http.Server> {
+  return new Promise((resolve, reject) => {
+    const server = http.createServer(app);
+    // Keep-alive longer than common load balancers' idle timeouts to avoid reset races.
+    server.keepAliveTimeout = 65_000;
+    server.once('error', reject);
+    server.listen(port, () => resolve(server));
+  });
+}
+
+export function closeServer(server: http.Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), 3000).unref();
+  });
+}

@@ -1,0 +1,41 @@
+/** One source of truth for every name that two processes must agree on. */
+
+export const QUEUE = {
+  signals: 'signals',
+  forward: 'forward',
+} as const;
+
+export type ServiceName = 'ingest' | 'screener' | 'approver' | 'forwarder';
+
+/** Redis keys, all under the deployment's KEY_PREFIX. */
+export const redisKeys = (prefix: string) => ({
+  topn: `${prefix}:topn`,
+  topnUpdated: `${prefix}:topn:updated`,
+  idempotency: (key: string) => `${prefix}:idem:${key}`,
+  stats: `${prefix}:stats`,
+  statsMinute: (minute: number) => `${prefix}:stats:received:${minute}`,
+  limiterId: `${prefix}-destination`,
+  heartbeat: (service: ServiceName) => `${prefix}:heartbeat:${service}`,
+});
+
+/** Counters kept in Redis so any ingest replica can report the whole system. */
+export const STAT = {
+  received: 'received',
+  approved: 'approved',
+  rejected: 'rejected',
+  forwarded: 'forwarded',
+  failed: 'failed',
+  dead: 'dead',
+} as const;
+export type StatName = (typeof STAT)[keyof typeof STAT];
+
+export const METRIC = {
+  received: 'tsp_signals_received_total',
+  approved: 'tsp_signals_approved_total',
+  rejected: 'tsp_signals_rejected_total',
+  forwardAttempts: 'tsp_forward_attempts_total',
+  queueJobs: 'tsp_queue_jobs',
+  e2eSeconds: 'tsp_signal_e2e_seconds',
+  screenerFetches: 'tsp_screener_fetches_total',
+  topnAgeSeconds: 'tsp_topn_age_seconds',
+} as const;

@@ -1,0 +1,48 @@
+import IORedis, { type RedisOptions } from 'ioredis';
+import type { Logger } from './logger';
+
+/**
+ * A connection for BullMQ workers and blocking commands: BullMQ requires
+ * maxRetriesPerRequest null so a blocking call is never abandoned mid-way.
+ */
+export function createWorkerRedis(url: string, options: RedisOptions = {}): IORedis {
+  return new IORedis(url, { maxRetriesPerRequest: null, ...options });
+}
+
+/**
+ * A connection for request paths: fails fast while Redis is down instead of queueing the
+ * command, so an HTTP caller gets a 503 at once rather than a hung request.
+ */
+export function createFailFastRedis(url: string, options: RedisOptions = {}): IORedis {
+  return new IORedis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000, ...options });
+}
+
+/** BullMQ loses jobs if Redis evicts keys under memory pressure; say so loudly at start. */
+export async function warnUnlessNoEviction(redis: IORedis, logger: Logger): Promise<void> {
+  try {
+    const reply = (await redis.config('GET', 'maxmemory-policy')) as string[];
+    const policy = reply?.[1];
+    if (policy && policy !== 'noeviction') {
+      logger.warn(`Redis maxmemory-policy is "${policy}"; it must be "noeviction" or queued signals can be lost`);
+    }
+  } catch {
+    // Managed Redis often forbids CONFIG; nothing to check then.
+  }
+}
+
+export async function pingRedis(redis: IORedis): Promise<void> {
+  await redis.ping();
+}
+
+/**
+ * Resolves true once the connection is ready, false after timeoutMs: a service starts without
+ * Redis (and /ready says so) rather than failing to start.
+ */
+export function waitForRedis(redis: IORedis, timeoutMs = 3000): Promise<boolean> {
+  if (redis.status === 'ready') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => { redis.off('ready', onReady); resolve(false); }, timeoutMs);
+    const onReady = () => { clearTimeout(timer); resolve(true); };
+    redis.once('ready', onReady);
+  });
+}

@@ -1,0 +1,90 @@
+import { z } from 'zod';
+
+/** What crosses a process boundary: validated on both sides with these schemas. */
+
+export const SideSchema = z.enum(['BUY', 'SELL']);
+export type Side = z.infer<typeof SideSchema>;
+
+export const SignalKindSchema = z.enum(['source', 'manual']);
+export type SignalKind = z.infer<typeof SignalKindSchema>;
+
+/** The body POSTed to the destination: normalised fields plus the source's passthrough fields. */
+export const OutboundBodySchema = z
+  .object({
+    ticker: z.string(),
+    side: SideSchema,
+    action: z.string(),
+    price: z.number().positive().optional(),
+    time: z.string(),
+  })
+  .catchall(z.unknown());
+export type OutboundBody = z.infer<typeof OutboundBodySchema>;
+
+/** A job on the `signals` queue: one accepted signal awaiting its decision. */
+export const SignalJobSchema = z.object({
+  id: z.uuid(),
+  kind: SignalKindSchema,
+  ticker: z.string(),
+  side: SideSchema,
+  action: z.string(),
+  price: z.number().positive().optional(),
+  time: z.string(),
+  receivedAt: z.string(),
+  idempotencyKey: z.string().optional(),
+  body: OutboundBodySchema,
+});
+export type SignalJob = z.infer<typeof SignalJobSchema>;
+
+export const RejectReasonSchema = z.enum(['not_in_topn', 'topn_stale', 'topn_unavailable', 'no_open_position']);
+export type RejectReason = z.infer<typeof RejectReasonSchema>;
+
+export const ApprovalBasisSchema = z.enum(['topn', 'open_position', 'manual', 'late_topn']);
+export type ApprovalBasis = z.infer<typeof ApprovalBasisSchema>;
+
+export const DecisionSchema = z.discriminatedUnion('approved', [
+  z.object({
+    approved: z.literal(true),
+    basis: ApprovalBasisSchema,
+    rank: z.number().int().positive().nullable(),
+    snapshotId: z.string().nullable(),
+  }),
+  z.object({
+    approved: z.literal(false),
+    reason: RejectReasonSchema,
+    rank: z.number().int().positive().nullable(),
+    snapshotId: z.string().nullable(),
+  }),
+]);
+export type Decision = z.infer<typeof DecisionSchema>;
+
+/** A job on the `forward` queue: an approved signal to deliver. Its job id is the signal id. */
+export const ForwardJobSchema = z.object({
+  signal: SignalJobSchema,
+  basis: ApprovalBasisSchema,
+  rank: z.number().int().positive().nullable(),
+  snapshotId: z.string().nullable(),
+});
+export type ForwardJob = z.infer<typeof ForwardJobSchema>;
+
+/** The Top-N set the screener publishes at `<prefix>:topn`. */
+export const TopnSetSchema = z.object({
+  tickers: z.array(z.string()),
+  top_n: z.number().int().positive(),
+  fetched_at: z.string(),
+  snapshot_id: z.string(),
+  source: z.string(),
+});
+export type TopnSet = z.infer<typeof TopnSetSchema>;
+
+export const SignalStatusSchema = z.enum(['queued', 'approved', 'rejected', 'forwarded', 'retrying', 'dead']);
+export type SignalStatus = z.infer<typeof SignalStatusSchema>;
+
+export const DeadReasonSchema = z.enum(['expired', 'permanent_error', 'attempts_exhausted']);
+export type DeadReason = z.infer<typeof DeadReasonSchema>;
+
+/** The error body every route answers with. */
+export interface ErrorBody {
+  error: string;
+  message: string;
+  details?: unknown[];
+}

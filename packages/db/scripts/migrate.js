@@ -1,0 +1,44 @@
+// `pnpm db:migrate`: creates the database of DATABASE_URL if it does not exist, then applies the
+// committed Prisma migrations. Safe to run from several replicas at once: a concurrent CREATE
+// DATABASE is tolerated and Prisma serialises migrations with an advisory lock.
+const { Client } = require('pg');
+const { prismaEnv, runPrisma } = require('./prisma-env');
+
+const DUPLICATE_DATABASE = '42P04';
+const UNIQUE_VIOLATION = '23505';
+
+async function ensureDatabase(databaseUrl) {
+  const target = new URL(databaseUrl);
+  const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
+  if (!name) throw new Error('DATABASE_URL names no database');
+  const admin = new URL(databaseUrl);
+  admin.pathname = '/postgres';
+  const client = new Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (found.rowCount > 0) return false;
+    try {
+      await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
+      return true;
+    } catch (error) {
+      if (error.code === DUPLICATE_DATABASE || error.code === UNIQUE_VIOLATION) return false;
+      throw error;
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+async function main() {
+  const { DATABASE_URL } = prismaEnv();
+  const created = await ensureDatabase(DATABASE_URL);
+  const where = new URL(DATABASE_URL);
+  console.log(`database ${where.pathname.slice(1)} on ${where.host}: ${created ? 'created' : 'exists'}`);
+  process.exit(runPrisma(['migrate', 'deploy']));
+}
+
+main().catch((error) => {
+  console.error(`db:migrate failed: ${error.message}`);
+  process.exit(1);
+});

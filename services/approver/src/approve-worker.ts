@@ -1,0 +1,85 @@
+import { Worker, Queue, UnrecoverableError, type Job } from 'bullmq';
+import type IORedis from 'ioredis';
+import {
+  forwardJobOptions, MAX_STALLED_COUNT, QUEUE, SignalJobSchema, STAT,
+  type Config, type ForwardJob, type Logger, type SystemStats,
+} from '@tsp/core';
+import type { PrismaClient } from '@tsp/db';
+import type { TopnCache } from './topn-cache';
+import { decide } from './decide';
+import { recordDecision } from './record-decision';
+import type { ApproverMetrics } from './approver-metrics';
+
+export interface ApproveWorkerDeps {
+  config: Config;
+  logger: Logger;
+  connection: IORedis;
+  prisma: PrismaClient;
+  topn: TopnCache;
+  forwardQueue: Queue;
+  stats: SystemStats;
+  metrics: ApproverMetrics;
+}
+
+/**
+ * Decides one signal: record the decision (once), then hand approved signals to the forwarder.
+ * Every step is idempotent per signal id, so a crash at any point is repaired by the re-run.
+ */
+export function approveSignal(deps: ApproveWorkerDeps) {
+  const { config, prisma, topn, forwardQueue } = deps;
+  return async (job: Job): Promise<string> => {
+    const parsed = SignalJobSchema.safeParse(job.data);
+    if (!parsed.success) throw new UnrecoverableError(`malformed signal job: ${parsed.error.message}`);
+    const signal = parsed.data;
+
+    const { decision, isNew, awaitingDelivery } = await recordDecision(prisma, signal, () =>
+      decide({
+        signal,
+        topn: topn.current,
+        topnMaxAgeSec: config.topnMaxAgeSec,
+        sellPolicy: config.sellPolicy,
+        hasOpenPosition: async (ticker) => (await prisma.position.count({ where: { ticker } })) > 0,
+        now: Date.now(),
+      }),
+    );
+
+    // A re-run must not re-enqueue a signal the forwarder already took: its job may be gone.
+    if (decision.approved && awaitingDelivery) {
+      const forward: ForwardJob = { signal, basis: decision.basis, rank: decision.rank, snapshotId: decision.snapshotId };
+      // Manual exits jump ahead of queued entries (lower number = sooner in BullMQ).
+      const priority = signal.kind === 'manual' ? 1 : undefined;
+      await forwardQueue.add('forward', forward, forwardJobOptions(signal.id, config.forwardMaxAttempts, priority));
+    }
+
+    if (isNew) {
+      if (decision.approved) {
+        deps.metrics.approved.inc({ basis: decision.basis });
+        await deps.stats.increment(STAT.approved).catch(() => undefined);
+      } else {
+        deps.metrics.rejected.inc({ reason: decision.reason });
+        await deps.stats.increment(STAT.rejected).catch(() => undefined);
+      }
+      deps.logger.info('signal decided', {
+        id: signal.id, ticker: signal.ticker, side: signal.side,
+        approved: decision.approved, ...(decision.approved ? { basis: decision.basis } : { reason: decision.reason }),
+        rank: decision.rank, snapshot_id: decision.snapshotId,
+      });
+    }
+    return decision.approved ? 'approved' : 'rejected';
+  };
+}
+
+export function createApproveWorker(deps: ApproveWorkerDeps): Worker {
+  const worker = new Worker(QUEUE.signals, approveSignal(deps), {
+    connection: deps.connection,
+    prefix: deps.config.keyPrefix,
+    concurrency: deps.config.workerConcurrency,
+    lockDuration: deps.config.jobLockMs,
+    maxStalledCount: MAX_STALLED_COUNT,
+  });
+  worker.on('failed', (job, error) => {
+    deps.logger.warn('deciding a signal failed; it will be retried', { id: job?.id, attempt: job?.attemptsMade, error: error.message });
+  });
+  worker.on('error', (error) => deps.logger.error('approver worker error', { error: error.message }));
+  return worker;
+}

@@ -1,0 +1,21 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { METRIC, topnAgeSec } from '@tsp/core';
+import type { TopnCache } from './topn-cache';
+
+export type ApproverMetrics = ReturnType<typeof createApproverMetrics>;
+
+export function createApproverMetrics(registry: Registry, topn: TopnCache) {
+  new Gauge({
+    name: METRIC.topnAgeSeconds,
+    help: 'Age of the Top-N set this approver decides against',
+    registers: [registry],
+    collect() {
+      const set = topn.current;
+      this.set(set ? topnAgeSec(set) : -1);
+    },
+  });
+  return {
+    approved: new Counter({ name: METRIC.approved, help: 'Signals approved', labelNames: ['basis'], registers: [registry] }),
+    rejected: new Counter({ name: METRIC.rejected, help: 'Signals rejected', labelNames: ['reason'], registers: [registry] }),
+  };
+}

@@ -1,0 +1,4 @@
+import { runService } from '@tsp/core';
+import { startApprover } from './service';
+
+runService('approver', startApprover);

@@ -1,0 +1,62 @@
+import { Queue } from 'bullmq';
+import {
+  closeServer, createRegistry, createServiceApp, createWorkerRedis, isTopnStale, listen, pingRedis, QUEUE, SystemStats,
+  topnAgeSec, warnUnlessNoEviction, type Config, type Logger, type RunningService,
+} from '@tsp/core';
+import { createPrisma, pingPostgres } from '@tsp/db';
+import { TopnCache } from './topn-cache';
+import { createApproveWorker } from './approve-worker';
+import { createApproverMetrics } from './approver-metrics';
+import { approverRoutes } from './routes';
+
+export async function startApprover(config: Config, logger: Logger): Promise<RunningService & { port: number }> {
+  const redis = createWorkerRedis(config.redisUrl);
+  const subscriber = createWorkerRedis(config.redisUrl);
+  const workerConnection = createWorkerRedis(config.redisUrl);
+  const prisma = createPrisma(config.databaseUrl);
+  await warnUnlessNoEviction(redis, logger);
+
+  const topn = new TopnCache(redis, subscriber, config.keyPrefix, logger);
+  await topn.start();
+  const forwardQueue = new Queue(QUEUE.forward, { connection: redis, prefix: config.keyPrefix });
+  const registry = createRegistry('approver');
+  const worker = createApproveWorker({
+    config, logger, connection: workerConnection, prisma, topn, forwardQueue,
+    stats: new SystemStats(redis, config.keyPrefix),
+    metrics: createApproverMetrics(registry, topn),
+  });
+
+  const app = createServiceApp({
+    service: 'approver',
+    logger,
+    routes: approverRoutes(config, topn),
+    readiness: { redis: () => pingRedis(redis), postgres: () => pingPostgres(prisma) },
+    status: async () => {
+      const set = topn.current;
+      return {
+        service: 'approver',
+        concurrency: config.workerConcurrency,
+        running: worker.isRunning(),
+        sell_policy: config.sellPolicy,
+        topn: set ? { snapshot_id: set.snapshot_id, count: set.tickers.length, top_n: set.top_n, age_sec: topnAgeSec(set), stale: isTopnStale(set, config.topnMaxAgeSec) } : null,
+      };
+    },
+    metrics: registry,
+  });
+  const server = await listen(app, config.ports.approver);
+  const port = (server.address() as { port: number }).port;
+  logger.info(`approver listening on port ${port}, concurrency ${config.workerConcurrency}`);
+
+  return {
+    port,
+    async stop() {
+      // close() waits for in-flight decisions; a job it cannot finish is retaken after its lock expires.
+      await worker.close();
+      topn.stop();
+      await closeServer(server);
+      await forwardQueue.close();
+      await prisma.$disconnect();
+      for (const connection of [redis, subscriber, workerConnection]) connection.disconnect();
+    },
+  };
+}

@@ -1,0 +1,113 @@
+import { randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
+import IORedis from 'ioredis';
+import { createLogger, loadConfig, QUEUE, redisKeys, signalJobOptions, type SignalJob, type TopnSet } from '@tsp/core';
+import { createPrisma } from '@tsp/db';
+import { startApprover } from '../src/service';
+import { uniquePrefix, waitFor } from '../../../test/support/helpers';
+
+describe('the approver', () => {
+  const prefix = uniquePrefix('approver');
+  const config = loadConfig({ ...process.env, KEY_PREFIX: prefix, APPROVER_PORT: '0', TOPN_MAX_AGE_SEC: '60' });
+  const prisma = createPrisma(config.databaseUrl);
+  const redis = new IORedis(config.redisUrl, { maxRetriesPerRequest: null });
+  const signals = new Queue(QUEUE.signals, { connection: redis, prefix });
+  const forward = new Queue(QUEUE.forward, { connection: redis, prefix });
+  let approver: Awaited<ReturnType<typeof startApprover>>;
+  const tickersUsed = new Set<string>();
+
+  beforeAll(async () => {
+    approver = await startApprover(config, createLogger('approver', 'error'));
+  });
+
+  afterAll(async () => {
+    await approver.stop();
+    await prisma.position.deleteMany({ where: { ticker: { in: [...tickersUsed] } } });
+    await signals.obliterate({ force: true });
+    await forward.obliterate({ force: true });
+    await Promise.all([signals.close(), forward.close()]);
+    await prisma.$disconnect();
+    redis.disconnect();
+  });
+
+  /** Publishes a set as the screener does and waits until the approver holds it. */
+  async function publishTopn(tickers: string[], ageSec = 0): Promise<TopnSet> {
+    const set: TopnSet = { tickers, top_n: tickers.length, fetched_at: new Date(Date.now() - ageSec * 1000).toISOString(), snapshot_id: randomUUID(), source: 'test' };
+    await redis.set(redisKeys(prefix).topn, JSON.stringify(set));
+    await redis.publish(redisKeys(prefix).topnUpdated, set.snapshot_id);
+    await waitFor(async () => {
+      const status = await (await fetch(`http://127.0.0.1:${approver.port}/status`)).json();
+      return status.topn?.snapshot_id === set.snapshot_id;
+    }, 5000, 'the approver to load the set');
+    return set;
+  }
+
+  function signal(ticker: string, side: 'BUY' | 'SELL'): SignalJob {
+    const now = new Date().toISOString();
+    tickersUsed.add(ticker);
+    return { id: randomUUID(), kind: 'source', ticker, side, action: side.toLowerCase(), time: now, receivedAt: now, body: { ticker, side, action: side.toLowerCase(), time: now } };
+  }
+
+  async function decided(job: SignalJob) {
+    await signals.add('signal', job, signalJobOptions(job.id));
+    return waitFor(() => prisma.signal.findUnique({ where: { id: job.id } }), 10_000, `a decision on ${job.ticker}`);
+  }
+
+  it('approves a BUY ranked inside the Top-N, records rank and snapshot, and hands it to the forwarder', async () => {
+    const set = await publishTopn([`A${prefix.slice(-4)}`.toUpperCase(), 'NVDA', 'AMD']);
+    const job = signal('NVDA', 'BUY');
+    const row = await decided(job);
+    expect(row).toMatchObject({ status: 'approved', basis: 'topn', rank: 2, snapshotId: set.snapshot_id, reason: null });
+    const forwardJob = await forward.getJob(job.id);
+    expect(forwardJob?.data).toMatchObject({ signal: { id: job.id, ticker: 'NVDA' }, basis: 'topn', rank: 2, snapshotId: set.snapshot_id });
+  });
+
+  it('rejects a BUY outside the Top-N with not_in_topn and never hands it on', async () => {
+    const set = await publishTopn(['NVDA', 'AMD']);
+    const job = signal('GME', 'BUY');
+    expect(await decided(job)).toMatchObject({ status: 'rejected', reason: 'not_in_topn', snapshotId: set.snapshot_id });
+    expect(await forward.getJob(job.id)).toBeUndefined();
+  });
+
+  it('rejects with topn_stale when the set is older than TOPN_MAX_AGE_SEC, even for a listed ticker', async () => {
+    await publishTopn(['NVDA', 'AMD'], 61);
+    const job = signal('NVDA', 'BUY');
+    expect(await decided(job)).toMatchObject({ status: 'rejected', reason: 'topn_stale', rank: 1 });
+    expect(await forward.getJob(job.id)).toBeUndefined();
+  });
+
+  it('rejects with topn_unavailable when no set was ever published', async () => {
+    await redis.del(redisKeys(prefix).topn);
+    await redis.publish(redisKeys(prefix).topnUpdated, 'gone');
+    await waitFor(async () => (await (await fetch(`http://127.0.0.1:${approver.port}/status`)).json()).topn === null, 5000, 'the set to vanish');
+    const job = signal('NVDA', 'BUY');
+    expect(await decided(job)).toMatchObject({ status: 'rejected', reason: 'topn_unavailable', snapshotId: null });
+  });
+
+  it('passes a SELL only while tsp holds an open position in the ticker (SELL_POLICY=open_position)', async () => {
+    await publishTopn(['NVDA']);
+    const ticker = `Z${randomUUID().slice(0, 4)}`.toUpperCase();
+    const closed = signal(ticker, 'SELL');
+    expect(await decided(closed)).toMatchObject({ status: 'rejected', reason: 'no_open_position' });
+
+    await prisma.position.create({ data: { ticker, openedAt: new Date(), signalId: randomUUID() } });
+    const open = signal(ticker, 'SELL');
+    expect(await decided(open)).toMatchObject({ status: 'approved', basis: 'open_position' });
+    expect(await forward.getJob(open.id)).toBeDefined();
+  });
+
+  it('decides a signal once: a re-run after a crash keeps the first decision though the Top-N moved', async () => {
+    await publishTopn(['NVDA', 'AMD']);
+    const job = signal('AMD', 'BUY');
+    expect(await decided(job)).toMatchObject({ status: 'approved', rank: 2 });
+    await forward.remove(job.id);
+
+    await publishTopn(['NVDA']);
+    // The same signal again, as after a crash between the decision and the job's completion.
+    await signals.remove(job.id);
+    await signals.add('signal', job, signalJobOptions(job.id));
+    await waitFor(async () => (await signals.getJob(job.id))?.finishedOn, 10_000, 'the re-run');
+    expect(await prisma.signal.findUnique({ where: { id: job.id } })).toMatchObject({ status: 'approved', rank: 2 });
+    expect(await forward.getJob(job.id)).toBeDefined();
+  });
+});

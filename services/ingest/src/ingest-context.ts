@@ -1,0 +1,22 @@
+import type { Queue } from 'bullmq';
+import type IORedis from 'ioredis';
+import type { Counter } from 'prom-client';
+import type { Config, Logger, SystemStats } from '@tsp/core';
+import type { PrismaClient } from '@tsp/db';
+import type { IdempotencyStore } from './signal/idempotency';
+import type { QueueDepth } from './queue-depth';
+
+/** Everything the ingest handlers need, built once in service.ts. */
+export interface IngestContext {
+  config: Config;
+  logger: Logger;
+  redis: IORedis;
+  prisma: PrismaClient;
+  signalsQueue: Queue;
+  forwardQueue: Queue;
+  idempotency: IdempotencyStore;
+  queueDepth: QueueDepth;
+  stats: SystemStats;
+  isAllowedIp: (ip: string) => boolean;
+  metrics: { received: Counter; invalid: Counter };
+}

@@ -1,0 +1,4 @@
+import { runService } from '@tsp/core';
+import { startIngest } from './service';
+
+runService('ingest', startIngest);

@@ -1,0 +1,23 @@
+import { errorResponse, type HttpRequest, type Route } from '@tsp/core';
+import { isAdminRequest } from './bull-board';
+import type { IngestContext } from './ingest-context';
+import { receiveSignal } from './handlers/receive-signal';
+import { getSignal } from './handlers/get-signal';
+import { listSignals } from './handlers/list-signals';
+import { getTopn } from './handlers/get-topn';
+
+/** Signals are small; anything bigger than this is not an alert. */
+export const WEBHOOK_BODY_LIMIT = '16kb';
+
+/** Every public route of ingest. (/health, /ready, /status, /metrics come from core.) */
+export function ingestRoutes(ctx: IngestContext): Route[] {
+  // The admin console calls these from the browser with its cookie; scripts use the Bearer token.
+  const admin = (req: HttpRequest) =>
+    isAdminRequest(req.headers, ctx.config.adminToken) ? null : errorResponse(401, 'unauthorized', 'Missing or wrong Bearer token (ADMIN_TOKEN)');
+  return [
+    { method: 'post', path: '/webhook/in', handler: receiveSignal(ctx), body: 'rawText', limit: WEBHOOK_BODY_LIMIT, accepts: ['application/json', 'text/plain'] },
+    { method: 'get', path: '/signals', handler: listSignals(ctx), guard: admin },
+    { method: 'get', path: '/signals/:id', handler: getSignal(ctx), guard: admin },
+    { method: 'get', path: '/finviz/topn', handler: getTopn(ctx) },
+  ];
+}

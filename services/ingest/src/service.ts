@@ -1,0 +1,71 @@
+import { Queue } from 'bullmq';
+import {
+  closeServer, createFailFastRedis, createRegistry, createServiceApp, listen, pingRedis, QUEUE, SystemStats,
+  waitForRedis, warnUnlessNoEviction, type Config, type Logger, type RunningService,
+} from '@tsp/core';
+import { createPrisma, pingPostgres } from '@tsp/db';
+import type { IngestContext } from './ingest-context';
+import { ingestRoutes } from './routes';
+import { IdempotencyStore } from './signal/idempotency';
+import { QueueDepth } from './queue-depth';
+import { createIpAllowlist } from './ip-allowlist';
+import { createIngestMetrics } from './ingest-metrics';
+import { getSystemStatus } from './handlers/get-system-status';
+import { mountBullBoard } from './bull-board';
+import { mountAdminPage } from './admin-page';
+
+export async function startIngest(config: Config, logger: Logger): Promise<RunningService & { port: number }> {
+  const isAllowedIp = createIpAllowlist(config.webhookAllowedIps);
+  const redis = createFailFastRedis(config.redisUrl);
+  const prisma = createPrisma(config.databaseUrl);
+  const queueOptions = { connection: redis, prefix: config.keyPrefix };
+  const signalsQueue = new Queue(QUEUE.signals, queueOptions);
+  const forwardQueue = new Queue(QUEUE.forward, queueOptions);
+  const queueDepth = new QueueDepth(signalsQueue);
+  const registry = createRegistry('ingest');
+
+  if (!(await waitForRedis(redis))) logger.warn('Redis is not answering yet; /ready will say so until it does');
+  await warnUnlessNoEviction(redis, logger);
+  queueDepth.start();
+
+  const ctx: IngestContext = {
+    config,
+    logger,
+    redis,
+    prisma,
+    signalsQueue,
+    forwardQueue,
+    idempotency: new IdempotencyStore(redis, config.keyPrefix),
+    queueDepth,
+    stats: new SystemStats(redis, config.keyPrefix),
+    isAllowedIp,
+    metrics: createIngestMetrics(registry, { [QUEUE.signals]: signalsQueue, [QUEUE.forward]: forwardQueue }),
+  };
+
+  const app = createServiceApp({
+    service: 'ingest',
+    logger,
+    routes: ingestRoutes(ctx),
+    readiness: { redis: () => pingRedis(redis), postgres: () => pingPostgres(prisma) },
+    status: getSystemStatus(ctx),
+    metrics: registry,
+    mount: (express) => {
+      mountAdminPage(express, config.adminToken);
+      mountBullBoard(express, [signalsQueue, forwardQueue], config.adminToken);
+    },
+  });
+  const server = await listen(app, config.ports.ingest);
+  const port = (server.address() as { port: number }).port;
+  logger.info(`ingest listening on port ${port}`);
+
+  return {
+    port,
+    async stop() {
+      await closeServer(server);
+      queueDepth.stop();
+      await Promise.allSettled([signalsQueue.close(), forwardQueue.close()]);
+      await prisma.$disconnect();
+      redis.disconnect();
+    },
+  };
+}

@@ -1,0 +1,132 @@
+import request from 'supertest';
+import { Queue } from 'bullmq';
+import IORedis from 'ioredis';
+import { createLogger, loadConfig, QUEUE } from '@tsp/core';
+import { startIngest } from '../src/service';
+import { uniquePrefix } from '../../../test/support/helpers';
+
+const SECRET = 'tv-secret';
+
+describe('POST /webhook/in', () => {
+  const prefix = uniquePrefix('ingest');
+  const config = loadConfig({ ...process.env, KEY_PREFIX: prefix, INGEST_PORT: '0', WEBHOOK_SECRET: SECRET, ADMIN_TOKEN: 'admin' });
+  let ingest: Awaited<ReturnType<typeof startIngest>>;
+  let url: string;
+  let redis: IORedis;
+  let queue: Queue;
+
+  beforeAll(async () => {
+    ingest = await startIngest(config, createLogger('ingest', 'error'));
+    url = `http://127.0.0.1:${ingest.port}`;
+    redis = new IORedis(config.redisUrl, { maxRetriesPerRequest: null });
+    queue = new Queue(QUEUE.signals, { connection: redis, prefix });
+  });
+
+  afterAll(async () => {
+    await ingest.stop();
+    await queue.obliterate({ force: true });
+    await queue.close();
+    redis.disconnect();
+  });
+
+  async function enqueued(): Promise<number> {
+    return queue.getJobCountByTypes('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed');
+  }
+
+  it('accepts a JSON signal, answers 202 with its id, and the job holds the normalised signal', async () => {
+    const res = await request(url).post('/webhook/in').send({ ticker: 'NASDAQ:nvda', side: 'buy', price: 101.5, secret: SECRET, strategy: 'breakout' });
+    expect(res.status).toBe(202);
+    expect(res.body).toEqual({ id: expect.any(String), status: 'queued' });
+    const job = await queue.getJob(res.body.id);
+    expect(job?.data).toMatchObject({ id: res.body.id, ticker: 'NVDA', side: 'BUY', body: { ticker: 'NVDA', action: 'buy', price: 101.5, strategy: 'breakout' } });
+    expect(job?.data.body.secret).toBeUndefined();
+  });
+
+  it('accepts JSON sent as text/plain, as TradingView does, with the secret in a header', async () => {
+    const res = await request(url).post('/webhook/in').set('Content-Type', 'text/plain').set('X-Webhook-Secret', SECRET).send('{"ticker":"AMD","action":"sell"}');
+    expect(res.status).toBe(202);
+    expect((await queue.getJob(res.body.id))?.data).toMatchObject({ ticker: 'AMD', side: 'SELL', action: 'sell' });
+  });
+
+  it('answers a repeated Idempotency-Key with 200 and the first id, enqueuing nothing more', async () => {
+    const first = await request(url).post('/webhook/in').set('Idempotency-Key', `k-${prefix}`).send({ ticker: 'AAPL', side: 'buy', secret: SECRET });
+    const before = await enqueued();
+    const repeat = await request(url).post('/webhook/in').set('Idempotency-Key', `k-${prefix}`).send({ ticker: 'AAPL', side: 'buy', secret: SECRET });
+    expect(first.status).toBe(202);
+    expect(repeat.status).toBe(200);
+    expect(repeat.body.id).toBe(first.body.id);
+    expect(await enqueued()).toBe(before);
+  });
+
+  it('treats the body id field as the idempotency key', async () => {
+    const first = await request(url).post('/webhook/in').send({ id: `alert-${prefix}`, ticker: 'MSFT', side: 'buy', secret: SECRET });
+    const repeat = await request(url).post('/webhook/in').send({ id: `alert-${prefix}`, ticker: 'MSFT', side: 'buy', secret: SECRET });
+    expect([first.status, repeat.status]).toEqual([202, 200]);
+    expect(repeat.body.id).toBe(first.body.id);
+  });
+
+  describe('every error enqueues nothing', () => {
+    // Every row has all five entries: jest reads a missing last argument as a done() callback.
+    const cases: [string, () => request.Test, number, string, string[] | undefined][] = [
+      ['a missing ticker', () => request(url).post('/webhook/in').send({ side: 'buy', secret: SECRET }), 400, 'invalid_signal', ['ticker']],
+      ['a bad side', () => request(url).post('/webhook/in').send({ ticker: 'AAPL', side: 'hold', secret: SECRET }), 400, 'invalid_signal', ['side']],
+      ['a bad price', () => request(url).post('/webhook/in').send({ ticker: 'AAPL', side: 'buy', price: 0, secret: SECRET }), 400, 'invalid_signal', ['price']],
+      ['a bad time', () => request(url).post('/webhook/in').send({ ticker: 'AAPL', side: 'buy', time: 'soon', secret: SECRET }), 400, 'invalid_signal', ['time']],
+      ['several bad fields', () => request(url).post('/webhook/in').send({ ticker: '', action: 'x', price: 'abc', secret: SECRET }), 400, 'invalid_signal', ['ticker', 'action', 'price']],
+      ['text that is not JSON', () => request(url).post('/webhook/in').set('Content-Type', 'text/plain').send('buy AAPL now'), 400, 'invalid_json', undefined],
+      ['a JSON array', () => request(url).post('/webhook/in').send([{ ticker: 'AAPL' }]), 400, 'invalid_json', undefined],
+      ['a wrong secret', () => request(url).post('/webhook/in').send({ ticker: 'AAPL', side: 'buy', secret: 'nope' }), 401, 'unauthorized', undefined],
+      ['no secret', () => request(url).post('/webhook/in').send({ ticker: 'AAPL', side: 'buy' }), 401, 'unauthorized', undefined],
+      ['a body over 16 KiB', () => request(url).post('/webhook/in').send({ ticker: 'AAPL', side: 'buy', secret: SECRET, pad: 'x'.repeat(17 * 1024) }), 413, 'payload_too_large', undefined],
+      ['a form body', () => request(url).post('/webhook/in').type('form').send('ticker=AAPL&side=buy'), 415, 'unsupported_media_type', undefined],
+    ];
+    it.each(cases)('%s', async (_name, send, status, error, fields) => {
+      const before = await enqueued();
+      const res = await send();
+      expect(res.status).toBe(status);
+      expect(res.body.error).toBe(error);
+      expect(typeof res.body.message).toBe('string');
+      if (fields) expect(res.body.details.map((d: { field: string }) => d.field)).toEqual(fields);
+      expect(await enqueued()).toBe(before);
+    });
+  });
+
+  it('shows a signal that awaits its decision as queued', async () => {
+    const posted = await request(url).post('/webhook/in').send({ ticker: 'TSLA', side: 'buy', secret: SECRET });
+    const res = await request(url).get(`/signals/${posted.body.id}`).set('Authorization', 'Bearer admin');
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ id: posted.body.id, kind: 'source', ticker: 'TSLA', side: 'BUY', status: 'queued', deliveries: [] });
+  });
+
+  it('keeps signals behind the admin token', async () => {
+    const posted = await request(url).post('/webhook/in').send({ ticker: 'TSLA', side: 'buy', secret: SECRET });
+    expect((await request(url).get(`/signals/${posted.body.id}`)).status).toBe(401);
+    expect((await request(url).get(`/signals/${posted.body.id}`).set('Authorization', 'Bearer wrong')).status).toBe(401);
+  });
+});
+
+describe('the admin console', () => {
+  const prefix = uniquePrefix('admin');
+  const config = loadConfig({ ...process.env, KEY_PREFIX: prefix, INGEST_PORT: '0', ADMIN_TOKEN: 'console-token' });
+  let ingest: Awaited<ReturnType<typeof startIngest>>;
+  let url: string;
+
+  beforeAll(async () => {
+    ingest = await startIngest(config, createLogger('ingest', 'error'));
+    url = `http://127.0.0.1:${ingest.port}`;
+  });
+  afterAll(() => ingest.stop());
+
+  it('shows a login form, and Bull Board only after signing in', async () => {
+    expect((await request(url).get('/admin')).text).toContain('name="token"');
+    expect((await request(url).get('/admin/queues')).status).toBe(302);
+    expect((await request(url).post('/admin/login').type('form').send('token=wrong')).status).toBe(401);
+    const login = await request(url).post('/admin/login').type('form').send('token=console-token');
+    expect(login.status).toBe(303);
+    const cookie = login.headers['set-cookie'][0].split(';')[0];
+    const board = await request(url).get('/admin/queues').set('Cookie', cookie);
+    expect(board.status).toBe(200);
+    expect(board.text).toContain('<html');
+    expect((await request(url).get('/signals').set('Cookie', cookie)).status).toBe(200);
+  });
+});

@@ -1,0 +1,2 @@
+export { startScreener, type RunningScreener } from './service';
+export { parseScreener, type ScreenerPage } from './parse-screener';

@@ -1,0 +1,4 @@
+import { runService } from '@tsp/core';
+import { startScreener } from './service';
+
+runService('screener', startScreener);

@@ -1,0 +1,126 @@
+import { createLogger, type TopnSet } from '@tsp/core';
+import { ScreenerLoop, type ScreenerLoopOptions } from '../src/screener-loop';
+import { ScreenerNetworkError, ScreenerRateLimitedError, ScreenerServerError } from '../src/screener-errors';
+import type { TopnScrape } from '../src/scrape-topn';
+
+const logger = createLogger('screener', 'error');
+const REFRESH_SEC = 600;
+
+function set(tickers: string[]): TopnSet {
+  return { tickers, top_n: 3, fetched_at: new Date().toISOString(), snapshot_id: 'snap', source: 'test' };
+}
+
+function loop(scrape: ScreenerLoopOptions['scrape'], overrides: Partial<ScreenerLoopOptions> = {}) {
+  const published: string[][] = [];
+  const outcomes: string[] = [];
+  const instance = new ScreenerLoop({
+    settings: () => ({ url: 'https://finviz.com/screener?v=111', topN: 3, refreshSec: REFRESH_SEC }),
+    scrape,
+    publish: async (tickers) => {
+      published.push(tickers);
+      return { set: set(tickers), changed: true };
+    },
+    logger,
+    onFetch: (outcome) => outcomes.push(outcome),
+    random: () => 0,
+    ...overrides,
+  });
+  return { instance, published, outcomes };
+}
+
+const page = (tickers: string[]): TopnScrape => ({ tickers, total: tickers.length, source: 'finviz.com', truncated: false });
+const secondsUntil = (iso: string | null) => (Date.parse(iso!) - Date.now()) / 1000;
+
+describe('the screener loop', () => {
+  it('never runs two passes at once, however often a refresh is asked for', async () => {
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const { instance } = loop(async () => {
+      inFlight += 1;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      await new Promise((resolve) => setImmediate(resolve));
+      inFlight -= 1;
+      return page(['A', 'B', 'C']);
+    });
+    await Promise.all([instance.refreshNow(), instance.refreshNow(), instance.refreshNow()]);
+    await instance.stop();
+    expect(maxInFlight).toBe(1);
+  });
+
+  it('publishes nothing and counts the outcome when the fetch fails', async () => {
+    const { instance, published, outcomes } = loop(async () => {
+      throw new ScreenerNetworkError('refused', 'ECONNREFUSED');
+    });
+    const report = await instance.refreshNow();
+    await instance.stop();
+    expect(report).toMatchObject({ outcome: 'network_error', published: false });
+    expect(published).toHaveLength(0);
+    expect(outcomes).toEqual(['network_error']);
+  });
+
+  it('waits out a Retry-After longer than the refresh period', async () => {
+    const { instance } = loop(async () => {
+      throw new ScreenerRateLimitedError('HTTP 429', 3600_000);
+    });
+    await instance.refreshNow();
+    const next = instance.status().next_fetch_at;
+    await instance.stop();
+    expect(secondsUntil(next)).toBeGreaterThan(3000);
+  });
+
+  it('backs off further on each consecutive server error, never below the refresh period', async () => {
+    const { instance } = loop(
+      async () => {
+        throw new ScreenerServerError('HTTP 502', 502, null);
+      },
+      { settings: () => ({ url: 'https://finviz.com/screener?v=111', topN: 3, refreshSec: 10 }) },
+    );
+    const waits: number[] = [];
+    for (let i = 0; i < 3; i += 1) {
+      await instance.refreshNow();
+      waits.push(secondsUntil(instance.status().next_fetch_at));
+    }
+    await instance.stop();
+    expect(waits[0]).toBeGreaterThan(9);
+    expect(waits[1]).toBeGreaterThan(waits[0]);
+    expect(waits[2]).toBeGreaterThan(waits[1]);
+    expect(instance.status()).toMatchObject({ consecutive_failures: 3 });
+  });
+
+  it('returns to the normal pace after a good fetch', async () => {
+    let fail = true;
+    const { instance } = loop(async () => {
+      if (fail) throw new ScreenerServerError('HTTP 503', 503, null);
+      return page(['A']);
+    });
+    await instance.refreshNow();
+    await instance.refreshNow();
+    fail = false;
+    await instance.refreshNow();
+    const next = instance.status().next_fetch_at;
+    await instance.stop();
+    expect(secondsUntil(next)).toBeLessThanOrEqual(REFRESH_SEC);
+    expect(instance.status()).toMatchObject({ consecutive_failures: 0, backing_off: false });
+  });
+
+  it('reports a publish failure without counting it as a failed fetch', async () => {
+    const { instance, outcomes } = loop(async () => page(['A']), {
+      publish: async () => {
+        throw new Error('Stream isn\'t writeable');
+      },
+    });
+    const report = await instance.refreshNow();
+    await instance.stop();
+    expect(report).toMatchObject({ outcome: 'ok', published: false, error: expect.stringContaining('could not publish') });
+    expect(outcomes).toEqual(['ok']);
+  });
+
+  it('publishes nothing while no URL is configured', async () => {
+    const scrape = jest.fn(async () => page(['A']));
+    const { instance } = loop(scrape, { settings: () => ({ url: null, topN: 3, refreshSec: REFRESH_SEC }) });
+    const report = await instance.refreshNow();
+    await instance.stop();
+    expect(report).toMatchObject({ outcome: 'not_configured', published: false });
+    expect(scrape).not.toHaveBeenCalled();
+  });
+});

@@ -1,0 +1,28 @@
+// Before any test: Redis and Postgres must answer, and the test database must be migrated.
+const { spawnSync } = require('node:child_process');
+const path = require('node:path');
+const net = require('node:net');
+
+const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/tsp_test';
+const REDIS_URL = process.env.TEST_REDIS_URL || process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+
+function reachable(url, fallbackPort) {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: hostname, port: Number(port || fallbackPort) });
+    socket.setTimeout(2000);
+    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => { socket.destroy(); resolve(false); });
+  });
+}
+
+module.exports = async () => {
+  if (!(await reachable(REDIS_URL, 6379))) throw new Error(`Tests need Redis at ${REDIS_URL} (see README, "Running the tests")`);
+  if (!(await reachable(TEST_DATABASE_URL, 5432))) throw new Error(`Tests need Postgres at ${TEST_DATABASE_URL} (see README, "Running the tests")`);
+  const migrate = spawnSync(process.execPath, [path.join(__dirname, '../../packages/db/scripts/migrate.js')], {
+    env: { ...process.env, DATABASE_URL: TEST_DATABASE_URL },
+    encoding: 'utf8',
+  });
+  if (migrate.status !== 0) throw new Error(`Migrating the test database failed:\n${migrate.stdout}\n${migrate.stderr}`);
+};
