@@ -46,6 +46,7 @@ export async function startLocalServer(
   respond: (req: ReceivedRequest, index: number) => { status: number; body?: string; headers?: Record<string, string>; delayMs?: number } = () => ({ status: 200, body: '{"ok":true}' }),
 ): Promise<LocalServer> {
   const received: ReceivedRequest[] = [];
+  const pending = new Set<NodeJS.Timeout>();
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk) => chunks.push(chunk));
@@ -57,7 +58,10 @@ export async function startLocalServer(
         res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
         res.end(answer.body ?? '');
       };
-      if (answer.delayMs) setTimeout(send, answer.delayMs);
+      if (answer.delayMs) {
+        const timer = setTimeout(() => { pending.delete(timer); send(); }, answer.delayMs);
+        pending.add(timer);
+      }
       else send();
     });
   });
@@ -69,6 +73,7 @@ export async function startLocalServer(
     received,
     close: () =>
       new Promise((resolve) => {
+        for (const timer of pending) clearTimeout(timer);
         server.closeAllConnections();
         server.close(() => resolve());
       }),

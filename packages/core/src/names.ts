@@ -15,6 +15,9 @@ export const redisKeys = (prefix: string) => ({
   stats: `${prefix}:stats`,
   statsMinute: (minute: number) => `${prefix}:stats:received:${minute}`,
   limiterId: `${prefix}-destination`,
+  /** Audit events a forwarder could not write to Postgres, applied in order when it is back. */
+  auditOutbox: `${prefix}:audit:outbox`,
+  auditOutboxLock: `${prefix}:audit:outbox:lock`,
   heartbeat: (service: ServiceName) => `${prefix}:heartbeat:${service}`,
 });
 

@@ -6,7 +6,7 @@ export type { Signal, Delivery, Position, TopnSnapshot } from '../generated/clie
 
 /** A Prisma client over adapter-pg (no Rust engine: works offline). */
 export function createPrisma(databaseUrl: string): PrismaClient {
-  return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, max: 10 }) });
+  return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, max: 10, connectionTimeoutMillis: 3000 }) });
 }
 
 export async function pingPostgres(prisma: PrismaClient): Promise<void> {

@@ -75,6 +75,8 @@ export function createApproveWorker(deps: ApproveWorkerDeps): Worker {
     prefix: deps.config.keyPrefix,
     concurrency: deps.config.workerConcurrency,
     lockDuration: deps.config.jobLockMs,
+    // A crashed replica's in-flight decisions are retaken about one lock period later.
+    stalledInterval: deps.config.jobLockMs,
     maxStalledCount: MAX_STALLED_COUNT,
   });
   worker.on('failed', (job, error) => {

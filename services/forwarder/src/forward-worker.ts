@@ -1,0 +1,112 @@
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type IORedis from 'ioredis';
+import {
+  DESTINATION_BACKOFF, ForwardJobSchema, MAX_STALLED_COUNT, QUEUE, STAT,
+  type Config, type DeadReason, type Logger, type SystemStats,
+} from '@tsp/core';
+import type { Destination } from './deliver';
+import { PermanentDeliveryError, TransientDeliveryError, type AttemptFacts } from './delivery-errors';
+import type { DeliveryAudit } from './delivery-audit';
+import type { DestinationRateLimiter } from './rate-limiter';
+import type { ForwarderMetrics } from './forwarder-metrics';
+import { retryDelayMs } from './retry-backoff';
+
+export interface ForwardWorkerDeps {
+  config: Config;
+  logger: Logger;
+  connection: IORedis;
+  destination: Destination;
+  limiter: DestinationRateLimiter;
+  audit: DeliveryAudit;
+  stats: SystemStats;
+  metrics: ForwarderMetrics;
+}
+
+/** Stop retrying a trade that can no longer be delivered within its TTL. */
+class ExpiredSignalError extends UnrecoverableError {}
+
+/**
+ * Delivers one approved signal: wait for the global rate limit, POST, record the attempt. A
+ * failure is thrown so BullMQ keeps the job (retry with backoff, or failed = dead letter); the
+ * job id is the signal id, so every attempt carries the same Idempotency-Key.
+ */
+export function forwardSignal(deps: ForwardWorkerDeps) {
+  const { config, destination, limiter, audit, stats, metrics, logger } = deps;
+  return async (job: Job): Promise<string> => {
+    const parsed = ForwardJobSchema.safeParse(job.data);
+    if (!parsed.success) throw new UnrecoverableError(`malformed forward job: ${parsed.error.message}`);
+    const { signal } = parsed.data;
+    // attemptsMade counts finished attempts; a job retaken after a crash repeats its attempt number.
+    const attempt = job.attemptsMade + 1;
+    const expiresAt = Date.parse(signal.receivedAt) + config.signalTtlSec * 1000;
+
+    const expire = async () => {
+      metrics.attempts.inc({ outcome: 'expired' });
+      await stats.increment(STAT.dead).catch(() => undefined);
+      await audit.record({ type: 'expired', signalId: signal.id });
+      logger.warn('signal expired before it could be delivered', { id: signal.id, ticker: signal.ticker, attempt });
+      return new ExpiredSignalError(`not delivered within SIGNAL_TTL_SEC (${config.signalTtlSec} s)`);
+    };
+    if (Date.now() >= expiresAt) throw await expire();
+
+    const at = new Date();
+    let facts: AttemptFacts;
+    try {
+      facts = await limiter.schedule(async () => {
+        // The wait for a slot may have outlived the signal: never deliver a stale trade.
+        if (Date.now() >= expiresAt) throw await expire();
+        return destination.deliver(signal.id, signal.body);
+      });
+    } catch (error) {
+      if (error instanceof ExpiredSignalError) throw error;
+      if (!(error instanceof TransientDeliveryError) && !(error instanceof PermanentDeliveryError)) throw error;
+      const permanent = error instanceof PermanentDeliveryError;
+      const deadReason: DeadReason | null = permanent ? 'permanent_error' : attempt >= config.forwardMaxAttempts ? 'attempts_exhausted' : null;
+      metrics.attempts.inc({ outcome: deadReason ? 'dead' : 'retry' });
+      await stats.increment(STAT.failed).catch(() => undefined);
+      if (deadReason) await stats.increment(STAT.dead).catch(() => undefined);
+      await audit.record({
+        type: 'attempt', signalId: signal.id, attempt, at: at.toISOString(), ...attemptColumns(error.facts),
+        error: error.message, status: deadReason ? 'dead' : 'retrying', reason: deadReason,
+        ticker: signal.ticker, side: signal.side, price: signal.price ?? null,
+      });
+      logger.warn(deadReason ? 'delivery dead' : 'delivery failed; will retry', { id: signal.id, attempt, error: error.message, reason: deadReason });
+      if (permanent) throw new UnrecoverableError(error.message);
+      throw error;
+    }
+
+    metrics.attempts.inc({ outcome: 'delivered' });
+    metrics.e2eSeconds.observe((Date.now() - Date.parse(signal.receivedAt)) / 1000);
+    await stats.increment(STAT.forwarded).catch(() => undefined);
+    await audit.record({
+      type: 'attempt', signalId: signal.id, attempt, at: at.toISOString(), ...attemptColumns(facts),
+      error: null, status: 'forwarded', reason: null,
+      ticker: signal.ticker, side: signal.side, price: signal.price ?? null,
+    });
+    logger.info('signal delivered', { id: signal.id, ticker: signal.ticker, side: signal.side, attempt, http_status: facts.httpStatus, latency_ms: facts.latencyMs });
+    return 'forwarded';
+  };
+}
+
+function attemptColumns(facts: AttemptFacts) {
+  return { httpStatus: facts.httpStatus, latencyMs: facts.latencyMs };
+}
+
+export function createForwardWorker(deps: ForwardWorkerDeps): Worker {
+  const { config } = deps;
+  const worker = new Worker(QUEUE.forward, forwardSignal(deps), {
+    connection: deps.connection,
+    prefix: config.keyPrefix,
+    concurrency: config.forwardingWorkers,
+    lockDuration: config.jobLockMs,
+    // A crashed replica's in-flight deliveries are retaken about one lock period later.
+    stalledInterval: config.jobLockMs,
+    maxStalledCount: MAX_STALLED_COUNT,
+    settings: {
+      backoffStrategy: (attemptsMade: number, type?: string, error?: Error) =>
+        type === DESTINATION_BACKOFF ? retryDelayMs(attemptsMade, error, { baseMs: config.forwardBackoffBaseMs, maxMs: config.forwardBackoffMaxMs }) : 0,
+    },
+  });
+  worker.on('error', (error) => deps.logger.error('forwarder worker error', { error: error.message }));
+  return worker;
+}

@@ -1,0 +1,12 @@
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { E2E_BUCKETS, METRIC } from '@tsp/core';
+
+export type ForwarderMetrics = ReturnType<typeof createForwarderMetrics>;
+
+export function createForwarderMetrics(registry: Registry) {
+  return {
+    /** outcome: delivered, retry, dead, expired. */
+    attempts: new Counter({ name: METRIC.forwardAttempts, help: 'Delivery attempts by outcome', labelNames: ['outcome'], registers: [registry] }),
+    e2eSeconds: new Histogram({ name: METRIC.e2eSeconds, help: 'Received to delivered, seconds', buckets: E2E_BUCKETS, registers: [registry] }),
+  };
+}

@@ -1,0 +1,4 @@
+import { runService } from '@tsp/core';
+import { startForwarder } from './service';
+
+runService('forwarder', startForwarder);

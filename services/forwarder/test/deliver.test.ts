@@ -1,0 +1,86 @@
+import { Webhook } from 'standardwebhooks';
+import { Destination } from '../src/deliver';
+import { PermanentDeliveryError, TransientDeliveryError } from '../src/delivery-errors';
+import { startLocalServer, type LocalServer } from '../../../test/support/helpers';
+
+const BODY = { ticker: 'AAPL', side: 'BUY' as const, action: 'buy', price: 150.25, time: '2026-11-25T10:00:00.000Z', qty: 3 };
+
+describe('one delivery attempt to the destination', () => {
+  let server: LocalServer;
+  let answer: { status: number; body?: string; headers?: Record<string, string>; delayMs?: number };
+
+  beforeAll(async () => {
+    server = await startLocalServer(() => answer);
+  });
+  afterAll(() => server.close());
+  beforeEach(() => {
+    answer = { status: 200, body: '{"ok":true}' };
+    server.received.length = 0;
+  });
+
+  const destination = (options: { secret?: string; timeoutMs?: number } = {}) =>
+    new Destination({ url: `${server.url}/hook`, timeoutMs: options.timeoutMs ?? 2000, secret: options.secret ?? null });
+
+  it('posts the body as JSON with the signal id as Idempotency-Key and reports status and latency', async () => {
+    const facts = await destination().deliver('sig-1', BODY);
+    expect(facts).toEqual({ httpStatus: 200, latencyMs: expect.any(Number) });
+    const [received] = server.received;
+    expect(received.headers['idempotency-key']).toBe('sig-1');
+    expect(received.headers['content-type']).toBe('application/json');
+    expect(JSON.parse(received.body)).toEqual(BODY);
+    expect(received.headers['webhook-signature']).toBeUndefined();
+  });
+
+  it('treats 500 as transient', async () => {
+    answer = { status: 500, body: 'boom' };
+    await expect(destination().deliver('sig-2', BODY)).rejects.toEqual(expect.any(TransientDeliveryError));
+  });
+
+  it('treats 408 and 429 as transient and keeps the Retry-After', async () => {
+    answer = { status: 429, headers: { 'retry-after': '2' } };
+    const error = await destination().deliver('sig-3', BODY).catch((e) => e);
+    expect(error).toBeInstanceOf(TransientDeliveryError);
+    expect(error.retryAfterMs).toBe(2000);
+    expect(error.facts.httpStatus).toBe(429);
+    answer = { status: 408 };
+    await expect(destination().deliver('sig-3', BODY)).rejects.toBeInstanceOf(TransientDeliveryError);
+  });
+
+  it('treats other 4xx as permanent', async () => {
+    for (const status of [400, 401, 404, 422]) {
+      answer = { status, body: '{"error":"nope"}' };
+      const error = await destination().deliver('sig-4', BODY).catch((e) => e);
+      expect(error).toBeInstanceOf(PermanentDeliveryError);
+      expect(error.message).toContain(String(status));
+    }
+  });
+
+  it('treats a timeout as transient, with no HTTP status', async () => {
+    answer = { status: 200, delayMs: 500 };
+    const error = await destination({ timeoutMs: 100 }).deliver('sig-5', BODY).catch((e) => e);
+    expect(error).toBeInstanceOf(TransientDeliveryError);
+    expect(error.facts.httpStatus).toBeNull();
+    expect(error.message).toMatch(/timed out/);
+  });
+
+  it('treats a refused connection as transient', async () => {
+    const nowhere = new Destination({ url: 'http://127.0.0.1:1/hook', timeoutMs: 1000, secret: null });
+    await expect(nowhere.deliver('sig-6', BODY)).rejects.toBeInstanceOf(TransientDeliveryError);
+  });
+
+  it('signs per Standard Webhooks so the standardwebhooks library verifies it (whsec_ and raw secrets)', async () => {
+    const whsec = `whsec_${Buffer.from('a-test-signing-key-of-32-bytes!!').toString('base64')}`;
+    await destination({ secret: whsec }).deliver('sig-7', BODY);
+    const [received] = server.received;
+    expect(received.headers['webhook-id']).toBe('sig-7');
+    const headers = Object.fromEntries(['webhook-id', 'webhook-timestamp', 'webhook-signature'].map((h) => [h, String(received.headers[h])]));
+    expect(new Webhook(whsec).verify(received.body, headers)).toEqual(BODY);
+    expect(() => new Webhook(`whsec_${Buffer.from('another-key').toString('base64')}`).verify(received.body, headers)).toThrow();
+
+    server.received.length = 0;
+    await destination({ secret: 'raw secret' }).deliver('sig-8', BODY);
+    const raw = server.received[0];
+    const rawHeaders = Object.fromEntries(['webhook-id', 'webhook-timestamp', 'webhook-signature'].map((h) => [h, String(raw.headers[h])]));
+    expect(new Webhook(Buffer.from('raw secret').toString('base64')).verify(raw.body, rawHeaders)).toEqual(BODY);
+  });
+});

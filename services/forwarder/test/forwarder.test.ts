@@ -1,0 +1,131 @@
+import { Queue } from 'bullmq';
+import IORedis from 'ioredis';
+import { createLogger, loadConfig, QUEUE, redisKeys } from '@tsp/core';
+import { createPrisma } from '@tsp/db';
+import { startForwarder } from '../src/service';
+import { startLocalServer, uniquePrefix, waitFor, type LocalServer } from '../../../test/support/helpers';
+import { seedApproved, uniqueTicker } from './seed-approved';
+
+describe('the forwarder', () => {
+  const prefix = uniquePrefix('forwarder');
+  const prisma = createPrisma(process.env.DATABASE_URL!);
+  const redis = new IORedis(process.env.REDIS_URL!, { maxRetriesPerRequest: null });
+  const forward = new Queue(QUEUE.forward, { connection: redis, prefix });
+  /** Answers per Idempotency-Key, in order; a key not listed gets 200. */
+  const script = new Map<string, number[]>();
+  let destination: LocalServer;
+  let forwarder: Awaited<ReturnType<typeof startForwarder>>;
+  const tickers: string[] = [];
+
+  beforeAll(async () => {
+    destination = await startLocalServer((req) => {
+      const planned = script.get(String(req.headers['idempotency-key']));
+      const status = planned?.shift() ?? 200;
+      return { status, body: status === 200 ? '{"ok":true}' : `{"error":"status ${status}"}` };
+    });
+    const config = loadConfig({
+      ...process.env, KEY_PREFIX: prefix, FORWARDER_PORT: '0',
+      DEST_WEBHOOK_URL: `${destination.url}/hook`, DEST_WEBHOOK_MAX_REQ_PER_MIN: '6000',
+      FORWARD_BACKOFF_BASE_MS: '50', FORWARD_MAX_ATTEMPTS: '3', SIGNAL_TTL_SEC: '30',
+    });
+    forwarder = await startForwarder(config, createLogger('forwarder', 'error'));
+  });
+
+  afterAll(async () => {
+    await forwarder.stop();
+    await prisma.position.deleteMany({ where: { ticker: { in: tickers } } });
+    await forward.obliterate({ force: true });
+    await forward.close();
+    await redis.del(redisKeys(prefix).auditOutbox);
+    await prisma.$disconnect();
+    redis.disconnect();
+    await destination.close();
+  });
+
+  const ticker = (label: string) => {
+    const t = uniqueTicker(label);
+    tickers.push(t);
+    return t;
+  };
+  const requestsFor = (id: string) => destination.received.filter((r) => r.headers['idempotency-key'] === id);
+  const rowOnceSettled = (id: string, status: string) =>
+    waitFor(async () => {
+      const row = await prisma.signal.findUnique({ where: { id }, include: { deliveries: { orderBy: { attempt: 'asc' } } } });
+      return row?.status === status ? row : null;
+    }, 15_000, `status ${status}`);
+
+  it('delivers an approved signal once, records the attempt and opens the position', async () => {
+    const t = ticker('BUY');
+    const signal = await seedApproved(prisma, forward, { ticker: t, price: 12.5 });
+    const row = await rowOnceSettled(signal.id, 'forwarded');
+    expect(requestsFor(signal.id)).toHaveLength(1);
+    expect(JSON.parse(requestsFor(signal.id)[0].body)).toEqual(signal.body);
+    expect(row.deliveries).toEqual([expect.objectContaining({ attempt: 1, httpStatus: 200, error: null })]);
+    expect(await prisma.position.findUnique({ where: { ticker: t } })).toMatchObject({ ticker: t, lastPrice: 12.5, signalId: signal.id });
+  });
+
+  it('closes the position when a SELL is delivered', async () => {
+    const t = ticker('SELL');
+    await rowOnceSettled((await seedApproved(prisma, forward, { ticker: t })).id, 'forwarded');
+    expect(await prisma.position.findUnique({ where: { ticker: t } })).not.toBeNull();
+    await rowOnceSettled((await seedApproved(prisma, forward, { ticker: t, side: 'SELL' })).id, 'forwarded');
+    expect(await prisma.position.findUnique({ where: { ticker: t } })).toBeNull();
+  });
+
+  it('retries 500, 500 then delivers on attempt 3 with the same Idempotency-Key', async () => {
+    const signal = await seedApproved(prisma, forward, { ticker: ticker('R') });
+    script.set(signal.id, [500, 500]);
+    // The script is read when the request arrives; the job may already be waiting, which is fine.
+    const row = await rowOnceSettled(signal.id, 'forwarded');
+    const requests = requestsFor(signal.id);
+    expect(requests).toHaveLength(3);
+    expect(new Set(requests.map((r) => r.headers['idempotency-key']))).toEqual(new Set([signal.id]));
+    expect(row.deliveries.map((d) => [d.attempt, d.httpStatus])).toEqual([[1, 500], [2, 500], [3, 200]]);
+    expect(row.deliveries[0].error).toMatch(/500/);
+  });
+
+  it('marks a 400 answer dead with permanent_error after one attempt', async () => {
+    const signal = await seedApproved(prisma, forward, { ticker: ticker('P') });
+    script.set(signal.id, [400]);
+    const row = await rowOnceSettled(signal.id, 'dead');
+    expect(row.reason).toBe('permanent_error');
+    expect(row.deliveries.map((d) => d.httpStatus)).toEqual([400]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(requestsFor(signal.id)).toHaveLength(1);
+    expect(await (await forward.getJob(signal.id))?.getState()).toBe('failed');
+  });
+
+  it('marks a delivery dead with attempts_exhausted after FORWARD_MAX_ATTEMPTS failures', async () => {
+    const signal = await seedApproved(prisma, forward, { ticker: ticker('X') });
+    script.set(signal.id, [503, 503, 503, 503]);
+    const row = await rowOnceSettled(signal.id, 'dead');
+    expect(row.reason).toBe('attempts_exhausted');
+    expect(row.deliveries.map((d) => d.httpStatus)).toEqual([503, 503, 503]);
+  });
+
+  it('never delivers a signal older than SIGNAL_TTL_SEC: it is dead with reason expired', async () => {
+    const signal = await seedApproved(prisma, forward, { ticker: ticker('E'), receivedAt: new Date(Date.now() - 60_000) });
+    const row = await rowOnceSettled(signal.id, 'dead');
+    expect(row).toMatchObject({ reason: 'expired', deliveries: [] });
+    expect(requestsFor(signal.id)).toHaveLength(0);
+  });
+
+  it('is not ready without DEST_WEBHOOK_URL, says why, and leaves approved signals queued', async () => {
+    const other = uniquePrefix('forwarder-nodest');
+    const config = loadConfig({ ...process.env, KEY_PREFIX: other, FORWARDER_PORT: '0', DEST_WEBHOOK_URL: '' });
+    const idle = await startForwarder(config, createLogger('forwarder', 'error'));
+    const queue = new Queue(QUEUE.forward, { connection: redis, prefix: other });
+    try {
+      const ready = await fetch(`http://127.0.0.1:${idle.port}/ready`);
+      expect(ready.status).toBe(503);
+      expect((await ready.json()).failing.config).toMatch(/DEST_WEBHOOK_URL/);
+      const signal = await seedApproved(prisma, queue, { ticker: ticker('W') });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(await (await queue.getJob(signal.id))?.getState()).toBe('waiting');
+    } finally {
+      await idle.stop();
+      await queue.obliterate({ force: true });
+      await queue.close();
+    }
+  });
+});

@@ -1,0 +1,33 @@
+import { randomUUID } from 'node:crypto';
+import type { Queue } from 'bullmq';
+import { forwardJobOptions, type ForwardJob, type Side, type SignalJob } from '@tsp/core';
+import type { PrismaClient } from '@tsp/db';
+
+/** A ticker no other test (or parallel suite) uses, so positions do not collide. */
+export const uniqueTicker = (label: string) => `${label}${randomUUID().slice(0, 5)}`.toUpperCase().replace(/[^A-Z0-9]/g, 'X');
+
+/** Puts a signal where the approver leaves an approved one: its audit row, and a job on `forward`. */
+export async function seedApproved(
+  prisma: PrismaClient,
+  forward: Queue,
+  options: { ticker: string; side?: Side; price?: number; receivedAt?: Date; maxAttempts?: number },
+): Promise<SignalJob> {
+  const side = options.side ?? 'BUY';
+  const now = new Date().toISOString();
+  const receivedAt = (options.receivedAt ?? new Date()).toISOString();
+  const action = side.toLowerCase();
+  const signal: SignalJob = {
+    id: randomUUID(), kind: 'source', ticker: options.ticker, side, action, price: options.price, time: now, receivedAt,
+    body: { ticker: options.ticker, side, action, ...(options.price ? { price: options.price } : {}), time: now, note: 'test' },
+  };
+  await prisma.signal.create({
+    data: {
+      id: signal.id, kind: 'source', ticker: signal.ticker, side, action, price: options.price ?? null,
+      time: new Date(now), receivedAt: new Date(receivedAt), status: 'approved', basis: 'topn', rank: 1, snapshotId: 'test',
+      body: signal.body as object,
+    },
+  });
+  const job: ForwardJob = { signal, basis: 'topn', rank: 1, snapshotId: 'test' };
+  await forward.add('forward', job, forwardJobOptions(signal.id, options.maxAttempts ?? 8));
+  return signal;
+}
