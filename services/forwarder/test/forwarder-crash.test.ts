@@ -65,6 +65,7 @@ describe('a forwarder killed mid-delivery', () => {
     }, 20_000, 'delivery after the restart');
     expect(destination.received.map((r) => r.headers['idempotency-key'])).toEqual([signal.id, signal.id]);
     expect(row.deliveries).toEqual([expect.objectContaining({ attempt: 1, httpStatus: 200 })]);
-    expect(await (await forward.getJob(signal.id))?.getState()).toBe('completed');
+    // The audit row is written just before BullMQ marks the job done.
+    await waitFor(async () => (await (await forward.getJob(signal.id))?.getState()) === 'completed', 5000, 'the job to complete');
   });
 });
