@@ -15,10 +15,18 @@ export const redisKeys = (prefix: string) => ({
   stats: `${prefix}:stats`,
   statsMinute: (minute: number) => `${prefix}:stats:received:${minute}`,
   limiterId: `${prefix}-destination`,
+  /** The destination cap set at runtime through the forwarder admin route; overrides the env for every replica. */
+  rateCap: `${prefix}:ratecap`,
   /** Audit events a forwarder could not write to Postgres, applied in order when it is back. */
   auditOutbox: `${prefix}:audit:outbox`,
   auditOutboxLock: `${prefix}:audit:outbox:lock`,
   heartbeat: (service: ServiceName) => `${prefix}:heartbeat:${service}`,
+  /** Announces a runtime change of the Finviz screener config (payload: the stored config, JSON). */
+  finvizConfigUpdated: `${prefix}:finviz:config:updated`,
+  /** The screener replicas' leader lock (value: the leader's random id; SET NX PX, renewed). */
+  screenerLeader: `${prefix}:screener:leader`,
+  /** Epoch ms before which no screener replica may fetch (back-off carried across a leader change). */
+  screenerNextFetch: `${prefix}:screener:next_fetch_at`,
 });
 
 /** Counters kept in Redis so any ingest replica can report the whole system. */
@@ -41,4 +49,7 @@ export const METRIC = {
   e2eSeconds: 'tsp_signal_e2e_seconds',
   screenerFetches: 'tsp_screener_fetches_total',
   topnAgeSeconds: 'tsp_topn_age_seconds',
+  screenerLogins: 'tsp_screener_logins_total',
+  screenerLeader: 'tsp_screener_leader',
+  screenerDuplicatesDropped: 'tsp_screener_duplicates_dropped_total',
 } as const;

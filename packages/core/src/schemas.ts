@@ -63,6 +63,10 @@ export const ForwardJobSchema = z.object({
   basis: ApprovalBasisSchema,
   rank: z.number().int().positive().nullable(),
   snapshotId: z.string().nullable(),
+  /** Set when an operator replays a dead delivery: the TTL counts from here, not from receipt. */
+  replayedAt: z.string().optional(),
+  /** Attempts recorded before the replay, so attempt numbers in the audit trail keep counting up. */
+  attemptOffset: z.number().int().nonnegative().optional(),
 });
 export type ForwardJob = z.infer<typeof ForwardJobSchema>;
 
@@ -73,6 +77,8 @@ export const TopnSetSchema = z.object({
   fetched_at: z.string(),
   snapshot_id: z.string(),
   source: z.string(),
+  /** Tickers read twice across page boundaries (the list moved between page requests) and dropped. */
+  duplicates_dropped: z.number().int().nonnegative().optional(),
 });
 export type TopnSet = z.infer<typeof TopnSetSchema>;
 

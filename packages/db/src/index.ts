@@ -12,3 +12,6 @@ export function createPrisma(databaseUrl: string): PrismaClient {
 export async function pingPostgres(prisma: PrismaClient): Promise<void> {
   await prisma.$queryRaw`SELECT 1`;
 }
+
+export * from './dead-letters';
+export * from './signal-view';

@@ -35,10 +35,11 @@ export function forwardSignal(deps: ForwardWorkerDeps) {
   return async (job: Job): Promise<string> => {
     const parsed = ForwardJobSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`malformed forward job: ${parsed.error.message}`);
-    const { signal } = parsed.data;
+    const { signal, replayedAt, attemptOffset = 0 } = parsed.data;
     // attemptsMade counts finished attempts; a job retaken after a crash repeats its attempt number.
-    const attempt = job.attemptsMade + 1;
-    const expiresAt = Date.parse(signal.receivedAt) + config.signalTtlSec * 1000;
+    const attemptOfJob = job.attemptsMade + 1;
+    const attempt = attemptOffset + attemptOfJob;
+    const expiresAt = Math.max(Date.parse(signal.receivedAt), replayedAt ? Date.parse(replayedAt) : 0) + config.signalTtlSec * 1000;
 
     const expire = async () => {
       metrics.attempts.inc({ outcome: 'expired' });
@@ -61,7 +62,7 @@ export function forwardSignal(deps: ForwardWorkerDeps) {
       if (error instanceof ExpiredSignalError) throw error;
       if (!(error instanceof TransientDeliveryError) && !(error instanceof PermanentDeliveryError)) throw error;
       const permanent = error instanceof PermanentDeliveryError;
-      const deadReason: DeadReason | null = permanent ? 'permanent_error' : attempt >= config.forwardMaxAttempts ? 'attempts_exhausted' : null;
+      const deadReason: DeadReason | null = permanent ? 'permanent_error' : attemptOfJob >= config.forwardMaxAttempts ? 'attempts_exhausted' : null;
       metrics.attempts.inc({ outcome: deadReason ? 'dead' : 'retry' });
       await stats.increment(STAT.failed).catch(() => undefined);
       if (deadReason) await stats.increment(STAT.dead).catch(() => undefined);

@@ -4,25 +4,39 @@ import type { Logger } from '@tsp/core';
 
 export interface RateLimiterOptions {
   redisUrl: string;
+  /** For the runtime cap override, shared by every replica. */
+  redis: IORedis;
   /** Shared by every forwarder replica: one id, one limit. */
   limiterId: string;
+  /** Redis key holding a cap set at runtime; when present it wins over maxPerMinute. */
+  capKey: string;
   maxPerMinute: number;
   enabled: boolean;
   logger: Logger;
 }
 
-/** Spacing, not a reservoir: starts at least 60 s / cap apart never exceed the cap in any sliding 60 s window. */
-export const spacingMs = (maxPerMinute: number) => Math.ceil(60_000 / maxPerMinute);
+/**
+ * Spacing, not a reservoir: starts 60 s / cap apart never exceed the cap in any sliding 60 s
+ * window. Bottleneck grants slots exactly that far apart, but each replica then starts its request
+ * on a local timer that can fire a few ms late; 0.4 % more spacing (≈240 ms over a window) keeps
+ * such jitter at the window's two ends from ever letting cap + 1 starts in, and still uses 99.6 %.
+ */
+const SPACING_MARGIN = 1.004;
+export const spacingMs = (maxPerMinute: number) => Math.ceil((60_000 * SPACING_MARGIN) / maxPerMinute);
+
+const CAP_SYNC_MS = 2000;
+export const MAX_CAP_PER_MIN = 600_000;
 
 /**
  * The one global limit on requests to the destination, held in Redis by Bottleneck's clustering
  * mode so that every replica draws from the same budget. First attempts and retries alike pass
- * through it.
+ * through it. Bottleneck is patched (patches/) to survive Redis losing its keys.
  */
 export class DestinationRateLimiter {
   private readonly limiter: Bottleneck | null;
   private readonly connection: Bottleneck.IORedisConnection | null;
   private maxPerMinute: number;
+  private syncTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: RateLimiterOptions) {
     this.maxPerMinute = options.maxPerMinute;
@@ -45,11 +59,13 @@ export class DestinationRateLimiter {
     this.limiter.on('error', (error: Error) => options.logger.warn('rate limiter error', { error: error.message }));
   }
 
-  /** Applies this replica's configured cap to the shared settings (the latest replica to start wins). */
+  /** Applies the cap in force (runtime override, else this replica's env) to the shared settings. */
   async start(): Promise<void> {
     if (!this.limiter) return;
     await this.limiter.ready();
-    await this.limiter.updateSettings({ minTime: spacingMs(this.maxPerMinute) });
+    await this.syncCap(true);
+    // Each replica re-reads the override, so its local copy is right if Redis ever loses the limiter's keys.
+    this.syncTimer = setInterval(() => void this.syncCap(false).catch(() => undefined), CAP_SYNC_MS);
   }
 
   /** Runs fn once the global budget allows one more request to start. */
@@ -57,11 +73,31 @@ export class DestinationRateLimiter {
     return this.limiter ? this.limiter.schedule(fn) : fn();
   }
 
+  /** Sets the cap for every replica at once; it outlives restarts of the forwarders. */
+  async setMaxPerMinute(maxPerMinute: number): Promise<void> {
+    await this.options.redis.set(this.options.capKey, String(maxPerMinute));
+    await this.syncCap(true);
+  }
+
+  private async syncCap(force: boolean): Promise<void> {
+    const override = Number(await this.options.redis.get(this.options.capKey));
+    const cap = Number.isInteger(override) && override > 0 ? override : this.options.maxPerMinute;
+    if (!force && cap === this.maxPerMinute) return;
+    this.maxPerMinute = cap;
+    if (this.limiter) await this.limiter.updateSettings({ minTime: spacingMs(cap) });
+    this.options.logger.info(`destination rate cap ${cap}/min`);
+  }
+
   state() {
-    return { enabled: this.limiter !== null, max_per_minute: this.limiter ? this.maxPerMinute : null, spacing_ms: this.limiter ? spacingMs(this.maxPerMinute) : null };
+    return {
+      enabled: this.limiter !== null,
+      max_per_minute: this.limiter ? this.maxPerMinute : null,
+      spacing_ms: this.limiter ? spacingMs(this.maxPerMinute) : null,
+    };
   }
 
   async stop(): Promise<void> {
+    if (this.syncTimer) clearInterval(this.syncTimer);
     if (!this.limiter) return;
     // With a connection of our own, Bottleneck's disconnect() leaves the Redis clients to us.
     await Promise.resolve(this.limiter.disconnect(false)).catch(() => undefined);

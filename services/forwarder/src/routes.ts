@@ -1,35 +1,19 @@
-import { adminGuard, type Config, type Route } from '@tsp/core';
-import type { Worker } from 'bullmq';
+import { adminGuard, type Route } from '@tsp/core';
+import type { ForwarderContext } from './forwarder-context';
+import { listDead, replayAllDead, replayDead } from './handlers/dead-letters';
+import { getRateCap, setRateCap } from './handlers/rate-cap';
+import { pauseDelivery, resumeDelivery } from './handlers/delivery-pause';
 
-/** Admin routes of the forwarder. (/health, /ready, /status, /metrics come from core.) */
-export function forwarderRoutes(config: Config, worker: () => Worker | null): Route[] {
-  const guard = adminGuard(config.adminToken);
-  const noDestination = { status: 409, body: { error: 'no_destination', message: 'DEST_WEBHOOK_URL is not set; this forwarder delivers nothing' } };
+/** Admin routes of the forwarder, all behind ADMIN_TOKEN. (/health, /ready, /status, /metrics come from core.) */
+export function forwarderRoutes(ctx: ForwarderContext): Route[] {
+  const guard = adminGuard(ctx.config.adminToken);
   return [
-    {
-      method: 'post',
-      path: '/admin/pause',
-      guard,
-      body: 'none',
-      handler: async () => {
-        const running = worker();
-        if (!running) return noDestination;
-        // Pausing waits for in-flight deliveries to finish; queued signals stay queued.
-        await running.pause();
-        return { status: 200, body: { paused: true } };
-      },
-    },
-    {
-      method: 'post',
-      path: '/admin/resume',
-      guard,
-      body: 'none',
-      handler: async () => {
-        const running = worker();
-        if (!running) return noDestination;
-        running.resume();
-        return { status: 200, body: { paused: false } };
-      },
-    },
+    { method: 'post', path: '/admin/pause', handler: pauseDelivery(ctx), guard, body: 'none' },
+    { method: 'post', path: '/admin/resume', handler: resumeDelivery(ctx), guard, body: 'none' },
+    { method: 'get', path: '/admin/rate-limit', handler: getRateCap(ctx), guard },
+    { method: 'post', path: '/admin/rate-limit', handler: setRateCap(ctx), guard },
+    { method: 'get', path: '/admin/dead', handler: listDead(ctx), guard },
+    { method: 'post', path: '/admin/dead/replay-all', handler: replayAllDead(ctx), guard, body: 'none' },
+    { method: 'post', path: '/admin/dead/:id/replay', handler: replayDead(ctx), guard, body: 'none' },
   ];
 }

@@ -24,7 +24,9 @@ export async function startForwarder(config: Config, logger: Logger): Promise<Ru
   const forwardQueue = new Queue(QUEUE.forward, { connection: redis, prefix: config.keyPrefix });
   const limiter = new DestinationRateLimiter({
     redisUrl: config.redisUrl,
+    redis,
     limiterId: redisKeys(config.keyPrefix).limiterId,
+    capKey: redisKeys(config.keyPrefix).rateCap,
     maxPerMinute: config.destMaxReqPerMin,
     enabled: config.destRateLimitingEnabled,
     logger,
@@ -45,7 +47,7 @@ export async function startForwarder(config: Config, logger: Logger): Promise<Ru
   const app = createServiceApp({
     service: 'forwarder',
     logger,
-    routes: forwarderRoutes(config, () => worker),
+    routes: forwarderRoutes({ config, logger, prisma, forwardQueue, limiter }),
     readiness: { redis: () => pingRedis(redis), postgres: () => pingPostgres(prisma) },
     notReadyReason: () => (config.destWebhookUrl ? null : 'DEST_WEBHOOK_URL is not set; approved signals wait in the forward queue'),
     status: async () => ({
@@ -54,7 +56,7 @@ export async function startForwarder(config: Config, logger: Logger): Promise<Ru
       signed: config.destWebhookSecret !== null,
       concurrency: config.forwardingWorkers,
       running: worker?.isRunning() ?? false,
-      paused: worker?.isPaused() ?? false,
+      paused: await forwardQueue.isPaused().catch(() => null),
       rate_limit: limiter.state(),
       audit_outbox: await audit.pending().catch(() => null),
       queue: await forwardQueue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed').catch(() => null),

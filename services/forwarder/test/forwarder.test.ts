@@ -6,6 +6,8 @@ import { startForwarder } from '../src/service';
 import { startLocalServer, uniquePrefix, waitFor, type LocalServer } from '../../../test/support/helpers';
 import { seedApproved, uniqueTicker } from './seed-approved';
 
+const ADMIN = 'forwarder-admin';
+
 describe('the forwarder', () => {
   const prefix = uniquePrefix('forwarder');
   const prisma = createPrisma(process.env.DATABASE_URL!);
@@ -26,7 +28,7 @@ describe('the forwarder', () => {
     const config = loadConfig({
       ...process.env, KEY_PREFIX: prefix, FORWARDER_PORT: '0',
       DEST_WEBHOOK_URL: `${destination.url}/hook`, DEST_WEBHOOK_MAX_REQ_PER_MIN: '6000',
-      FORWARD_BACKOFF_BASE_MS: '50', FORWARD_MAX_ATTEMPTS: '3', SIGNAL_TTL_SEC: '30',
+      FORWARD_BACKOFF_BASE_MS: '50', FORWARD_MAX_ATTEMPTS: '3', SIGNAL_TTL_SEC: '30', ADMIN_TOKEN: ADMIN,
     });
     forwarder = await startForwarder(config, createLogger('forwarder', 'error'));
   });
@@ -108,6 +110,65 @@ describe('the forwarder', () => {
     const row = await rowOnceSettled(signal.id, 'dead');
     expect(row).toMatchObject({ reason: 'expired', deliveries: [] });
     expect(requestsFor(signal.id)).toHaveLength(0);
+  });
+
+  const admin = (method: string, path: string, body?: unknown) =>
+    fetch(`http://127.0.0.1:${forwarder.port}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${ADMIN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+
+  it('lists a dead delivery and replays it with the same Idempotency-Key, attempts counting on', async () => {
+    const signal = await seedApproved(prisma, forward, { ticker: ticker('D') });
+    script.set(signal.id, [400]);
+    await rowOnceSettled(signal.id, 'dead');
+    const dead = await (await admin('GET', '/admin/dead')).json();
+    expect(dead.items.map((item: { id: string }) => item.id)).toContain(signal.id);
+
+    const replay = await admin('POST', `/admin/dead/${signal.id}/replay`);
+    expect(replay.status).toBe(202);
+    const row = await rowOnceSettled(signal.id, 'forwarded');
+    expect(row.reason).toBeNull();
+    expect(row.deliveries.map((d) => [d.attempt, d.httpStatus])).toEqual([[1, 400], [2, 200]]);
+    expect(requestsFor(signal.id).map((r) => r.headers['idempotency-key'])).toEqual([signal.id, signal.id]);
+    expect((await admin('POST', `/admin/dead/${signal.id}/replay`)).status).toBe(409);
+  });
+
+  it('replays every dead delivery at once', async () => {
+    const signals = [await seedApproved(prisma, forward, { ticker: ticker('A') }), await seedApproved(prisma, forward, { ticker: ticker('B') })];
+    for (const s of signals) script.set(s.id, [422]);
+    for (const s of signals) await rowOnceSettled(s.id, 'dead');
+    const replay = await admin('POST', '/admin/dead/replay-all');
+    expect(replay.status).toBe(202);
+    expect((await replay.json()).ids).toEqual(expect.arrayContaining(signals.map((s) => s.id)));
+    for (const s of signals) await rowOnceSettled(s.id, 'forwarded');
+  });
+
+  it('answers 404 for replaying an unknown signal and 401 without the admin token', async () => {
+    expect((await admin('POST', '/admin/dead/00000000-0000-4000-8000-000000000000/replay')).status).toBe(404);
+    expect((await fetch(`http://127.0.0.1:${forwarder.port}/admin/dead`)).status).toBe(401);
+  });
+
+  it('reads and changes the global rate cap, refusing bad values', async () => {
+    expect(await (await admin('GET', '/admin/rate-limit')).json()).toMatchObject({ enabled: true, max_per_minute: 6000 });
+    const bad = await admin('POST', '/admin/rate-limit', { max_per_minute: 0 });
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).error).toBe('invalid_rate_limit');
+    const set = await admin('POST', '/admin/rate-limit', { max_per_minute: 3000 });
+    expect(await set.json()).toMatchObject({ max_per_minute: 3000 });
+    expect(await redis.get(redisKeys(prefix).rateCap)).toBe('3000');
+    await admin('POST', '/admin/rate-limit', { max_per_minute: 6000 });
+  });
+
+  it('pauses delivery for every replica and resumes it', async () => {
+    expect((await admin('POST', '/admin/pause')).status).toBe(200);
+    const signal = await seedApproved(prisma, forward, { ticker: ticker('Z') });
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    expect(requestsFor(signal.id)).toHaveLength(0);
+    expect((await (await fetch(`http://127.0.0.1:${forwarder.port}/status`)).json()).paused).toBe(true);
+    expect((await admin('POST', '/admin/resume')).status).toBe(200);
+    await rowOnceSettled(signal.id, 'forwarded');
   });
 
   it('is not ready without DEST_WEBHOOK_URL, says why, and leaves approved signals queued', async () => {

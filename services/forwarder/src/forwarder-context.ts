@@ -1,0 +1,13 @@
+import type { Queue } from 'bullmq';
+import type { Config, Logger } from '@tsp/core';
+import type { PrismaClient } from '@tsp/db';
+import type { DestinationRateLimiter } from './rate-limiter';
+
+/** Everything the forwarder's admin handlers need, built once in service.ts. */
+export interface ForwarderContext {
+  config: Config;
+  logger: Logger;
+  prisma: PrismaClient;
+  forwardQueue: Queue;
+  limiter: DestinationRateLimiter;
+}

@@ -1,0 +1,27 @@
+import { z } from 'zod';
+import { errorResponse, type HttpRequest, type HttpResponse } from '@tsp/core';
+import type { ForwarderContext } from '../forwarder-context';
+import { MAX_CAP_PER_MIN } from '../rate-limiter';
+
+const RateCapSchema = z.object({ max_per_minute: z.number().int().min(1).max(MAX_CAP_PER_MIN) }).strict();
+
+/** GET /admin/rate-limit — the cap in force for every replica. */
+export function getRateCap(ctx: ForwarderContext) {
+  return (): HttpResponse => ({ status: 200, body: ctx.limiter.state() });
+}
+
+/** POST /admin/rate-limit {"max_per_minute": n} — changes the global cap for every replica, now. */
+export function setRateCap(ctx: ForwarderContext) {
+  return async (req: HttpRequest): Promise<HttpResponse> => {
+    const parsed = RateCapSchema.safeParse(req.body);
+    if (!parsed.success) {
+      return errorResponse(400, 'invalid_rate_limit', `Body must be {"max_per_minute": 1..${MAX_CAP_PER_MIN}}`, parsed.error.issues.map((i) => ({ field: i.path.join('.'), message: i.message })));
+    }
+    if (!ctx.limiter.state().enabled) {
+      return errorResponse(409, 'rate_limiting_disabled', 'DEST_WEBHOOK_RATE_LIMITING_ENABLED is false on this forwarder');
+    }
+    await ctx.limiter.setMaxPerMinute(parsed.data.max_per_minute);
+    ctx.logger.info('destination rate cap changed', { max_per_minute: parsed.data.max_per_minute });
+    return { status: 200, body: ctx.limiter.state() };
+  };
+}

@@ -1,0 +1,85 @@
+import IORedis from 'ioredis';
+import { createLogger, redisKeys } from '@tsp/core';
+import { DestinationRateLimiter } from '../src/rate-limiter';
+import { uniquePrefix } from '../../../test/support/helpers';
+
+/**
+ * Bottleneck grants slots in Redis exactly `spacing` apart; each start then waits on a local timer
+ * that may fire late, so one gap can look short while the span of many gaps cannot.
+ */
+const spanAtLeast = (starts: number[], spacing: number) => expect(starts[starts.length - 1] - starts[0]).toBeGreaterThanOrEqual((starts.length - 1) * spacing - 20);
+const gapsAtLeast = (starts: number[], spacing: number) => expect(minGap(starts)).toBeGreaterThanOrEqual(spacing / 2);
+
+const minGap = (starts: number[]) => Math.min(...starts.slice(1).map((t, i) => t - starts[i]));
+
+describe('the global destination rate limit', () => {
+  const redis = new IORedis(process.env.REDIS_URL!, { maxRetriesPerRequest: null });
+  const logger = createLogger('forwarder', 'error');
+  const limiters: DestinationRateLimiter[] = [];
+
+  afterAll(async () => {
+    for (const limiter of limiters) await limiter.stop();
+    redis.disconnect();
+  });
+
+  async function replicas(prefix: string, count: number, maxPerMinute: number) {
+    const made = [];
+    for (let i = 0; i < count; i++) {
+      const limiter = new DestinationRateLimiter({
+        redisUrl: process.env.REDIS_URL!, redis, limiterId: redisKeys(prefix).limiterId, capKey: redisKeys(prefix).rateCap,
+        maxPerMinute, enabled: true, logger,
+      });
+      await limiter.start();
+      limiters.push(limiter);
+      made.push(limiter);
+    }
+    return made;
+  }
+
+  async function startTimes(limiters: DestinationRateLimiter[], perLimiter: number): Promise<number[]> {
+    const starts: number[] = [];
+    await Promise.all(limiters.flatMap((limiter) =>
+      Array.from({ length: perLimiter }, () => limiter.schedule(async () => { starts.push(Date.now()); }))));
+    return starts.sort((a, b) => a - b);
+  }
+
+  
+  it('spaces request starts 60 s / cap apart, summed over replicas', async () => {
+    const starts = await startTimes(await replicas(uniquePrefix('limit'), 3, 1200), 4); // ≈ 50 ms spacing
+    expect(starts).toHaveLength(12);
+    spanAtLeast(starts, 50);
+    gapsAtLeast(starts, 50);
+  });
+
+  it('keeps limiting after Redis loses the limiter keys (patched Bottleneck)', async () => {
+    const prefix = uniquePrefix('limit-lost');
+    const [limiter] = await replicas(prefix, 1, 1200);
+    await startTimes([limiter], 2);
+    const keys = await redis.keys(`b_${redisKeys(prefix).limiterId}*`);
+    expect(keys.length).toBeGreaterThan(0);
+    await redis.del(...keys);
+    const starts = await startTimes([limiter], 3);
+    expect(starts).toHaveLength(3);
+    spanAtLeast(starts, 50);
+  });
+
+  it('applies a cap changed at runtime on one replica to every replica, and to replicas started later', async () => {
+    const prefix = uniquePrefix('limit-cap');
+    const [a, b] = await replicas(prefix, 2, 6000); // 10 ms spacing
+    await a.setMaxPerMinute(600); // 100 ms spacing
+    const starts = await startTimes([b], 4);
+    spanAtLeast(starts, 100);
+    const [late] = await replicas(prefix, 1, 6000);
+    expect(late.state()).toMatchObject({ max_per_minute: 600, spacing_ms: 101 });
+    await redis.del(redisKeys(prefix).rateCap);
+  });
+
+  it('lets everything through at once when rate limiting is disabled', async () => {
+    const limiter = new DestinationRateLimiter({
+      redisUrl: process.env.REDIS_URL!, redis, limiterId: 'unused', capKey: 'unused', maxPerMinute: 1, enabled: false, logger,
+    });
+    const starts = await startTimes([limiter], 5);
+    expect(starts).toHaveLength(5);
+    expect(limiter.state()).toMatchObject({ enabled: false });
+  });
+});
