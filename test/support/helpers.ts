@@ -7,6 +7,13 @@ export function uniquePrefix(label: string): string {
   return `test-${label}-${randomUUID().slice(0, 8)}`;
 }
 
+/** A database of the suite's own, copied from the migrated test database by the global setup. */
+export function isolatedDatabaseUrl(name: 'tsp_test_exits' | 'tsp_test_faults'): string {
+  const url = new URL(process.env.DATABASE_URL!);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
 /** Polls until check returns a truthy value, or fails after timeoutMs. */
 export async function waitFor<T>(check: () => Promise<T> | T, timeoutMs = 15_000, what = 'condition'): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;

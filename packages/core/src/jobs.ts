@@ -18,9 +18,11 @@ export function forwardJobOptions(signalId: string, maxAttempts: number, priorit
   };
 }
 
-export function signalJobOptions(signalId: string) {
+export function signalJobOptions(signalId: string, priority?: number) {
   return {
     jobId: signalId,
+    // Manual exits are decided before queued entries (lower number = sooner in BullMQ).
+    priority,
     // The approver retries while Postgres is unreachable; a decision is idempotent per signal.
     attempts: 50,
     backoff: { type: 'exponential', delay: 500 },

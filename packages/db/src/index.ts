@@ -15,3 +15,4 @@ export async function pingPostgres(prisma: PrismaClient): Promise<void> {
 
 export * from './dead-letters';
 export * from './signal-view';
+export * from './dead-letter-handlers';

@@ -1,6 +1,6 @@
 import { adminGuard, type Route } from '@tsp/core';
 import type { ForwarderContext } from './forwarder-context';
-import { listDead, replayAllDead, replayDead } from './handlers/dead-letters';
+import { listDead, replayAllDead, replayDead } from '@tsp/db';
 import { getRateCap, setRateCap } from './handlers/rate-cap';
 import { pauseDelivery, resumeDelivery } from './handlers/delivery-pause';
 

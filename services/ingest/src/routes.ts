@@ -5,6 +5,9 @@ import { receiveSignal } from './handlers/receive-signal';
 import { getSignal } from './handlers/get-signal';
 import { listSignals } from './handlers/list-signals';
 import { getTopn } from './handlers/get-topn';
+import { sellAll, sellIndividual } from './handlers/manual-sell';
+import { listPositions } from './handlers/list-positions';
+import { listDead, replayAllDead, replayDead } from '@tsp/db';
 
 /** Signals are small; anything bigger than this is not an alert. */
 export const WEBHOOK_BODY_LIMIT = '16kb';
@@ -19,5 +22,11 @@ export function ingestRoutes(ctx: IngestContext): Route[] {
     { method: 'get', path: '/signals', handler: listSignals(ctx), guard: admin },
     { method: 'get', path: '/signals/:id', handler: getSignal(ctx), guard: admin },
     { method: 'get', path: '/finviz/topn', handler: getTopn(ctx) },
+    { method: 'post', path: '/sell/individual', handler: sellIndividual(ctx), limit: '4kb' },
+    { method: 'post', path: '/sell/all', handler: sellAll(ctx), limit: '4kb' },
+    { method: 'get', path: '/positions', handler: listPositions(ctx), guard: admin },
+    { method: 'get', path: '/admin/dead', handler: listDead(ctx), guard: admin },
+    { method: 'post', path: '/admin/dead/replay-all', handler: replayAllDead(ctx), guard: admin, body: 'none' },
+    { method: 'post', path: '/admin/dead/:id/replay', handler: replayDead(ctx), guard: admin, body: 'none' },
   ];
 }

@@ -1,11 +1,23 @@
-import { errorResponse, type HttpRequest, type HttpResponse } from '@tsp/core';
-import { listDeadSignals, replayDeadSignal, viewOfSignalRow } from '@tsp/db';
-import type { ForwarderContext } from '../forwarder-context';
+import { errorResponse, type HttpRequest, type HttpResponse, type Logger } from '@tsp/core';
+import type { PrismaClient } from '../generated/client';
+import { listDeadSignals, replayDeadSignal, type ForwardQueueLike } from './dead-letters';
+import { viewOfSignalRow } from './signal-view';
+
+/**
+ * The dead-letter admin handlers, served by the forwarder and by ingest's admin API alike: both
+ * act on the same audit rows and the same `forward` queue.
+ */
+export interface DeadLetterDeps {
+  prisma: PrismaClient;
+  forwardQueue: ForwardQueueLike;
+  config: { forwardMaxAttempts: number };
+  logger: Logger;
+}
 
 const REPLAY_ALL_BATCH = 500;
 
 /** GET /admin/dead?limit= — dead deliveries, most recent first, with every attempt. */
-export function listDead(ctx: ForwarderContext) {
+export function listDead(ctx: DeadLetterDeps) {
   return async (req: HttpRequest): Promise<HttpResponse> => {
     const limit = req.query.limit ? Number(req.query.limit) : 100;
     if (!Number.isInteger(limit) || limit < 1 || limit > 500) return errorResponse(400, 'invalid_limit', 'limit must be a whole number from 1 to 500');
@@ -15,7 +27,7 @@ export function listDead(ctx: ForwarderContext) {
 }
 
 /** POST /admin/dead/:id/replay — delivers a dead signal again, with the same Idempotency-Key. */
-export function replayDead(ctx: ForwarderContext) {
+export function replayDead(ctx: DeadLetterDeps) {
   return async (req: HttpRequest): Promise<HttpResponse> => {
     const { id } = req.params;
     const outcome = await replayDeadSignal(ctx.prisma, ctx.forwardQueue, id, ctx.config.forwardMaxAttempts).catch((error: Error) => {
@@ -30,7 +42,7 @@ export function replayDead(ctx: ForwarderContext) {
 }
 
 /** POST /admin/dead/replay-all — replays every dead signal (up to 500 per call). */
-export function replayAllDead(ctx: ForwarderContext) {
+export function replayAllDead(ctx: DeadLetterDeps) {
   return async (): Promise<HttpResponse> => {
     const rows = await listDeadSignals(ctx.prisma, REPLAY_ALL_BATCH);
     const replayed: string[] = [];

@@ -1,0 +1,96 @@
+import { z } from 'zod';
+import {
+  errorResponse, redisKeys, secretsEqual, signalJobOptions, STAT,
+  type HttpRequest, type HttpResponse, type SignalJob,
+} from '@tsp/core';
+import type { IngestContext } from '../ingest-context';
+import { newSignalId, normaliseTicker } from '../signal/normalise-signal';
+
+/** Manual exits jump ahead of queued source signals, at the approver and at the forwarder. */
+export const MANUAL_PRIORITY = 1;
+const TICKER_PATTERN = /^[A-Z0-9][A-Z0-9-]{0,19}$/;
+
+export const SellIndividualSchema = z.object({ ticker: z.string().min(1), token: z.string().min(1) });
+export const SellAllSchema = z.object({ token: z.string().min(1) });
+
+/** The sell routes take the token in the body (what the seed did): ADMIN_TOKEN or FINVIZ_UPDATE_TOKEN. */
+function tokenAccepted(ctx: IngestContext, token: unknown): boolean {
+  if (typeof token !== 'string') return false;
+  return secretsEqual(token, ctx.config.adminToken) || secretsEqual(token, ctx.config.finvizUpdateToken);
+}
+
+function unauthorized(): HttpResponse {
+  return errorResponse(401, 'unauthorized', 'Missing or wrong token (ADMIN_TOKEN or FINVIZ_UPDATE_TOKEN)');
+}
+
+/** The last price tsp saw for the ticker: its open position's, else the last source signal's. */
+async function lastKnownPrice(ctx: IngestContext, ticker: string): Promise<number | undefined> {
+  const position = await ctx.prisma.position.findUnique({ where: { ticker } }).catch(() => null);
+  if (position?.lastPrice) return position.lastPrice;
+  const seen = Number(await ctx.redis.hget(redisKeys(ctx.config.keyPrefix).lastPrice, ticker).catch(() => null));
+  return seen > 0 ? seen : undefined;
+}
+
+async function enqueueManualSell(ctx: IngestContext, ticker: string): Promise<string> {
+  const now = new Date().toISOString();
+  const price = await lastKnownPrice(ctx, ticker);
+  const id = newSignalId();
+  const job: SignalJob = {
+    id, kind: 'manual', ticker, side: 'SELL', action: 'exit', ...(price ? { price } : {}), time: now, receivedAt: now,
+    body: { ticker, side: 'SELL', action: 'exit', ...(price ? { price } : {}), time: now },
+  };
+  await ctx.signalsQueue.add('signal', job, signalJobOptions(id, MANUAL_PRIORITY));
+  ctx.stats.increment(STAT.received).catch(() => undefined);
+  ctx.logger.info('manual exit queued', { id, ticker, price });
+  return id;
+}
+
+/** POST /sell/individual {"ticker", "token"} — one SELL for the ticker, past the Top-N filter. */
+export function sellIndividual(ctx: IngestContext) {
+  return async (req: HttpRequest): Promise<HttpResponse> => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    if (!tokenAccepted(ctx, body.token)) return unauthorized();
+    const parsed = SellIndividualSchema.safeParse(body);
+    const ticker = parsed.success ? normaliseTicker(parsed.data.ticker) : '';
+    if (!TICKER_PATTERN.test(ticker)) {
+      return errorResponse(400, 'invalid_signal', 'Invalid sell: ticker', [{ field: 'ticker', message: 'ticker is required, e.g. "AAPL"' }]);
+    }
+    try {
+      const id = await enqueueManualSell(ctx, ticker);
+      return { status: 202, body: { ids: [id], tickers: [ticker] } };
+    } catch (error) {
+      ctx.logger.warn('could not queue a manual exit', { ticker, error: (error as Error).message });
+      return { ...errorResponse(503, 'unavailable', 'Redis is unavailable; the exit was not queued, send it again'), headers: { 'Retry-After': '5' } };
+    }
+  };
+}
+
+/** POST /sell/all {"token"} — one SELL for every open position. */
+export function sellAll(ctx: IngestContext) {
+  return async (req: HttpRequest): Promise<HttpResponse> => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    if (!tokenAccepted(ctx, body.token)) return unauthorized();
+    let tickers: string[];
+    try {
+      tickers = (await ctx.prisma.position.findMany({ orderBy: { ticker: 'asc' }, select: { ticker: true } })).map((p) => p.ticker);
+    } catch (error) {
+      ctx.logger.warn('could not read positions for sell/all', { error: (error as Error).message });
+      return { ...errorResponse(503, 'unavailable', 'Postgres is unavailable; open positions cannot be read, nothing was queued'), headers: { 'Retry-After': '5' } };
+    }
+    const ids: string[] = [];
+    const queued: string[] = [];
+    try {
+      for (const ticker of tickers) {
+        ids.push(await enqueueManualSell(ctx, ticker));
+        queued.push(ticker);
+      }
+    } catch (error) {
+      ctx.logger.warn('sell/all stopped part-way', { queued, error: (error as Error).message });
+      return {
+        ...errorResponse(503, 'unavailable', `Redis became unavailable after queuing ${queued.length} of ${tickers.length} exits`, [{ ids, tickers: queued }]),
+        headers: { 'Retry-After': '5' },
+      };
+    }
+    return { status: 202, body: { ids, tickers: queued } };
+  };
+}
