@@ -22,6 +22,10 @@ export const redisKeys = (prefix: string) => ({
   /** Audit events a forwarder could not write to Postgres, applied in order when it is back. */
   auditOutbox: `${prefix}:audit:outbox`,
   auditOutboxLock: `${prefix}:audit:outbox:lock`,
+  /** Outbox records Postgres kept refusing (not just unreachable); kept for an operator to inspect. */
+  auditOutboxFailed: `${prefix}:audit:outbox:failed`,
+  /** A signal's decision and whether it was handed to the forwarder: decided once, even while Postgres is down. */
+  decision: (signalId: string) => `${prefix}:decision:${signalId}`,
   heartbeat: (service: ServiceName) => `${prefix}:heartbeat:${service}`,
   /** Announces a runtime change of the Finviz screener config (payload: the stored config, JSON). */
   finvizConfigUpdated: `${prefix}:finviz:config:updated`,

@@ -16,3 +16,4 @@ export async function pingPostgres(prisma: PrismaClient): Promise<void> {
 export * from './dead-letters';
 export * from './signal-view';
 export * from './dead-letter-handlers';
+export * from './audit-trail';

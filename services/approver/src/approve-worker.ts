@@ -7,7 +7,7 @@ import {
 import type { PrismaClient } from '@tsp/db';
 import type { TopnCache } from './topn-cache';
 import { decide } from './decide';
-import { recordDecision } from './record-decision';
+import type { DecisionLedger } from './decision-ledger';
 import type { ApproverMetrics } from './approver-metrics';
 
 export interface ApproveWorkerDeps {
@@ -15,6 +15,7 @@ export interface ApproveWorkerDeps {
   logger: Logger;
   connection: IORedis;
   prisma: PrismaClient;
+  ledger: DecisionLedger;
   topn: TopnCache;
   forwardQueue: Queue;
   stats: SystemStats;
@@ -26,13 +27,13 @@ export interface ApproveWorkerDeps {
  * Every step is idempotent per signal id, so a crash at any point is repaired by the re-run.
  */
 export function approveSignal(deps: ApproveWorkerDeps) {
-  const { config, prisma, topn, forwardQueue } = deps;
+  const { config, prisma, ledger, topn, forwardQueue } = deps;
   return async (job: Job): Promise<string> => {
     const parsed = SignalJobSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`malformed signal job: ${parsed.error.message}`);
     const signal = parsed.data;
 
-    const { decision, isNew, awaitingDelivery } = await recordDecision(prisma, signal, () =>
+    const { decision, isNew, awaitingHandOff } = await ledger.record(signal, () =>
       decide({
         signal,
         topn: topn.current,
@@ -44,11 +45,12 @@ export function approveSignal(deps: ApproveWorkerDeps) {
     );
 
     // A re-run must not re-enqueue a signal the forwarder already took: its job may be gone.
-    if (decision.approved && awaitingDelivery) {
+    if (decision.approved && awaitingHandOff) {
       const forward: ForwardJob = { signal, basis: decision.basis, rank: decision.rank, snapshotId: decision.snapshotId };
       // Manual exits jump ahead of queued entries (lower number = sooner in BullMQ).
       const priority = signal.kind === 'manual' ? 1 : undefined;
       await forwardQueue.add('forward', forward, forwardJobOptions(signal.id, config.forwardMaxAttempts, priority));
+      await ledger.markHandedOff(signal.id);
     }
 
     if (isNew) {

@@ -3,11 +3,12 @@ import {
   closeServer, createRegistry, createServiceApp, createWorkerRedis, isTopnStale, listen, pingRedis, QUEUE, SystemStats,
   topnAgeSec, warnUnlessNoEviction, type Config, type Logger, type RunningService,
 } from '@tsp/core';
-import { createPrisma, pingPostgres } from '@tsp/db';
+import { AuditTrail, createPrisma, pingPostgres } from '@tsp/db';
 import { TopnCache } from './topn-cache';
 import { createApproveWorker } from './approve-worker';
 import { createApproverMetrics } from './approver-metrics';
 import { approverRoutes } from './routes';
+import { DecisionLedger } from './decision-ledger';
 
 export async function startApprover(config: Config, logger: Logger): Promise<RunningService & { port: number }> {
   const redis = createWorkerRedis(config.redisUrl);
@@ -20,8 +21,11 @@ export async function startApprover(config: Config, logger: Logger): Promise<Run
   await topn.start();
   const forwardQueue = new Queue(QUEUE.forward, { connection: redis, prefix: config.keyPrefix });
   const registry = createRegistry('approver');
+  const audit = new AuditTrail(prisma, redis, config.keyPrefix, logger);
+  audit.start();
   const worker = createApproveWorker({
     config, logger, connection: workerConnection, prisma, topn, forwardQueue,
+    ledger: new DecisionLedger(redis, config.keyPrefix, audit),
     stats: new SystemStats(redis, config.keyPrefix),
     metrics: createApproverMetrics(registry, topn),
   });
@@ -53,6 +57,8 @@ export async function startApprover(config: Config, logger: Logger): Promise<Run
       // close() waits for in-flight decisions; a job it cannot finish is retaken after its lock expires.
       await worker.close();
       topn.stop();
+      audit.stop();
+      await audit.flush();
       await closeServer(server);
       await forwardQueue.close();
       await prisma.$disconnect();

@@ -96,18 +96,71 @@ describe('the approver', () => {
     expect(await forward.getJob(open.id)).toBeDefined();
   });
 
+  /** Runs the same signal job again, as after a crash between its decision and its completion. */
+  async function rerun(job: SignalJob) {
+    await signals.remove(job.id);
+    await signals.add('signal', job, signalJobOptions(job.id));
+    await waitFor(async () => (await signals.getJob(job.id))?.finishedOn, 10_000, 'the re-run');
+  }
+
   it('decides a signal once: a re-run after a crash keeps the first decision though the Top-N moved', async () => {
     await publishTopn(['NVDA', 'AMD']);
     const job = signal('AMD', 'BUY');
     expect(await decided(job)).toMatchObject({ status: 'approved', rank: 2 });
-    await forward.remove(job.id);
+    await waitFor(async () => (await forward.getJob(job.id))?.id, 5000, 'the hand-off');
+    await forward.remove(job.id); // as if the forwarder had delivered it and the job was cleaned up
 
     await publishTopn(['NVDA']);
-    // The same signal again, as after a crash between the decision and the job's completion.
-    await signals.remove(job.id);
-    await signals.add('signal', job, signalJobOptions(job.id));
-    await waitFor(async () => (await signals.getJob(job.id))?.finishedOn, 10_000, 'the re-run');
+    await rerun(job);
     expect(await prisma.signal.findUnique({ where: { id: job.id } })).toMatchObject({ status: 'approved', rank: 2 });
+    // Handed off once already: adding it again could deliver the trade twice.
+    expect(await forward.getJob(job.id)).toBeUndefined();
+  });
+
+  it('hands an approved signal to the forwarder on the re-run when a crash came between decision and hand-off', async () => {
+    await publishTopn(['NVDA']);
+    const job = signal('NVDA', 'BUY');
+    await decided(job);
+    await waitFor(async () => (await forward.getJob(job.id))?.id, 5000, 'the hand-off');
+    await forward.remove(job.id);
+    await redis.hdel(redisKeys(prefix).decision(job.id), 'handed_off'); // the crash: decided, never handed off
+
+    await rerun(job);
     expect(await forward.getJob(job.id)).toBeDefined();
+  });
+
+  it('keeps deciding while Postgres is unreachable, and writes the audit rows once it is back', async () => {
+    const offline = uniquePrefix('approver-offline');
+    // Port 1: nothing listens, as when Postgres is down.
+    const down = loadConfig({ ...process.env, KEY_PREFIX: offline, APPROVER_PORT: '0', TOPN_MAX_AGE_SEC: '60', DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/tsp_test' });
+    const set: TopnSet = { tickers: ['NVDA'], top_n: 1, fetched_at: new Date().toISOString(), snapshot_id: randomUUID(), source: 'test' };
+    await redis.set(redisKeys(offline).topn, JSON.stringify(set));
+    const offlineSignals = new Queue(QUEUE.signals, { connection: redis, prefix: offline });
+    const offlineForward = new Queue(QUEUE.forward, { connection: redis, prefix: offline });
+    const blind = await startApprover(down, createLogger('approver', 'error'));
+    try {
+      const job = signal('NVDA', 'BUY');
+      await offlineSignals.add('signal', job, signalJobOptions(job.id));
+      await waitFor(async () => (await offlineForward.getJob(job.id))?.id, 10_000, 'the hand-off while Postgres is down');
+      expect(await redis.llen(redisKeys(offline).auditOutbox)).toBe(1);
+      expect(await prisma.signal.findUnique({ where: { id: job.id } })).toBeNull();
+
+      // Postgres is back (an approver that reaches it flushes the shared outbox).
+      const up = await startApprover({ ...down, databaseUrl: config.databaseUrl }, createLogger('approver', 'error'));
+      try {
+        const row = await waitFor(() => prisma.signal.findUnique({ where: { id: job.id } }), 10_000, 'the audit row');
+        expect(row).toMatchObject({ status: 'approved', basis: 'topn', rank: 1, snapshotId: set.snapshot_id });
+        expect(await redis.llen(redisKeys(offline).auditOutbox)).toBe(0);
+      } finally {
+        await up.stop();
+      }
+    } finally {
+      await blind.stop();
+      for (const queue of [offlineSignals, offlineForward]) {
+        await queue.obliterate({ force: true });
+        await queue.close();
+      }
+      await redis.del(redisKeys(offline).topn);
+    }
   });
 });

@@ -6,7 +6,7 @@ import {
 } from '@tsp/core';
 import type { Destination } from './deliver';
 import { PermanentDeliveryError, TransientDeliveryError, type AttemptFacts } from './delivery-errors';
-import type { DeliveryAudit } from './delivery-audit';
+import type { AuditTrail } from '@tsp/db';
 import type { DestinationRateLimiter } from './rate-limiter';
 import type { ForwarderMetrics } from './forwarder-metrics';
 import { retryDelayMs } from './retry-backoff';
@@ -17,7 +17,7 @@ export interface ForwardWorkerDeps {
   connection: IORedis;
   destination: Destination;
   limiter: DestinationRateLimiter;
-  audit: DeliveryAudit;
+  audit: AuditTrail;
   stats: SystemStats;
   metrics: ForwarderMetrics;
 }

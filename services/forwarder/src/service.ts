@@ -3,9 +3,9 @@ import {
   closeServer, createRegistry, createServiceApp, createWorkerRedis, listen, pingRedis, QUEUE, redisKeys, SystemStats,
   warnUnlessNoEviction, type Config, type Logger, type RunningService,
 } from '@tsp/core';
-import { createPrisma, pingPostgres } from '@tsp/db';
+import { AuditTrail, createPrisma, pingPostgres } from '@tsp/db';
 import { Destination } from './deliver';
-import { DeliveryAudit } from './delivery-audit';
+
 import { DestinationRateLimiter } from './rate-limiter';
 import { createForwarderMetrics } from './forwarder-metrics';
 import { createForwardWorker } from './forward-worker';
@@ -19,7 +19,7 @@ export async function startForwarder(config: Config, logger: Logger): Promise<Ru
 
   const registry = createRegistry('forwarder');
   const metrics = createForwarderMetrics(registry);
-  const audit = new DeliveryAudit(prisma, redis, config.keyPrefix, logger);
+  const audit = new AuditTrail(prisma, redis, config.keyPrefix, logger);
   audit.start();
   const forwardQueue = new Queue(QUEUE.forward, { connection: redis, prefix: config.keyPrefix });
   const limiter = new DestinationRateLimiter({

@@ -1,19 +1,39 @@
-import { errorResponse, SignalJobSchema, type HttpRequest, type HttpResponse } from '@tsp/core';
+import { DecisionSchema, errorResponse, redisKeys, SignalJobSchema, type HttpRequest, type HttpResponse } from '@tsp/core';
 import type { IngestContext } from '../ingest-context';
 import { viewOfQueuedJob, viewOfRow } from '../signal-view';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** GET /signals/:id — from the audit trail, or from the queue while it awaits its decision. */
+/**
+ * GET /signals/:id — from the audit trail; before its row is written (awaiting its decision, or
+ * decided while Postgres was down), from the job and the decision kept in Redis.
+ */
 export function getSignal(ctx: IngestContext) {
   return async (req: HttpRequest): Promise<HttpResponse> => {
     const { id } = req.params;
     if (!UUID.test(id)) return errorResponse(400, 'invalid_id', 'Signal ids are UUIDs');
-    const row = await ctx.prisma.signal.findUnique({ where: { id }, include: { deliveries: true } });
-    if (row) return { status: 200, body: viewOfRow(row) };
+    let postgresDown = false;
+    try {
+      const row = await ctx.prisma.signal.findUnique({ where: { id }, include: { deliveries: true } });
+      if (row) return { status: 200, body: viewOfRow(row) };
+    } catch (error) {
+      postgresDown = true;
+      ctx.logger.warn('reading a signal from Postgres failed; answering from Redis', { id, error: (error as Error).message });
+    }
     const job = await ctx.signalsQueue.getJob(id);
     const parsed = job ? SignalJobSchema.safeParse(job.data) : null;
-    if (parsed?.success) return { status: 200, body: viewOfQueuedJob(parsed.data) };
+    if (parsed?.success) {
+      const view = viewOfQueuedJob(parsed.data);
+      const stored = await ctx.redis.hget(redisKeys(ctx.config.keyPrefix).decision(id), 'decision');
+      const decision = stored ? DecisionSchema.safeParse(JSON.parse(stored)) : null;
+      if (!decision?.success) return { status: 200, body: view };
+      const d = decision.data;
+      return {
+        status: 200,
+        body: { ...view, status: d.approved ? 'approved' : 'rejected', reason: d.approved ? null : d.reason, basis: d.approved ? d.basis : null, rank: d.rank, snapshot_id: d.snapshotId },
+      };
+    }
+    if (postgresDown) return { ...errorResponse(503, 'unavailable', 'Postgres is unavailable; try again shortly'), headers: { 'Retry-After': '5' } };
     return errorResponse(404, 'not_found', `No signal ${id}`);
   };
 }

@@ -1,6 +1,14 @@
 import type IORedis from 'ioredis';
-import { redisKeys, type DeadReason, type Logger, type Side } from '@tsp/core';
-import type { PrismaClient } from '@tsp/db';
+import { redisKeys, type DeadReason, type Decision, type Logger, type Side, type SignalJob } from '@tsp/core';
+import { Prisma, type PrismaClient } from '../generated/client';
+
+/** A signal and its decision, written once by the approver. */
+export interface DecisionRecord {
+  type: 'decision';
+  signal: SignalJob;
+  decision: Decision;
+  decidedAt: string;
+}
 
 /** One delivery attempt's outcome, as the audit trail records it. */
 export interface AttemptRecord {
@@ -24,11 +32,18 @@ export interface ExpiryRecord {
   signalId: string;
 }
 
-export type AuditRecord = AttemptRecord | ExpiryRecord;
+export type AuditRecord = DecisionRecord | AttemptRecord | ExpiryRecord;
+
+/** As kept in the outbox: when it was queued, so a record Postgres keeps refusing can be set aside. */
+type QueuedRecord = AuditRecord & { queuedAt?: number };
+
+const signalIdOf = (record: AuditRecord) => (record.type === 'decision' ? record.signal.id : record.signalId);
 
 const WRITE_TIMEOUT_MS = 3000;
 const FLUSH_INTERVAL_MS = 1000;
 const FLUSH_LOCK_MS = 10_000;
+/** A record Postgres refuses (not merely unreachable) this long is moved aside, so it cannot block the rest. */
+const POISON_AFTER_MS = 10 * 60_000;
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -38,11 +53,13 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 }
 
 /**
- * Writes delivery outcomes to Postgres without ever holding up delivery: when Postgres is down
- * a record goes to an outbox list in Redis and is applied, in order, once Postgres answers.
- * Every record is idempotent (upserts, guarded updates), so applying one twice is harmless.
+ * The audit trail's writer, shared by the approver (decisions) and the forwarder (attempts): it
+ * never holds up a signal. When Postgres is down a record goes to one outbox list in Redis and is
+ * applied, in order, once Postgres answers; a decision is queued before its signal is handed to
+ * the forwarder, so a signal's row always comes before its attempts. Every record is idempotent
+ * (create-if-absent, upserts, guarded updates), so applying one twice is harmless.
  */
-export class DeliveryAudit {
+export class AuditTrail {
   private readonly keys;
   private timer: NodeJS.Timeout | null = null;
   private flushing = false;
@@ -59,10 +76,10 @@ export class DeliveryAudit {
         await withTimeout(this.apply(record), WRITE_TIMEOUT_MS);
         return;
       } catch (error) {
-        this.logger.warn('audit write failed; kept in the Redis outbox until Postgres answers', { id: record.signalId, error: (error as Error).message });
+        this.logger.warn('audit write failed; kept in the Redis outbox until Postgres answers', { id: signalIdOf(record), error: (error as Error).message });
       }
     }
-    await this.redis.rpush(this.keys.auditOutbox, JSON.stringify(record));
+    await this.redis.rpush(this.keys.auditOutbox, JSON.stringify({ ...record, queuedAt: Date.now() }));
   }
 
   start(): void {
@@ -86,7 +103,14 @@ export class DeliveryAudit {
         for (;;) {
           const head = await this.redis.lindex(this.keys.auditOutbox, 0);
           if (head === null) break;
-          await withTimeout(this.apply(JSON.parse(head) as AuditRecord), WRITE_TIMEOUT_MS);
+          const record = JSON.parse(head) as QueuedRecord;
+          try {
+            await withTimeout(this.apply(record), WRITE_TIMEOUT_MS);
+          } catch (error) {
+            if (!(error instanceof Prisma.PrismaClientKnownRequestError) || Date.now() - (record.queuedAt ?? Date.now()) < POISON_AFTER_MS) throw error;
+            this.logger.error('audit record refused by Postgres for too long; moved to the failed outbox', { id: signalIdOf(record), error: error.message });
+            await this.redis.rpush(this.keys.auditOutboxFailed, head);
+          }
           await this.redis.lpop(this.keys.auditOutbox);
           await this.redis.pexpire(this.keys.auditOutboxLock, FLUSH_LOCK_MS);
           applied++;
@@ -108,6 +132,10 @@ export class DeliveryAudit {
   }
 
   private async apply(record: AuditRecord): Promise<void> {
+    if (record.type === 'decision') {
+      await this.applyDecision(record);
+      return;
+    }
     if (record.type === 'expired') {
       await this.prisma.signal.updateMany({
         where: { id: record.signalId, status: { notIn: ['forwarded'] } },
@@ -128,6 +156,31 @@ export class DeliveryAudit {
       data: { status: record.status, reason: record.reason },
     });
     if (record.status === 'forwarded') await this.applyPosition(record, at);
+  }
+
+  private async applyDecision({ signal, decision, decidedAt }: DecisionRecord): Promise<void> {
+    // skipDuplicates: the row may exist already (a re-run), possibly with a later delivery status.
+    await this.prisma.signal.createMany({
+      skipDuplicates: true,
+      data: [{
+        id: signal.id,
+        kind: signal.kind,
+        ticker: signal.ticker,
+        side: signal.side,
+        action: signal.action,
+        price: signal.price ?? null,
+        time: new Date(signal.time),
+        receivedAt: new Date(signal.receivedAt),
+        status: decision.approved ? 'approved' : 'rejected',
+        reason: decision.approved ? null : decision.reason,
+        basis: decision.approved ? decision.basis : null,
+        rank: decision.rank,
+        snapshotId: decision.snapshotId,
+        idempotencyKey: signal.idempotencyKey ?? null,
+        body: signal.body as Prisma.InputJsonValue,
+        decidedAt: new Date(decidedAt),
+      }],
+    });
   }
 
   /** A delivered BUY opens (or keeps open) the ticker's position; a delivered SELL closes it. */
