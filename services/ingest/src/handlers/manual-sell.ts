@@ -1,17 +1,15 @@
-import { z } from 'zod';
 import {
   errorResponse, redisKeys, secretsEqual, signalJobOptions, STAT,
   type HttpRequest, type HttpResponse, type SignalJob,
 } from '@tsp/core';
 import type { IngestContext } from '../ingest-context';
+import { SellIndividualSchema } from '../api-schemas';
 import { newSignalId, normaliseTicker } from '../signal/normalise-signal';
 
 /** Manual exits jump ahead of queued source signals, at the approver and at the forwarder. */
 export const MANUAL_PRIORITY = 1;
 const TICKER_PATTERN = /^[A-Z0-9][A-Z0-9-]{0,19}$/;
 
-export const SellIndividualSchema = z.object({ ticker: z.string().min(1), token: z.string().min(1) });
-export const SellAllSchema = z.object({ token: z.string().min(1) });
 
 /** The sell routes take the token in the body (what the seed did): ADMIN_TOKEN or FINVIZ_UPDATE_TOKEN. */
 function tokenAccepted(ctx: IngestContext, token: unknown): boolean {

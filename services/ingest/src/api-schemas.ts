@@ -1,0 +1,80 @@
+import { z } from 'zod';
+import { DeadReasonSchema, RejectReasonSchema, ApprovalBasisSchema, SignalKindSchema, SignalStatusSchema } from '@tsp/core';
+
+/**
+ * The shapes of ingest's public API (contract section 4), as zod schemas: the OpenAPI document
+ * at GET /openapi.json is generated from these, so it cannot drift from a hand-written copy.
+ */
+
+export const ErrorSchema = z.object({
+  error: z.string().describe('machine-readable code, e.g. invalid_signal'),
+  message: z.string(),
+  details: z.array(z.unknown()).optional(),
+});
+
+export const WebhookInSchema = z
+  .object({
+    ticker: z.string().describe('NASDAQ:AAPL → AAPL; BRK.B or BRK/B → BRK-B'),
+    side: z.string().optional().describe('BUY/SELL (any case); long/enter → BUY, short/exit/close/flat → SELL'),
+    action: z.string().optional().describe('used when there is no side (TradingView {{strategy.order.action}})'),
+    price: z.union([z.number(), z.string()]).optional().describe('> 0'),
+    time: z.union([z.string(), z.number()]).optional().describe('ISO-8601 or epoch seconds/ms; default now'),
+    id: z.string().optional().describe('idempotency key, like the Idempotency-Key header'),
+    secret: z.string().optional().describe('WEBHOOK_SECRET; never stored or forwarded'),
+  })
+  .catchall(z.unknown())
+  .describe('Other fields pass through unchanged to the destination.');
+
+export const AcceptedSchema = z.object({ id: z.uuid(), status: z.enum(['queued', 'duplicate']) });
+
+export const DeliveryViewSchema = z.object({
+  attempt: z.number().int(),
+  at: z.string(),
+  http_status: z.number().int().nullable(),
+  latency_ms: z.number().int(),
+  error: z.string().nullable(),
+});
+
+export const SignalViewSchema = z.object({
+  id: z.uuid(),
+  kind: SignalKindSchema,
+  ticker: z.string(),
+  side: z.enum(['BUY', 'SELL']),
+  price: z.number().nullable(),
+  time: z.string(),
+  received_at: z.string(),
+  status: SignalStatusSchema,
+  reason: z.union([RejectReasonSchema, DeadReasonSchema]).nullable(),
+  basis: ApprovalBasisSchema.nullable(),
+  rank: z.number().int().nullable(),
+  snapshot_id: z.string().nullable(),
+  deliveries: z.array(DeliveryViewSchema),
+});
+
+export const SignalListSchema = z.object({ items: z.array(SignalViewSchema), next_cursor: z.string().nullable() });
+export const DeadListSchema = z.object({ items: z.array(SignalViewSchema) });
+
+export const TopnViewSchema = z.object({
+  tickers: z.array(z.string()).describe('ranked, as on the screener page'),
+  top_n: z.number().int(),
+  fetched_at: z.string(),
+  age_sec: z.number(),
+  stale: z.boolean(),
+  snapshot_id: z.string(),
+});
+
+export const TopnHistorySchema = z.array(z.object({ snapshot_id: z.string(), tickers: z.array(z.string()), top_n: z.number().int(), fetched_at: z.string(), source: z.string() }).loose());
+
+export const FinvizConfigSchema = z.object({
+  url: z.string(),
+  top_n: z.number().int().min(1).max(1000),
+  refresh: z.number().int().min(1).describe('seconds'),
+});
+
+export const SellIndividualSchema = z.object({ ticker: z.string().min(1), token: z.string().min(1).describe('ADMIN_TOKEN or FINVIZ_UPDATE_TOKEN') });
+export const SellAllSchema = z.object({ token: z.string().min(1).describe('ADMIN_TOKEN or FINVIZ_UPDATE_TOKEN') });
+export const SellAcceptedSchema = z.object({ ids: z.array(z.uuid()), tickers: z.array(z.string()) });
+
+export const PositionsSchema = z.array(z.object({ ticker: z.string(), opened_at: z.string(), last_price: z.number().nullable() }));
+export const ReplayAcceptedSchema = z.object({ id: z.uuid(), status: z.literal('approved') });
+export const ReplayAllAcceptedSchema = z.object({ ids: z.array(z.uuid()), more: z.boolean() });
