@@ -6,23 +6,27 @@
 /** The forwarder registers a backoff strategy of this name (exponential, full jitter, Retry-After). */
 export const DESTINATION_BACKOFF = 'destination';
 
-export function forwardJobOptions(signalId: string, maxAttempts: number, priority?: number) {
+/**
+ * Manual exits go to the head of the queue (LIFO). Not BullMQ priorities: a job without a priority
+ * is taken before every prioritized one, so prioritizing the exit would put it last.
+ */
+export function forwardJobOptions(signalId: string, maxAttempts: number, urgent = false) {
   return {
     // The signal id is the job id: adding the same signal twice is a no-op in BullMQ.
     jobId: signalId,
     attempts: maxAttempts,
     backoff: { type: DESTINATION_BACKOFF },
-    priority,
+    lifo: urgent,
     removeOnComplete: { age: 24 * 3600, count: 10_000 },
     removeOnFail: { age: 7 * 24 * 3600 },
   };
 }
 
-export function signalJobOptions(signalId: string, priority?: number) {
+export function signalJobOptions(signalId: string, urgent = false) {
   return {
     jobId: signalId,
-    // Manual exits are decided before queued entries (lower number = sooner in BullMQ).
-    priority,
+    // Manual exits are decided before queued entries (see forwardJobOptions).
+    lifo: urgent,
     // The approver retries while Postgres is unreachable; a decision is idempotent per signal.
     attempts: 50,
     backoff: { type: 'exponential', delay: 500 },

@@ -66,7 +66,7 @@ export async function replayDeadSignal(prisma: PrismaClient, queue: ForwardQueue
     attemptOffset: row._count.deliveries,
   };
   try {
-    await queue.add('forward', job, forwardJobOptions(id, maxAttempts, row.kind === 'manual' ? 1 : undefined));
+    await queue.add('forward', job, forwardJobOptions(id, maxAttempts, row.kind === 'manual'));
   } catch (error) {
     await prisma.signal.updateMany({ where: { id, status: 'approved' }, data: { status: row.status, reason: row.reason } });
     throw error;

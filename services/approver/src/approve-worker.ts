@@ -47,9 +47,8 @@ export function approveSignal(deps: ApproveWorkerDeps) {
     // A re-run must not re-enqueue a signal the forwarder already took: its job may be gone.
     if (decision.approved && awaitingHandOff) {
       const forward: ForwardJob = { signal, basis: decision.basis, rank: decision.rank, snapshotId: decision.snapshotId };
-      // Manual exits jump ahead of queued entries (lower number = sooner in BullMQ).
-      const priority = signal.kind === 'manual' ? 1 : undefined;
-      await forwardQueue.add('forward', forward, forwardJobOptions(signal.id, config.forwardMaxAttempts, priority));
+      // Manual exits jump ahead of queued entries.
+      await forwardQueue.add('forward', forward, forwardJobOptions(signal.id, config.forwardMaxAttempts, signal.kind === 'manual'));
       await ledger.markHandedOff(signal.id);
     }
 

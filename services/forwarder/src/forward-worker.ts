@@ -53,7 +53,8 @@ export function forwardSignal(deps: ForwardWorkerDeps) {
     const at = new Date();
     let facts: AttemptFacts;
     try {
-      facts = await limiter.schedule(async () => {
+      // Within this replica, a manual exit also goes first among the deliveries waiting for a slot.
+      facts = await limiter.schedule(signal.kind === 'manual', async () => {
         // The wait for a slot may have outlived the signal: never deliver a stale trade.
         if (Date.now() >= expiresAt) throw await expire();
         return destination.deliver(signal.id, signal.body);

@@ -25,6 +25,9 @@ const SPACING_MARGIN = 1.004;
 export const spacingMs = (maxPerMinute: number) => Math.ceil((60_000 * SPACING_MARGIN) / maxPerMinute);
 
 const CAP_SYNC_MS = 2000;
+/** Bottleneck priorities: 0 runs first, 5 is its default. */
+const URGENT_PRIORITY = 0;
+const NORMAL_PRIORITY = 5;
 export const MAX_CAP_PER_MIN = 600_000;
 
 /**
@@ -68,9 +71,9 @@ export class DestinationRateLimiter {
     this.syncTimer = setInterval(() => void this.syncCap(false).catch(() => undefined), CAP_SYNC_MS);
   }
 
-  /** Runs fn once the global budget allows one more request to start. */
-  schedule<T>(fn: () => Promise<T>): Promise<T> {
-    return this.limiter ? this.limiter.schedule(fn) : fn();
+  /** Runs fn once the global budget allows one more request to start; urgent work waits first in line. */
+  schedule<T>(urgent: boolean, fn: () => Promise<T>): Promise<T> {
+    return this.limiter ? this.limiter.schedule({ priority: urgent ? URGENT_PRIORITY : NORMAL_PRIORITY }, fn) : fn();
   }
 
   /** Sets the cap for every replica at once; it outlives restarts of the forwarders. */

@@ -28,7 +28,7 @@ describe('the forwarder', () => {
     const config = loadConfig({
       ...process.env, KEY_PREFIX: prefix, FORWARDER_PORT: '0',
       DEST_WEBHOOK_URL: `${destination.url}/hook`, DEST_WEBHOOK_MAX_REQ_PER_MIN: '6000',
-      FORWARD_BACKOFF_BASE_MS: '50', FORWARD_MAX_ATTEMPTS: '3', SIGNAL_TTL_SEC: '30', ADMIN_TOKEN: ADMIN,
+      FORWARD_BACKOFF_BASE_MS: '50', FORWARD_MAX_ATTEMPTS: '3', SIGNAL_TTL_SEC: '30', ADMIN_TOKEN: ADMIN, FORWARDING_WORKERS: '2',
     });
     forwarder = await startForwarder(config, createLogger('forwarder', 'error'));
   });
@@ -169,6 +169,19 @@ describe('the forwarder', () => {
     expect((await (await fetch(`http://127.0.0.1:${forwarder.port}/status`)).json()).paused).toBe(true);
     expect((await admin('POST', '/admin/resume')).status).toBe(200);
     await rowOnceSettled(signal.id, 'forwarded');
+  });
+
+  it('delivers a manual exit ahead of signals already queued', async () => {
+    await admin('POST', '/admin/pause');
+    const queued = [];
+    for (let i = 0; i < 4; i++) queued.push(await seedApproved(prisma, forward, { ticker: ticker('Q') }));
+    const exit = await seedApproved(prisma, forward, { ticker: ticker('M'), side: 'SELL', manual: true });
+    const ids = new Set([...queued, exit].map((s) => s.id));
+    const before = destination.received.length;
+    await admin('POST', '/admin/resume');
+    await waitFor(() => destination.received.slice(before).filter((r) => ids.has(String(r.headers['idempotency-key']))).length === 5, 10_000, 'all five');
+    const order = destination.received.slice(before).map((r) => r.headers['idempotency-key']).filter((id) => ids.has(String(id)));
+    expect(order[0]).toBe(exit.id);
   });
 
   it('is not ready without DEST_WEBHOOK_URL, says why, and leaves approved signals queued', async () => {

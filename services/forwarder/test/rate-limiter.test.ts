@@ -39,7 +39,7 @@ describe('the global destination rate limit', () => {
   async function startTimes(limiters: DestinationRateLimiter[], perLimiter: number): Promise<number[]> {
     const starts: number[] = [];
     await Promise.all(limiters.flatMap((limiter) =>
-      Array.from({ length: perLimiter }, () => limiter.schedule(async () => { starts.push(Date.now()); }))));
+      Array.from({ length: perLimiter }, () => limiter.schedule(false, async () => { starts.push(Date.now()); }))));
     return starts.sort((a, b) => a - b);
   }
 

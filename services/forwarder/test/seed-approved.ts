@@ -10,24 +10,24 @@ export const uniqueTicker = (label: string) => `${label}${randomUUID().slice(0, 
 export async function seedApproved(
   prisma: PrismaClient,
   forward: Queue,
-  options: { ticker: string; side?: Side; price?: number; receivedAt?: Date; maxAttempts?: number },
+  options: { ticker: string; side?: Side; price?: number; receivedAt?: Date; maxAttempts?: number; manual?: boolean },
 ): Promise<SignalJob> {
   const side = options.side ?? 'BUY';
   const now = new Date().toISOString();
   const receivedAt = (options.receivedAt ?? new Date()).toISOString();
   const action = side.toLowerCase();
   const signal: SignalJob = {
-    id: randomUUID(), kind: 'source', ticker: options.ticker, side, action, price: options.price, time: now, receivedAt,
+    id: randomUUID(), kind: options.manual ? 'manual' : 'source', ticker: options.ticker, side, action, price: options.price, time: now, receivedAt,
     body: { ticker: options.ticker, side, action, ...(options.price ? { price: options.price } : {}), time: now, note: 'test' },
   };
   await prisma.signal.create({
     data: {
-      id: signal.id, kind: 'source', ticker: signal.ticker, side, action, price: options.price ?? null,
-      time: new Date(now), receivedAt: new Date(receivedAt), status: 'approved', basis: 'topn', rank: 1, snapshotId: 'test',
+      id: signal.id, kind: signal.kind, ticker: signal.ticker, side, action, price: options.price ?? null,
+      time: new Date(now), receivedAt: new Date(receivedAt), status: 'approved', basis: options.manual ? 'manual' : 'topn', rank: 1, snapshotId: 'test',
       body: signal.body as object,
     },
   });
-  const job: ForwardJob = { signal, basis: 'topn', rank: 1, snapshotId: 'test' };
-  await forward.add('forward', job, forwardJobOptions(signal.id, options.maxAttempts ?? 8));
+  const job: ForwardJob = { signal, basis: options.manual ? 'manual' : 'topn', rank: 1, snapshotId: 'test' };
+  await forward.add('forward', job, forwardJobOptions(signal.id, options.maxAttempts ?? 8, options.manual));
   return signal;
 }

@@ -6,8 +6,6 @@ import type { IngestContext } from '../ingest-context';
 import { SellIndividualSchema } from '../api-schemas';
 import { newSignalId, normaliseTicker } from '../signal/normalise-signal';
 
-/** Manual exits jump ahead of queued source signals, at the approver and at the forwarder. */
-export const MANUAL_PRIORITY = 1;
 const TICKER_PATTERN = /^[A-Z0-9][A-Z0-9-]{0,19}$/;
 
 
@@ -37,7 +35,7 @@ async function enqueueManualSell(ctx: IngestContext, ticker: string): Promise<st
     id, kind: 'manual', ticker, side: 'SELL', action: 'exit', ...(price ? { price } : {}), time: now, receivedAt: now,
     body: { ticker, side: 'SELL', action: 'exit', ...(price ? { price } : {}), time: now },
   };
-  await ctx.signalsQueue.add('signal', job, signalJobOptions(id, MANUAL_PRIORITY));
+  await ctx.signalsQueue.add('signal', job, signalJobOptions(id, true)); // urgent: decided ahead of queued source signals
   ctx.stats.increment(STAT.received).catch(() => undefined);
   ctx.logger.info('manual exit queued', { id, ticker, price });
   return id;
