@@ -7,10 +7,29 @@ const { prismaEnv, runPrisma } = require('./prisma-env');
 const DUPLICATE_DATABASE = '42P04';
 const UNIQUE_VIOLATION = '23505';
 
+const INVALID_CATALOG_NAME = '3D000';
+
+/** True when the database answers; false only when it does not exist. */
+async function databaseExists(databaseUrl) {
+  const client = new Client({ connectionString: databaseUrl });
+  try {
+    await client.connect();
+    return true;
+  } catch (error) {
+    if (error.code === INVALID_CATALOG_NAME) return false;
+    throw error;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
 async function ensureDatabase(databaseUrl) {
   const target = new URL(databaseUrl);
   const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
   if (!name) throw new Error('DATABASE_URL names no database');
+  // Only a missing database needs the server's `postgres` database, which a restricted user
+  // of a managed Postgres may not be allowed to open.
+  if (await databaseExists(databaseUrl)) return false;
   const admin = new URL(databaseUrl);
   admin.pathname = '/postgres';
   const client = new Client({ connectionString: admin.toString() });
