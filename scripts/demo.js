@@ -24,6 +24,36 @@ function ensureBuilt() {
   if (build.status !== 0) process.exit(1);
 }
 
+/**
+ * The demo writes to a database of its own (`tsp_demo` on the same server, or DEMO_DATABASE_URL),
+ * never to the relay's audit trail: its sample trades and positions must not mix with real ones.
+ */
+function demoDatabaseUrl() {
+  if (process.env.DEMO_DATABASE_URL) return process.env.DEMO_DATABASE_URL;
+  const url = new URL(process.env.DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/trading_signals');
+  url.pathname = '/tsp_demo';
+  return url.toString();
+}
+
+/** Removes the demo's keys (queues, Top-N, counters) from Redis. */
+async function forgetRedisKeys(redisUrl, prefix) {
+  const IORedis = require(path.join(ROOT, 'services/ingest/node_modules/ioredis')).default;
+  const redis = new IORedis(redisUrl || 'redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+      if (keys.length) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } catch {
+    // Nothing to clean if Redis is gone; the keys are under a prefix of their own anyway.
+  } finally {
+    redis.disconnect();
+  }
+}
+
 function migrate(env) {
   const result = spawnSync(process.execPath, [path.join(ROOT, 'packages/db/scripts/migrate.js')], { env, encoding: 'utf8' });
   if (result.status !== 0) {
@@ -89,6 +119,7 @@ async function main() {
   const env = {
     ...process.env,
     KEY_PREFIX: prefix,
+    DATABASE_URL: demoDatabaseUrl(),
     INGEST_PORT: String(PORTS.ingest), SCREENER_PORT: String(PORTS.screener), APPROVER_PORT: String(PORTS.approver), FORWARDER_PORT: String(PORTS.forwarder),
     FINVIZ_URL: `http://127.0.0.1:${finviz.address().port}/screener?v=111&f=ta_gap_u5&o=-change`,
     FINVIZ_REFRESH_SEC: '5',
@@ -111,6 +142,7 @@ async function main() {
     await Promise.all(children.map((child) => new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', resolve)))));
     finviz.close();
     destination.close();
+    await forgetRedisKeys(env.REDIS_URL, prefix);
   };
 
   try {
@@ -141,7 +173,7 @@ async function main() {
     ids.push(['BUY again (idempotency key demo-1)', repeat.body.id]);
 
     // Once the BUY is delivered tsp holds a position, so a SELL of it passes whatever the Top-N.
-    await waitUntil(async () => delivered.includes(ids[0][1]), 'the first delivery');
+    await waitUntil(async () => (await api('GET', `/signals/${ids[0][1]}`)).body.status === 'forwarded', 'the first delivery');
     const sell = await api('POST', '/webhook/in', { ticker: first, action: 'sell', price: 4.6 });
     say(`  ${'SELL of the ticker just bought'.padEnd(36)} -> ${sell.status} ${JSON.stringify(sell.body)}`);
     ids.push(['SELL of the ticker just bought', sell.body.id]);

@@ -11,3 +11,4 @@ export * from './metrics';
 export * from './stats';
 export * from './topn';
 export * from './jobs';
+export * from './position-book';

@@ -15,6 +15,8 @@ export const redisKeys = (prefix: string) => ({
   stats: `${prefix}:stats`,
   statsMinute: (minute: number) => `${prefix}:stats:received:${minute}`,
   limiterId: `${prefix}-destination`,
+  /** Open positions (hash ticker → JSON), kept current by the forwarder for the approver. */
+  positions: `${prefix}:positions`,
   /** Last price seen per ticker (hash), so a manual exit can carry one. */
   lastPrice: `${prefix}:lastprice`,
   /** The destination cap set at runtime through the forwarder admin route; overrides the env for every replica. */

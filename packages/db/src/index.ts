@@ -17,3 +17,4 @@ export * from './dead-letters';
 export * from './signal-view';
 export * from './dead-letter-handlers';
 export * from './audit-trail';
+export * from './durable-positions';

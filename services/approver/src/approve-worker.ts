@@ -2,9 +2,9 @@ import { Worker, Queue, UnrecoverableError, type Job } from 'bullmq';
 import type IORedis from 'ioredis';
 import {
   forwardJobOptions, MAX_STALLED_COUNT, QUEUE, SignalJobSchema, STAT,
-  type Config, type ForwardJob, type Logger, type SystemStats,
+  type Config, type ForwardJob, type Logger, type PositionBook, type SystemStats,
 } from '@tsp/core';
-import type { PrismaClient } from '@tsp/db';
+import { hasOpenPosition, type PrismaClient } from '@tsp/db';
 import type { TopnCache } from './topn-cache';
 import { decide } from './decide';
 import type { DecisionLedger } from './decision-ledger';
@@ -16,6 +16,7 @@ export interface ApproveWorkerDeps {
   connection: IORedis;
   prisma: PrismaClient;
   ledger: DecisionLedger;
+  positions: PositionBook;
   topn: TopnCache;
   forwardQueue: Queue;
   stats: SystemStats;
@@ -27,7 +28,7 @@ export interface ApproveWorkerDeps {
  * Every step is idempotent per signal id, so a crash at any point is repaired by the re-run.
  */
 export function approveSignal(deps: ApproveWorkerDeps) {
-  const { config, prisma, ledger, topn, forwardQueue } = deps;
+  const { config, prisma, ledger, topn, forwardQueue, positions } = deps;
   return async (job: Job): Promise<string> => {
     const parsed = SignalJobSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`malformed signal job: ${parsed.error.message}`);
@@ -39,7 +40,7 @@ export function approveSignal(deps: ApproveWorkerDeps) {
         topn: topn.current,
         topnMaxAgeSec: config.topnMaxAgeSec,
         sellPolicy: config.sellPolicy,
-        hasOpenPosition: async (ticker) => (await prisma.position.count({ where: { ticker } })) > 0,
+        hasOpenPosition: (ticker) => hasOpenPosition(positions, prisma, ticker),
         now: Date.now(),
       }),
     );

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import {
-  closeServer, createRegistry, createServiceApp, createWorkerRedis, isTopnStale, listen, pingRedis, QUEUE, SystemStats,
+  closeServer, createRegistry, PositionBook, createServiceApp, createWorkerRedis, isTopnStale, listen, pingRedis, QUEUE, SystemStats,
   topnAgeSec, warnUnlessNoEviction, type Config, type Logger, type RunningService,
 } from '@tsp/core';
 import { AuditTrail, createPrisma, pingPostgres } from '@tsp/db';
@@ -26,6 +26,7 @@ export async function startApprover(config: Config, logger: Logger): Promise<Run
   const worker = createApproveWorker({
     config, logger, connection: workerConnection, prisma, topn, forwardQueue,
     ledger: new DecisionLedger(redis, config.keyPrefix, audit),
+    positions: new PositionBook(redis, config.keyPrefix),
     stats: new SystemStats(redis, config.keyPrefix),
     metrics: createApproverMetrics(registry, topn),
   });

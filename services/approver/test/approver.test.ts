@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import IORedis from 'ioredis';
-import { createLogger, loadConfig, QUEUE, redisKeys, signalJobOptions, type SignalJob, type TopnSet } from '@tsp/core';
+import { createLogger, loadConfig, PositionBook, QUEUE, redisKeys, signalJobOptions, type SignalJob, type TopnSet } from '@tsp/core';
 import { createPrisma } from '@tsp/db';
 import { startApprover } from '../src/service';
 import { uniquePrefix, waitFor } from '../../../test/support/helpers';
@@ -90,7 +90,8 @@ describe('the approver', () => {
     const closed = signal(ticker, 'SELL');
     expect(await decided(closed)).toMatchObject({ status: 'rejected', reason: 'no_open_position' });
 
-    await prisma.position.create({ data: { ticker, openedAt: new Date(), signalId: randomUUID() } });
+    // As the forwarder does the moment a BUY is delivered (Postgres learns it later, through the audit trail).
+    await new PositionBook(redis, prefix).open({ ticker, openedAt: new Date().toISOString(), lastPrice: null, signalId: randomUUID() });
     const open = signal(ticker, 'SELL');
     expect(await decided(open)).toMatchObject({ status: 'approved', basis: 'open_position' });
     expect(await forward.getJob(open.id)).toBeDefined();
@@ -102,6 +103,14 @@ describe('the approver', () => {
     await signals.add('signal', job, signalJobOptions(job.id));
     await waitFor(async () => (await signals.getJob(job.id))?.finishedOn, 10_000, 'the re-run');
   }
+
+  it('loads the open positions from Postgres when Redis has lost them', async () => {
+    await publishTopn(['NVDA']);
+    const ticker = `Y${randomUUID().slice(0, 4)}`.toUpperCase();
+    await prisma.position.create({ data: { ticker, openedAt: new Date(), signalId: randomUUID() } });
+    await redis.del(redisKeys(prefix).positions); // as after a Redis restart without persistence
+    expect(await decided(signal(ticker, 'SELL'))).toMatchObject({ status: 'approved', basis: 'open_position' });
+  });
 
   it('decides a signal once: a re-run after a crash keeps the first decision though the Top-N moved', async () => {
     await publishTopn(['NVDA', 'AMD']);

@@ -2,7 +2,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type IORedis from 'ioredis';
 import {
   DESTINATION_BACKOFF, ForwardJobSchema, MAX_STALLED_COUNT, QUEUE, STAT,
-  type Config, type DeadReason, type Logger, type SystemStats,
+  type Config, type DeadReason, type Logger, type PositionBook, type SystemStats,
 } from '@tsp/core';
 import type { Destination } from './deliver';
 import { PermanentDeliveryError, TransientDeliveryError, type AttemptFacts } from './delivery-errors';
@@ -18,6 +18,7 @@ export interface ForwardWorkerDeps {
   destination: Destination;
   limiter: DestinationRateLimiter;
   audit: AuditTrail;
+  positions: PositionBook;
   stats: SystemStats;
   metrics: ForwarderMetrics;
 }
@@ -31,7 +32,7 @@ class ExpiredSignalError extends UnrecoverableError {}
  * job id is the signal id, so every attempt carries the same Idempotency-Key.
  */
 export function forwardSignal(deps: ForwardWorkerDeps) {
-  const { config, destination, limiter, audit, stats, metrics, logger } = deps;
+  const { config, destination, limiter, audit, stats, metrics, logger, positions } = deps;
   return async (job: Job): Promise<string> => {
     const parsed = ForwardJobSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`malformed forward job: ${parsed.error.message}`);
@@ -77,6 +78,12 @@ export function forwardSignal(deps: ForwardWorkerDeps) {
       throw error;
     }
 
+    // The book first: a SELL decided a moment from now must already see this position.
+    if (signal.side === 'BUY') {
+      await positions.open({ ticker: signal.ticker, openedAt: at.toISOString(), lastPrice: signal.price ?? null, signalId: signal.id });
+    } else {
+      await positions.close(signal.ticker);
+    }
     metrics.attempts.inc({ outcome: 'delivered' });
     metrics.e2eSeconds.observe((Date.now() - Date.parse(signal.receivedAt)) / 1000);
     await stats.increment(STAT.forwarded).catch(() => undefined);

@@ -1,6 +1,6 @@
 import { Queue, type Worker } from 'bullmq';
 import {
-  closeServer, createRegistry, createServiceApp, createWorkerRedis, listen, pingRedis, QUEUE, redisKeys, SystemStats,
+  closeServer, createRegistry, PositionBook, createServiceApp, createWorkerRedis, listen, pingRedis, QUEUE, redisKeys, SystemStats,
   warnUnlessNoEviction, type Config, type Logger, type RunningService,
 } from '@tsp/core';
 import { AuditTrail, createPrisma, pingPostgres } from '@tsp/db';
@@ -37,6 +37,7 @@ export async function startForwarder(config: Config, logger: Logger): Promise<Ru
     await limiter.start();
     worker = createForwardWorker({
       config, logger, connection: workerConnection, limiter, audit, metrics,
+      positions: new PositionBook(redis, config.keyPrefix),
       destination: new Destination({ url: config.destWebhookUrl, timeoutMs: config.destTimeoutMs, secret: config.destWebhookSecret }),
       stats: new SystemStats(redis, config.keyPrefix),
     });

@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type IORedis from 'ioredis';
 import type { Counter } from 'prom-client';
-import type { Config, Logger, SystemStats } from '@tsp/core';
+import type { Config, Logger, PositionBook, SystemStats } from '@tsp/core';
 import type { PrismaClient } from '@tsp/db';
 import type { IdempotencyStore } from './signal/idempotency';
 import type { QueueDepth } from './queue-depth';
@@ -17,6 +17,7 @@ export interface IngestContext {
   idempotency: IdempotencyStore;
   queueDepth: QueueDepth;
   stats: SystemStats;
+  positions: PositionBook;
   isAllowedIp: (ip: string) => boolean;
   metrics: { received: Counter; invalid: Counter };
 }

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import {
-  closeServer, createFailFastRedis, createRegistry, createServiceApp, listen, pingRedis, QUEUE, SystemStats,
+  closeServer, createFailFastRedis, PositionBook, createRegistry, createServiceApp, listen, pingRedis, QUEUE, SystemStats,
   waitForRedis, warnUnlessNoEviction, type Config, type Logger, type RunningService,
 } from '@tsp/core';
 import { createPrisma, pingPostgres } from '@tsp/db';
@@ -38,6 +38,7 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
     idempotency: new IdempotencyStore(redis, config.keyPrefix),
     queueDepth,
     stats: new SystemStats(redis, config.keyPrefix),
+    positions: new PositionBook(redis, config.keyPrefix),
     isAllowedIp,
     metrics: createIngestMetrics(registry, { [QUEUE.signals]: signalsQueue, [QUEUE.forward]: forwardQueue }),
   };

@@ -2,6 +2,7 @@ import {
   errorResponse, redisKeys, secretsEqual, signalJobOptions, STAT,
   type HttpRequest, type HttpResponse, type SignalJob,
 } from '@tsp/core';
+import { openPositions } from '@tsp/db';
 import type { IngestContext } from '../ingest-context';
 import { SellIndividualSchema } from '../api-schemas';
 import { newSignalId, normaliseTicker } from '../signal/normalise-signal';
@@ -21,8 +22,8 @@ function unauthorized(): HttpResponse {
 
 /** The last price tsp saw for the ticker: its open position's, else the last source signal's. */
 async function lastKnownPrice(ctx: IngestContext, ticker: string): Promise<number | undefined> {
-  const position = await ctx.prisma.position.findUnique({ where: { ticker } }).catch(() => null);
-  if (position?.lastPrice) return position.lastPrice;
+  const positionPrice = await ctx.positions.lastPrice(ticker).catch(() => null);
+  if (positionPrice) return positionPrice;
   const seen = Number(await ctx.redis.hget(redisKeys(ctx.config.keyPrefix).lastPrice, ticker).catch(() => null));
   return seen > 0 ? seen : undefined;
 }
@@ -68,10 +69,10 @@ export function sellAll(ctx: IngestContext) {
     if (!tokenAccepted(ctx, body.token)) return unauthorized();
     let tickers: string[];
     try {
-      tickers = (await ctx.prisma.position.findMany({ orderBy: { ticker: 'asc' }, select: { ticker: true } })).map((p) => p.ticker);
+      tickers = (await openPositions(ctx.positions, ctx.prisma)).map((p) => p.ticker).sort();
     } catch (error) {
       ctx.logger.warn('could not read positions for sell/all', { error: (error as Error).message });
-      return { ...errorResponse(503, 'unavailable', 'Postgres is unavailable; open positions cannot be read, nothing was queued'), headers: { 'Retry-After': '5' } };
+      return { ...errorResponse(503, 'unavailable', 'Open positions cannot be read right now; nothing was queued'), headers: { 'Retry-After': '5' } };
     }
     const ids: string[] = [];
     const queued: string[] = [];

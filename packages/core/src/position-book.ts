@@ -1,0 +1,71 @@
+import type IORedis from 'ioredis';
+import { redisKeys } from './names';
+
+export interface OpenPosition {
+  ticker: string;
+  openedAt: string;
+  lastPrice: number | null;
+  signalId: string;
+}
+
+/** Always present in a loaded book, so "no positions" differs from "book lost with Redis". */
+const LOADED_MARKER = '__loaded__';
+
+/**
+ * Open positions as the approver needs them at decision time: in Redis, updated by the forwarder
+ * the moment a delivery succeeds. Postgres keeps the durable copy through the audit trail, which
+ * may lag (or wait for Postgres to come back); deciding a SELL against that copy could reject an
+ * exit of a position that is really open. If Redis loses the book, it is reloaded from Postgres.
+ */
+export class PositionBook {
+  private readonly key: string;
+
+  constructor(private readonly redis: IORedis, prefix: string) {
+    this.key = redisKeys(prefix).positions;
+  }
+
+  /** Loads the book from the durable copy unless Redis already holds it. */
+  async ensureLoaded(loadDurable: () => Promise<OpenPosition[]>): Promise<void> {
+    if (await this.redis.hexists(this.key, LOADED_MARKER)) return;
+    const positions = await loadDurable();
+    const fields = positions.flatMap((p) => [p.ticker, JSON.stringify(p)]);
+    // HSETNX per field would be exact; a plain HSET of what Postgres says is close enough at
+    // start-up, and the marker goes last so a half-loaded book is reloaded.
+    if (fields.length) await this.redis.hset(this.key, ...fields);
+    await this.redis.hset(this.key, LOADED_MARKER, new Date().toISOString());
+  }
+
+  /** null when the book is not loaded (Redis lost it): the caller must ask Postgres. */
+  async isOpen(ticker: string): Promise<boolean | null> {
+    const [loaded, position] = await this.redis.hmget(this.key, LOADED_MARKER, ticker);
+    if (loaded === null) return null;
+    return position !== null;
+  }
+
+  async open(position: OpenPosition): Promise<void> {
+    const stored = await this.redis.hget(this.key, position.ticker);
+    const previous = stored ? (JSON.parse(stored) as OpenPosition) : null;
+    // Adding to an open position keeps when it was opened; the price follows the latest fill.
+    const next = previous ? { ...previous, lastPrice: position.lastPrice ?? previous.lastPrice } : position;
+    await this.redis.hset(this.key, position.ticker, JSON.stringify(next));
+  }
+
+  async close(ticker: string): Promise<void> {
+    await this.redis.hdel(this.key, ticker);
+  }
+
+  /** null when the book is not loaded (Redis lost it): the caller must ask Postgres. */
+  async list(): Promise<OpenPosition[] | null> {
+    const all = await this.redis.hgetall(this.key);
+    if (!(LOADED_MARKER in all)) return null;
+    return Object.entries(all)
+      .filter(([field]) => field !== LOADED_MARKER)
+      .map(([, value]) => JSON.parse(value) as OpenPosition)
+      .sort((a, b) => a.openedAt.localeCompare(b.openedAt) || a.ticker.localeCompare(b.ticker));
+  }
+
+  async lastPrice(ticker: string): Promise<number | null> {
+    const stored = await this.redis.hget(this.key, ticker);
+    return stored ? (JSON.parse(stored) as OpenPosition).lastPrice : null;
+  }
+}
