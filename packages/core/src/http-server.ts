@@ -3,6 +3,7 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import { errorResponse, type HttpRequest, type HttpResponse, type Route } from './http-route';
 import type { Logger } from './logger';
 import { bearerMatches } from './auth';
+import { withTimeout } from './with-timeout';
 import type { Registry } from 'prom-client';
 
 export type ReadinessCheck = () => Promise<void>;
@@ -22,16 +23,6 @@ export interface ServiceHttpOptions {
 }
 
 const DEPENDENCY_TIMEOUT_MS = 2000;
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    promise.then(
-      (value) => { clearTimeout(timer); resolve(value); },
-      (error) => { clearTimeout(timer); reject(error); },
-    );
-  });
-}
 
 function toHttpRequest(req: Request): HttpRequest {
   return {

@@ -12,3 +12,4 @@ export * from './stats';
 export * from './topn';
 export * from './jobs';
 export * from './position-book';
+export * from './with-timeout';

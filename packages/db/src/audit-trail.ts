@@ -1,5 +1,5 @@
 import type IORedis from 'ioredis';
-import { redisKeys, type DeadReason, type Decision, type Logger, type Side, type SignalJob } from '@tsp/core';
+import { redisKeys, withTimeout, type DeadReason, type Decision, type Logger, type Side, type SignalJob } from '@tsp/core';
 import { Prisma, type PrismaClient } from '../generated/client';
 
 /** A signal and its decision, written once by the approver. */
@@ -45,13 +45,6 @@ const FLUSH_LOCK_MS = 10_000;
 /** A record Postgres refuses (not merely unreachable) this long is moved aside, so it cannot block the rest. */
 const POISON_AFTER_MS = 10 * 60_000;
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Postgres did not answer within ${ms} ms`)), ms);
-    promise.then((v) => { clearTimeout(timer); resolve(v); }, (e) => { clearTimeout(timer); reject(e); });
-  });
-}
-
 /**
  * The audit trail's writer, shared by the approver (decisions) and the forwarder (attempts): it
  * never holds up a signal. When Postgres is down a record goes to one outbox list in Redis and is
@@ -73,7 +66,7 @@ export class AuditTrail {
     const backlog = await this.redis.llen(this.keys.auditOutbox);
     if (backlog === 0) {
       try {
-        await withTimeout(this.apply(record), WRITE_TIMEOUT_MS);
+        await withTimeout(this.apply(record), WRITE_TIMEOUT_MS, `Postgres did not answer within ${WRITE_TIMEOUT_MS} ms`);
         return;
       } catch (error) {
         this.logger.warn('audit write failed; kept in the Redis outbox until Postgres answers', { id: signalIdOf(record), error: (error as Error).message });
@@ -105,7 +98,7 @@ export class AuditTrail {
           if (head === null) break;
           const record = JSON.parse(head) as QueuedRecord;
           try {
-            await withTimeout(this.apply(record), WRITE_TIMEOUT_MS);
+            await withTimeout(this.apply(record), WRITE_TIMEOUT_MS, `Postgres did not answer within ${WRITE_TIMEOUT_MS} ms`);
           } catch (error) {
             if (!(error instanceof Prisma.PrismaClientKnownRequestError) || Date.now() - (record.queuedAt ?? Date.now()) < POISON_AFTER_MS) throw error;
             this.logger.error('audit record refused by Postgres for too long; moved to the failed outbox', { id: signalIdOf(record), error: error.message });
