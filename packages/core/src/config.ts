@@ -34,6 +34,13 @@ export interface Config {
   finvizPassword: string | null;
   finvizAuthToken: string | null;
   finvizAllowedHosts: string[];
+  /** Pause between two requests to Finviz (pages of one scrape, login, export). */
+  finvizPageDelayMs: number;
+  /** Elite login form target and CSV export endpoint (overridable so a local stand-in can serve them). */
+  finvizLoginUrl: string;
+  finvizExportUrl: string;
+  /** Optional `{url, top_n, refresh}` file of the old system, imported once when no config is stored. */
+  finvizConfigFile: string;
   topnMaxAgeSec: number;
   workerConcurrency: number;
   forwardingWorkers: number;
@@ -134,6 +141,10 @@ export function loadConfig(env: Env = process.env): Config {
     finvizPassword: str(env, 'FINVIZ_PASSWORD'),
     finvizAuthToken: str(env, 'FINVIZ_AUTH_TOKEN'),
     finvizAllowedHosts: list(env, 'FINVIZ_ALLOWED_HOSTS', ['finviz.com', 'elite.finviz.com']),
+    finvizPageDelayMs: int(env, 'FINVIZ_PAGE_DELAY_MS', 1000, 0, 60_000),
+    finvizLoginUrl: url(env, 'FINVIZ_LOGIN_URL', ['http:', 'https:']) ?? 'https://finviz.com/login_submit.ashx',
+    finvizExportUrl: url(env, 'FINVIZ_EXPORT_URL', ['http:', 'https:']) ?? 'https://elite.finviz.com/export.ashx',
+    finvizConfigFile: str(env, 'FINVIZ_CONFIG_FILE') ?? 'finviz_config.json',
     topnMaxAgeSec: int(env, 'TOPN_MAX_AGE_SEC', 120, 1, 86_400),
     workerConcurrency: int(env, 'WORKER_CONCURRENCY', 16, 1, 1000),
     forwardingWorkers: int(env, 'FORWARDING_WORKERS', 5, 1, 1000),

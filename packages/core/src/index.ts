@@ -10,6 +10,7 @@ export * from './lifecycle';
 export * from './metrics';
 export * from './stats';
 export * from './topn';
+export * from './finviz-config';
 export * from './jobs';
 export * from './position-book';
 export * from './with-timeout';

@@ -5,6 +5,9 @@ import { receiveSignal } from './handlers/receive-signal';
 import { getSignal } from './handlers/get-signal';
 import { listSignals } from './handlers/list-signals';
 import { getTopn } from './handlers/get-topn';
+import { getTopnHistory } from './handlers/get-topn-history';
+import { getFinvizConfig } from './handlers/get-finviz-config';
+import { finvizConfigGuard, updateFinvizConfig } from './handlers/update-finviz-config';
 import { sellAll, sellIndividual } from './handlers/manual-sell';
 import { listPositions } from './handlers/list-positions';
 import { listDead, replayAllDead, replayDead } from '@tsp/db';
@@ -22,6 +25,9 @@ export function ingestRoutes(ctx: IngestContext): Route[] {
     { method: 'get', path: '/signals', handler: listSignals(ctx), guard: admin },
     { method: 'get', path: '/signals/:id', handler: getSignal(ctx), guard: admin },
     { method: 'get', path: '/finviz/topn', handler: getTopn(ctx) },
+    { method: 'get', path: '/finviz/topn/history', handler: getTopnHistory(ctx) },
+    { method: 'get', path: '/finviz/config', handler: getFinvizConfig(ctx), guard: finvizConfigGuard(ctx) },
+    { method: 'post', path: '/finviz/config', handler: updateFinvizConfig(ctx), guard: finvizConfigGuard(ctx), limit: '16kb' },
     { method: 'post', path: '/sell/individual', handler: sellIndividual(ctx), limit: '4kb' },
     { method: 'post', path: '/sell/all', handler: sellAll(ctx), limit: '4kb' },
     { method: 'get', path: '/positions', handler: listPositions(ctx), guard: admin },

@@ -1,7 +1,9 @@
 import axios, { AxiosError, type AxiosResponse } from 'axios';
+import { finvizHostAllowed } from '@tsp/core';
 import { parseScreener, type ScreenerPage } from './parse-screener';
+import type { RequestGate } from './request-gate';
 import {
-  ScreenerBlockedError, ScreenerHttpError, ScreenerNetworkError, ScreenerRateLimitedError, ScreenerServerError,
+  ScreenerBlockedError, ScreenerError, type FetchOutcome, ScreenerHttpError, ScreenerNetworkError, ScreenerRateLimitedError, ScreenerServerError,
   UnrecognisedPageError,
 } from './screener-errors';
 
@@ -10,6 +12,12 @@ export interface FetchScreenerOptions {
   timeoutMs: number;
   /** Aborts the request when the service stops. */
   signal?: AbortSignal;
+  /** Serialises requests and paces them (one at a time, a pause between). None: sent at once. */
+  gate?: RequestGate;
+  /** Hosts a redirect may lead to besides the URL's own (FINVIZ_ALLOWED_HOSTS). */
+  allowedHosts?: readonly string[];
+  /** Told the outcome of every request (metrics). */
+  onOutcome?: (outcome: FetchOutcome) => void;
 }
 
 /** Finviz answers 403 to non-browser User-Agents. */
@@ -22,29 +30,33 @@ export const BROWSER_HEADERS = {
 
 /** A screener page is a few hundred KB; anything far larger is not one. */
 const MAX_PAGE_BYTES = 10 * 1024 * 1024;
+const MAX_REDIRECTS = 5;
 
 /**
  * GETs one screener page and parses it. Every way it can fail becomes one typed error
  * (see screener-errors.ts), so the loop decides how to back off without reading messages.
  */
 export async function fetchScreenerPage(url: string, options: FetchScreenerOptions): Promise<ScreenerPage> {
-  let response: AxiosResponse<string>;
+  return reportOutcome(options.onOutcome, async () => {
+    const response = await finvizRequest({ method: 'get', url }, options);
+    classifyStatus(response);
+    return parsePage(response);
+  });
+}
+
+/** Runs one request and tells `onOutcome` how it went, whatever happens. */
+export async function reportOutcome<T>(onOutcome: ((outcome: FetchOutcome) => void) | undefined, run: () => Promise<T>): Promise<T> {
   try {
-    response = await axios.get<string>(url, {
-      headers: BROWSER_HEADERS,
-      timeout: options.timeoutMs,
-      signal: options.signal,
-      responseType: 'text',
-      // Keep the body as text whatever the Content-Type claims: we parse HTML ourselves.
-      transformResponse: [(data: string) => data],
-      validateStatus: () => true,
-      maxContentLength: MAX_PAGE_BYTES,
-      maxRedirects: 5,
-    });
+    const result = await run();
+    onOutcome?.('ok');
+    return result;
   } catch (error) {
-    throw networkError(error);
+    if (error instanceof ScreenerError) onOutcome?.(error.outcome);
+    throw error;
   }
-  classifyStatus(response);
+}
+
+function parsePage(response: AxiosResponse<string>): ScreenerPage {
   try {
     return parseScreener(String(response.data ?? ''));
   } catch (error) {
@@ -60,13 +72,71 @@ export async function fetchScreenerPage(url: string, options: FetchScreenerOptio
   }
 }
 
-function header(response: AxiosResponse, name: string): string | undefined {
+export interface FinvizRequest {
+  method: 'get' | 'post';
+  url: string;
+  /** Form fields (POST, application/x-www-form-urlencoded). */
+  form?: Record<string, string>;
+  headers?: Record<string, string>;
+  /** false: a 3xx is returned to the caller (to see a redirect to the login page). */
+  followRedirects?: boolean;
+}
+
+/**
+ * One HTTP exchange with Finviz, through the gate, as a browser would ask. Redirects are followed
+ * by hand so that none leads to a host outside the URL's own and FINVIZ_ALLOWED_HOSTS. Answers
+ * whatever status came; only "no answer at all" throws (ScreenerNetworkError).
+ */
+export async function finvizRequest(request: FinvizRequest, options: FetchScreenerOptions): Promise<AxiosResponse<string>> {
+  const send = async (): Promise<AxiosResponse<string>> => {
+    let url = request.url;
+    let method = request.method;
+    for (let hop = 0; ; hop += 1) {
+      let response: AxiosResponse<string>;
+      try {
+        response = await axios.request<string>({
+          method,
+          url,
+          data: method === 'post' && request.form ? new URLSearchParams(request.form).toString() : undefined,
+          headers: {
+            ...BROWSER_HEADERS,
+            ...(method === 'post' ? { 'Content-Type': 'application/x-www-form-urlencoded' } : {}),
+            ...request.headers,
+          },
+          timeout: options.timeoutMs,
+          signal: options.signal,
+          responseType: 'text',
+          // Keep the body as text whatever the Content-Type claims: we parse HTML and CSV ourselves.
+          transformResponse: [(data: string) => data],
+          validateStatus: () => true,
+          maxContentLength: MAX_PAGE_BYTES,
+          maxRedirects: 0,
+        });
+      } catch (error) {
+        throw networkError(error);
+      }
+      const location = header(response, 'location');
+      if (request.followRedirects === false || response.status < 300 || response.status >= 400 || !location) return response;
+      if (hop >= MAX_REDIRECTS) throw new ScreenerHttpError(`more than ${MAX_REDIRECTS} redirects`, response.status);
+      const next = new URL(location, url);
+      if (next.host !== new URL(request.url).host && !finvizHostAllowed(next.href, options.allowedHosts ?? [])) {
+        throw new ScreenerHttpError(`redirected to ${next.host}, which is not in FINVIZ_ALLOWED_HOSTS`, response.status);
+      }
+      url = next.href;
+      // 303 (and, as browsers do, 301/302 after a POST) turn into a GET.
+      if (method === 'post' && response.status !== 307 && response.status !== 308) method = 'get';
+    }
+  };
+  return options.gate ? options.gate.run(send, options.signal) : send();
+}
+
+export function header(response: AxiosResponse, name: string): string | undefined {
   const value = response.headers[name];
   return value === undefined || value === null ? undefined : String(value);
 }
 
 /** Throws the typed error for a non-2xx answer; returns for a 2xx one. */
-function classifyStatus(response: AxiosResponse): void {
+export function classifyStatus(response: AxiosResponse): void {
   const { status } = response;
   const retryAfterMs = parseRetryAfter(header(response, 'retry-after'));
   // Cloudflare's managed challenge (403, sometimes 503) can only be waited out.

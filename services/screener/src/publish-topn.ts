@@ -14,7 +14,32 @@ export interface TopnPublisherOptions {
    * meanwhile, or every signal is rejected as topn_stale.
    */
   recordTimeoutMs?: number;
+  /**
+   * The leader lock a publish must still hold (checked inside Redis, atomically with the write),
+   * so a replica that lost leadership mid-pass cannot overwrite the new leader's set.
+   */
+  fence?: () => { key: string; owner: string } | null;
 }
+
+/** What a scrape tells about the set beyond its tickers. */
+export interface PublishDetails {
+  /** Tickers read twice across page boundaries and dropped. */
+  duplicatesDropped?: number;
+}
+
+/** The replica no longer holds the leader lock: it must not publish. */
+export class NotLeaderError extends Error {
+  constructor() {
+    super('this replica is no longer the screener leader');
+    this.name = 'NotLeaderError';
+  }
+}
+
+/** SET the set and PUBLISH its announcement only while the lock is held by `owner`. */
+const FENCED_PUBLISH = `if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('set', KEYS[2], ARGV[2])
+redis.call('publish', ARGV[3], ARGV[4])
+return 1`;
 
 export interface PublishResult {
   set: TopnSet;
@@ -55,6 +80,14 @@ export class TopnPublisher {
    * Adopts the set already in Redis, so a restart that finds the same tickers keeps the
    * snapshot id instead of recording a spurious new snapshot.
    */
+  /** Forgets what this process knew and adopts Redis's set (on becoming leader: another may have published). */
+  async reload(): Promise<void> {
+    const existing = await readTopnSet(this.options.redis, this.options.prefix);
+    this.latest = existing;
+    this.published = existing;
+    this.loaded = true;
+  }
+
   async load(): Promise<void> {
     const existing = await readTopnSet(this.options.redis, this.options.prefix);
     // A set published meanwhile by this process is newer than what Redis held at start.
@@ -65,8 +98,10 @@ export class TopnPublisher {
     this.loaded = true;
   }
 
-  async publish(tickers: string[], topN: number, source: string, fetchedAt: Date): Promise<PublishResult> {
+  async publish(tickers: string[], topN: number, source: string, fetchedAt: Date, details: PublishDetails = {}): Promise<PublishResult> {
     if (!this.loaded) await this.load();
+    const fence = this.options.fence?.() ?? null;
+    if (this.options.fence && !fence) throw new NotLeaderError();
     const top = tickers.slice(0, topN);
     const previous = this.latest;
     const changed = !previous || !sameSet(previous, top, topN);
@@ -76,6 +111,7 @@ export class TopnPublisher {
       fetched_at: fetchedAt.toISOString(),
       snapshot_id: previous && !changed ? previous.snapshot_id : randomUUID(),
       source,
+      duplicates_dropped: details.duplicatesDropped ?? 0,
     };
     if (changed) this.unrecorded.push(set);
     this.latest = set;
@@ -83,13 +119,20 @@ export class TopnPublisher {
     // History first, so a snapshot id an approver sees normally has its row already.
     if (this.unrecorded.length > 0) await this.recordPending();
 
-    const results = await this.options.redis
-      .multi()
-      .set(this.keys.topn, JSON.stringify(set))
-      .publish(this.keys.topnUpdated, set.snapshot_id)
-      .exec();
-    const failed = results?.find(([error]) => error)?.[0];
-    if (!results || failed) throw failed ?? new Error('Redis transaction was aborted');
+    if (fence) {
+      const written = await this.options.redis.eval(
+        FENCED_PUBLISH, 2, fence.key, this.keys.topn, fence.owner, JSON.stringify(set), this.keys.topnUpdated, set.snapshot_id,
+      );
+      if (Number(written) !== 1) throw new NotLeaderError();
+    } else {
+      const results = await this.options.redis
+        .multi()
+        .set(this.keys.topn, JSON.stringify(set))
+        .publish(this.keys.topnUpdated, set.snapshot_id)
+        .exec();
+      const failed = results?.find(([error]) => error)?.[0];
+      if (!results || failed) throw failed ?? new Error('Redis transaction was aborted');
+    }
     this.published = set;
     return { set, changed };
   }
@@ -102,6 +145,7 @@ export class TopnPublisher {
         this.options.prisma.topnSnapshot.createMany({
           data: pending.map((set) => ({
             id: set.snapshot_id, tickers: set.tickers, topN: set.top_n, fetchedAt: new Date(set.fetched_at), source: set.source,
+            deployment: this.options.prefix, duplicatesDropped: set.duplicates_dropped ?? 0,
           })),
           // A write that timed out here may still have landed: retrying must not fail on it.
           skipDuplicates: true,

@@ -12,6 +12,7 @@ export const FETCH_OUTCOMES = [
   'http_error',
   'unrecognised_page',
   'network_error',
+  'auth_error',
 ] as const;
 export type FetchOutcome = (typeof FETCH_OUTCOMES)[number];
 
@@ -73,6 +74,15 @@ export class ScreenerNetworkError extends ScreenerError {
   constructor(message: string, readonly code: string | null, options?: { cause?: unknown }) {
     super(message, options);
   }
+}
+
+/**
+ * Elite refused us: the login failed (wrong email or password) or the API token was not accepted.
+ * Retrying at the normal pace would only risk locking the account.
+ */
+export class EliteAuthError extends ScreenerError {
+  readonly outcome = 'auth_error' as const;
+  readonly backOff = true;
 }
 
 /** What a page without a results table looks like, judged from its text. */

@@ -1,8 +1,8 @@
 import type { Logger, TopnSet } from '@tsp/core';
-import { backoffDelayMs } from './backoff';
+import { backoffDelayMs, MAX_RETRY_AFTER_MS } from './backoff';
 import { retryAfterOf, ScreenerError, type FetchOutcome } from './screener-errors';
 import type { TopnScrape } from './scrape-topn';
-import type { PublishResult } from './publish-topn';
+import type { PublishDetails, PublishResult } from './publish-topn';
 
 /** What the loop scrapes, read afresh before every fetch so it can change at run time. */
 export interface ScreenerSettings {
@@ -15,8 +15,14 @@ export interface ScreenerSettings {
 export interface ScreenerLoopOptions {
   settings: () => ScreenerSettings;
   scrape: (url: string, topN: number, signal: AbortSignal) => Promise<TopnScrape>;
-  publish: (tickers: string[], topN: number, source: string, fetchedAt: Date) => Promise<PublishResult>;
+  publish: (tickers: string[], topN: number, source: string, fetchedAt: Date, details?: PublishDetails) => Promise<PublishResult>;
   logger: Logger;
+  /** Only the leader among the replicas scrapes; the others idle (default: always the leader). */
+  isLeader?: () => boolean;
+  /** Told when the next fetch is due (epoch ms), so a replica taking over keeps to it. */
+  onScheduled?: (nextFetchAt: number) => void;
+  /** Least time between the starts of two passes, whatever asks for one (default 1 s). */
+  minGapMs?: number;
   /** Called once per fetch attempt with its outcome (metrics). */
   onFetch?: (outcome: FetchOutcome) => void;
   /** Injectable jitter source. */
@@ -24,7 +30,11 @@ export interface ScreenerLoopOptions {
   maxBackoffMs?: number;
 }
 
-export type RunOutcome = FetchOutcome | 'not_configured' | 'internal_error';
+/**
+ * `not_leader`: another replica scrapes. `deferred`: a refresh was asked for while Finviz's
+ * Retry-After is still running; nothing was fetched.
+ */
+export type RunOutcome = FetchOutcome | 'not_configured' | 'internal_error' | 'not_leader' | 'deferred';
 
 /** One pass of the loop, as /status and POST /admin/refresh report it. */
 export interface RunReport {
@@ -38,16 +48,14 @@ export interface RunReport {
   snapshot_id: string | null;
   tickers_read: number | null;
   total: number | null;
+  /** Requests the pass made (pages, or login + export). */
+  pages: number | null;
+  duplicates_dropped: number | null;
   error: string | null;
 }
 
-/** Public scrapers leave at least this between page requests; so do we, even after a slow fetch. */
+/** Public scrapers leave at least this between requests; so do we between passes, even after a slow one. */
 const MIN_GAP_MS = 1000;
-
-/** The normal pace: one pass per refresh period, start to start. */
-function pacedDelay(refreshMs: number, started: number): number {
-  return Math.max(refreshMs - (Date.now() - started), MIN_GAP_MS);
-}
 
 /**
  * Fetches, parses and publishes every refresh period, one pass at a time.
@@ -69,8 +77,50 @@ export class ScreenerLoop {
   private lastPublished: TopnSet | null = null;
   private wasTruncated = false;
   private wasConfigured: boolean | null = null;
+  /** Until when Finviz asked us (Retry-After) not to come back: even an admin refresh waits. */
+  private retryAfterUntil = 0;
+  private lastStartedAt = 0;
+  /** The settings changed during a pass: run again soon after it. */
+  private settingsDirty = false;
 
   constructor(private readonly options: ScreenerLoopOptions) {}
+
+  private get minGapMs(): number {
+    return this.options.minGapMs ?? MIN_GAP_MS;
+  }
+
+  /** The normal pace: one pass per refresh period, start to start. */
+  private pacedDelay(refreshMs: number, started: number): number {
+    return Math.max(refreshMs - (Date.now() - started), this.minGapMs);
+  }
+
+  private isLeader(): boolean {
+    return this.options.isLeader?.() ?? true;
+  }
+
+  /**
+   * This replica became the leader: fetch as soon as allowed — not before `notBefore` (the
+   * previous leader's next fetch, which may be a back-off), nor sooner than the minimum gap.
+   */
+  wake(notBefore = 0): void {
+    if (this.stopped || this.running) return;
+    const at = Math.max(Date.now(), notBefore, this.retryAfterUntil, this.lastStartedAt + this.minGapMs);
+    this.schedule(at - Date.now());
+  }
+
+  /**
+   * The URL, top_n or refresh period changed: fetch with them soon (after the minimum gap),
+   * unless Finviz is pushing back, whose back-off keeps its course.
+   */
+  settingsChanged(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.settingsDirty = true;
+      return;
+    }
+    if (this.pushBacks > 0) return;
+    this.wake();
+  }
 
   /** Starts with a fetch at once, so a fresh set is out as soon as the service is up. */
   start(): void {
@@ -81,6 +131,16 @@ export class ScreenerLoop {
   async refreshNow(): Promise<RunReport | null> {
     while (this.running) await this.running;
     if (this.stopped) return this.last;
+    if (Date.now() < this.retryAfterUntil || !this.isLeader()) {
+      // Nothing is fetched: the timer keeps its course.
+      const outcome: RunOutcome = this.isLeader() ? 'deferred' : 'not_leader';
+      return {
+        ...this.emptyReport(Date.now()), outcome,
+        error: outcome === 'deferred'
+          ? `Finviz asked not to be asked again before ${new Date(this.retryAfterUntil).toISOString()} (Retry-After)`
+          : 'another screener replica is the leader and scrapes',
+      };
+    }
     this.clearTimer();
     return this.runOnce();
   }
@@ -98,7 +158,16 @@ export class ScreenerLoop {
       last_success_at: this.lastSuccessAt,
       consecutive_failures: this.consecutiveFailures,
       backing_off: this.pushBacks > 0,
+      push_backs: this.pushBacks,
+      retry_after_until: this.retryAfterUntil > Date.now() ? new Date(this.retryAfterUntil).toISOString() : null,
       next_fetch_at: this.nextRunAt === null ? null : new Date(this.nextRunAt).toISOString(),
+    };
+  }
+
+  private emptyReport(started: number): RunReport {
+    return {
+      outcome: 'ok', at: new Date(started).toISOString(), duration_ms: 0, published: false, changed: false,
+      snapshot_id: null, tickers_read: null, total: null, pages: null, duplicates_dropped: null, error: null,
     };
   }
 
@@ -112,6 +181,7 @@ export class ScreenerLoop {
     if (this.stopped) return;
     this.clearTimer();
     this.nextRunAt = Date.now() + delayMs;
+    if (this.isLeader()) this.options.onScheduled?.(this.nextRunAt);
     this.timer = setTimeout(() => {
       this.timer = null;
       void this.runOnce();
@@ -132,10 +202,14 @@ export class ScreenerLoop {
     const started = Date.now();
     const settings = this.options.settings();
     const refreshMs = settings.refreshSec * 1000;
-    const report: RunReport = {
-      outcome: 'ok', at: new Date(started).toISOString(), duration_ms: 0, published: false, changed: false,
-      snapshot_id: null, tickers_read: null, total: null, error: null,
-    };
+    const report = this.emptyReport(started);
+    this.settingsDirty = false;
+    if (!this.isLeader()) {
+      // Idle: leadership is checked again next tick, and wake() starts at once when elected.
+      report.outcome = 'not_leader';
+      return this.finish(report, started, refreshMs);
+    }
+    this.lastStartedAt = started;
     if (!settings.url) {
       report.outcome = 'not_configured';
       report.error = 'FINVIZ_URL is not set';
@@ -156,10 +230,17 @@ export class ScreenerLoop {
     this.options.onFetch?.('ok');
     report.tickers_read = scrape.tickers.length;
     report.total = scrape.total;
+    report.pages = scrape.pages;
+    report.duplicates_dropped = scrape.duplicatesDropped;
     this.warnOnTruncation(scrape, settings.topN);
+    if (scrape.duplicatesDropped > 0) {
+      this.options.logger.info('the screener list moved between page requests; dropped tickers read twice', { duplicates_dropped: scrape.duplicatesDropped });
+    }
     this.pushBacks = 0;
     try {
-      const { set, changed } = await this.options.publish(scrape.tickers, settings.topN, scrape.source, new Date());
+      const { set, changed } = await this.options.publish(scrape.tickers, settings.topN, scrape.source, new Date(), {
+        duplicatesDropped: scrape.duplicatesDropped,
+      });
       Object.assign(report, { published: true, changed, snapshot_id: set.snapshot_id });
       this.lastPublished = set;
       this.lastSuccessAt = report.at;
@@ -171,7 +252,7 @@ export class ScreenerLoop {
       this.consecutiveFailures += 1;
       this.options.logger.warn('could not publish the Top-N set', { error: (error as Error).message, consecutive_failures: this.consecutiveFailures });
     }
-    return this.finish(report, started, pacedDelay(refreshMs, started));
+    return this.finish(report, started, this.pacedDelay(refreshMs, started));
   }
 
   /** Records a failed fetch and answers how long to wait before the next one. */
@@ -182,7 +263,7 @@ export class ScreenerLoop {
       // A bug (in the parser, say), not Finviz: say so loudly, keep the pace.
       report.outcome = 'internal_error';
       this.options.logger.error('screener pass failed unexpectedly', { error: (error as Error)?.stack ?? String(error) });
-      return pacedDelay(refreshMs, started);
+      return this.pacedDelay(refreshMs, started);
     }
     report.outcome = error.outcome;
     this.options.onFetch?.(error.outcome);
@@ -192,11 +273,13 @@ export class ScreenerLoop {
     };
     if (!error.backOff) {
       this.options.logger.warn('screener fetch failed; keeping the last Top-N set', context);
-      return pacedDelay(refreshMs, started);
+      return this.pacedDelay(refreshMs, started);
     }
     this.pushBacks += 1;
+    const retryAfterMs = retryAfterOf(error);
+    if (retryAfterMs !== null) this.retryAfterUntil = Date.now() + Math.min(retryAfterMs, MAX_RETRY_AFTER_MS);
     const delayMs = backoffDelayMs({
-      refreshMs, failures: this.pushBacks, retryAfterMs: retryAfterOf(error),
+      refreshMs, failures: this.pushBacks, retryAfterMs,
       maxBackoffMs: this.options.maxBackoffMs, random: this.options.random,
     });
     this.options.logger.warn('Finviz pushed back; backing off and keeping the last Top-N set', { ...context, retry_in_ms: delayMs });
@@ -205,8 +288,8 @@ export class ScreenerLoop {
 
   private warnOnTruncation(scrape: TopnScrape, topN: number): void {
     if (scrape.truncated && !this.wasTruncated) {
-      this.options.logger.warn(`TOP_N is ${topN} but the screener page holds only ${scrape.tickers.length} rows; later pages are not read yet, so the Top-N set is short`, {
-        total: scrape.total,
+      this.options.logger.warn(`top_n is ${topN} but only ${scrape.tickers.length} rows could be read although the screener reports more; the Top-N set is short`, {
+        total: scrape.total, pages: scrape.pages,
       });
     }
     this.wasTruncated = scrape.truncated;
@@ -214,8 +297,13 @@ export class ScreenerLoop {
 
   private finish(report: RunReport, started: number, nextDelayMs: number | null): RunReport {
     report.duration_ms = Date.now() - started;
-    this.last = report;
-    if (nextDelayMs !== null) this.schedule(nextDelayMs);
+    // An idle follower's tick is not news: /status keeps the leader-era report.
+    if (report.outcome !== 'not_leader' || !this.last) this.last = report;
+    if (nextDelayMs === null) return report;
+    // Settings that changed mid-pass are used soon, unless Finviz is pushing back.
+    const delay = this.settingsDirty && this.pushBacks === 0 ? Math.min(nextDelayMs, this.pacedDelay(0, started)) : nextDelayMs;
+    this.settingsDirty = false;
+    this.schedule(delay);
     return report;
   }
 }

@@ -4,15 +4,38 @@ import { FETCH_OUTCOMES, type FetchOutcome } from './screener-errors';
 
 export type ScreenerMetrics = ReturnType<typeof createScreenerMetrics>;
 
-export function createScreenerMetrics(registry: Registry, current: () => TopnSet | null) {
+export function createScreenerMetrics(registry: Registry, current: () => TopnSet | null, isLeader: () => boolean) {
   const fetches = new Counter({
     name: METRIC.screenerFetches,
-    help: 'Screener page fetches by outcome',
+    help: 'Requests to Finviz (screener pages, Elite exports) by outcome',
     labelNames: ['outcome'],
     registers: [registry],
   });
   // Every outcome from zero, so a rate() alert on "blocked" works before the first block.
   for (const outcome of FETCH_OUTCOMES) fetches.inc({ outcome }, 0);
+
+  const logins = new Counter({
+    name: METRIC.screenerLogins,
+    help: 'Finviz Elite logins by outcome',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  for (const outcome of ['ok', 'failed']) logins.inc({ outcome }, 0);
+
+  const duplicates = new Counter({
+    name: METRIC.screenerDuplicatesDropped,
+    help: 'Tickers read twice across screener page boundaries (the list moved between requests) and dropped',
+    registers: [registry],
+  });
+
+  new Gauge({
+    name: METRIC.screenerLeader,
+    help: '1 while this screener replica is the leader (the one that scrapes), else 0',
+    registers: [registry],
+    collect() {
+      this.set(isLeader() ? 1 : 0);
+    },
+  });
 
   new Gauge({
     name: METRIC.topnAgeSeconds,
@@ -27,6 +50,12 @@ export function createScreenerMetrics(registry: Registry, current: () => TopnSet
   return {
     fetched(outcome: FetchOutcome): void {
       fetches.inc({ outcome });
+    },
+    loggedIn(outcome: 'ok' | 'failed'): void {
+      logins.inc({ outcome });
+    },
+    duplicatesDropped(count: number): void {
+      if (count > 0) duplicates.inc(count);
     },
   };
 }

@@ -1,0 +1,94 @@
+import { z } from 'zod';
+
+/**
+ * The screener's runtime configuration (`GET/POST /finviz/config`): written by ingest into
+ * Postgres, announced on `<prefix>:finviz:config:updated`, applied by the screener.
+ */
+
+export const FINVIZ_TOP_N_MAX = 1000;
+export const FINVIZ_REFRESH_MIN_SEC = 1;
+export const FINVIZ_REFRESH_MAX_SEC = 86_400;
+
+/** An entry of FINVIZ_ALLOWED_HOSTS that names a port ("127.0.0.1:8080", "[::1]:8080"). */
+const WITH_PORT = /^(\[[^\]]+\]|[^:[\]]+):\d+$/;
+
+/**
+ * True when `raw` is an http(s) URL without credentials whose host is in the allow-list. An entry
+ * without a port allows only the scheme's default port, so "finviz.com" never lets a URL reach
+ * another service on that host, and an internal address (127.0.0.1, 169.254.169.254) is refused
+ * unless an operator listed it.
+ */
+export function finvizHostAllowed(raw: string, allowedHosts: readonly string[]): boolean {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return false;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return false;
+  if (url.username || url.password) return false;
+  const host = url.host.toLowerCase();
+  const hostname = url.hostname.toLowerCase();
+  return allowedHosts.some((item) => {
+    const entry = item.trim().toLowerCase();
+    if (!entry) return false;
+    return WITH_PORT.test(entry) ? entry === host : entry === hostname && url.port === '';
+  });
+}
+
+function isHttpUrl(raw: string): boolean {
+  try {
+    const { protocol } = new URL(raw);
+    return protocol === 'http:' || protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+/** Accepts 20 and "20" alike (form-minded clients send strings). */
+const numeric = (schema: z.ZodNumber) =>
+  z.preprocess((value) => (typeof value === 'string' && value.trim() !== '' ? Number(value) : value), schema);
+
+/** What POST /finviz/config (and the old system's finviz_config.json) may set: any subset. */
+export function finvizConfigUpdateSchema(allowedHosts: readonly string[]) {
+  return z
+    .object({
+      url: z
+        .string()
+        .max(2000)
+        .refine(isHttpUrl, 'must be an http or https URL')
+        .refine((url) => finvizHostAllowed(url, allowedHosts), {
+          message: `host is not allowed: it must be one of FINVIZ_ALLOWED_HOSTS (${allowedHosts.join(', ')}), without credentials`,
+        }),
+      top_n: numeric(z.number().int().min(1).max(FINVIZ_TOP_N_MAX)),
+      refresh: numeric(z.number().min(FINVIZ_REFRESH_MIN_SEC).max(FINVIZ_REFRESH_MAX_SEC)),
+    })
+    .partial()
+    .strict()
+    .refine((update) => Object.keys(update).length > 0, 'give at least one of url, top_n, refresh');
+}
+export type FinvizConfigUpdate = z.infer<ReturnType<typeof finvizConfigUpdateSchema>>;
+
+/** The stored configuration, as Postgres holds it and the announcement carries it. */
+export const StoredFinvizConfigSchema = z.object({
+  url: z.string().nullable(),
+  top_n: z.number().int().min(1).max(FINVIZ_TOP_N_MAX),
+  refresh: z.number().min(FINVIZ_REFRESH_MIN_SEC).max(FINVIZ_REFRESH_MAX_SEC),
+  /** Grows by one with each stored change, so a replica never goes back to an older one. */
+  version: z.number().int().positive(),
+  updated_at: z.string(),
+  updated_by: z.string(),
+});
+export type StoredFinvizConfig = z.infer<typeof StoredFinvizConfigSchema>;
+
+/** Elite URLs may carry the API token in `auth=`; nothing shown or logged may. */
+export function redactFinvizUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    if (url.password) url.password = '***';
+    if (url.searchParams.has('auth')) url.searchParams.set('auth', '***');
+    return url.toString();
+  } catch {
+    return '(invalid URL)';
+  }
+}

@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { errorResponse, type HttpRequest, type HttpResponse } from '@tsp/core';
+import type { Prisma } from '@tsp/db';
+import type { IngestContext } from '../ingest-context';
+
+const HistoryQuerySchema = z.object({
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: z.string().optional(),
+});
+
+/** The cursor is the last item's (fetched_at, id): stable under concurrent inserts. */
+function encodeCursor(fetchedAt: Date, id: string): string {
+  return Buffer.from(`${fetchedAt.toISOString()}|${id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { fetchedAt: Date; id: string } | null {
+  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  const fetchedAt = new Date(at ?? '');
+  return id && !Number.isNaN(fetchedAt.getTime()) ? { fetchedAt, id } : null;
+}
+
+/**
+ * GET /finviz/topn/history?from=&to=&limit=&cursor= — each changed Top-N set the screener
+ * published, newest first, with its snapshot_id (the id every decision records), so "why was
+ * this rejected at 10:02?" is answered by the set in force then.
+ */
+export function getTopnHistory(ctx: IngestContext) {
+  return async (req: HttpRequest): Promise<HttpResponse> => {
+    const parsed = HistoryQuerySchema.safeParse(req.query);
+    if (!parsed.success) {
+      const details = parsed.error.issues.map((issue) => ({ field: issue.path.join('.'), message: issue.message }));
+      return errorResponse(400, 'invalid_query', `Invalid query: ${details.map((d) => d.field).join(', ')}`, details);
+    }
+    const query = parsed.data;
+    const cursor = query.cursor ? decodeCursor(query.cursor) : null;
+    if (query.cursor && !cursor) return errorResponse(400, 'invalid_query', 'Invalid query: cursor', [{ field: 'cursor', message: 'not a cursor this API gave out' }]);
+
+    const where: Prisma.TopnSnapshotWhereInput = {
+      // This deployment's sets (rows from before the column existed belong to whoever reads them).
+      OR: [{ deployment: ctx.config.keyPrefix }, { deployment: null }],
+      fetchedAt: { gte: query.from ? new Date(query.from) : undefined, lte: query.to ? new Date(query.to) : undefined },
+    };
+    if (cursor) {
+      where.AND = [{ OR: [{ fetchedAt: { lt: cursor.fetchedAt } }, { fetchedAt: cursor.fetchedAt, id: { lt: cursor.id } }] }];
+    }
+    let rows;
+    try {
+      rows = await ctx.prisma.topnSnapshot.findMany({ where, orderBy: [{ fetchedAt: 'desc' }, { id: 'desc' }], take: query.limit + 1 });
+    } catch (error) {
+      ctx.logger.warn('could not read the Top-N history', { error: (error as Error).message });
+      return { ...errorResponse(503, 'unavailable', 'Postgres is unavailable; the history cannot be read'), headers: { 'Retry-After': '5' } };
+    }
+    const page = rows.slice(0, query.limit);
+    const last = page[page.length - 1];
+    return {
+      status: 200,
+      body: {
+        items: page.map((row) => ({
+          snapshot_id: row.id, tickers: row.tickers, top_n: row.topN, fetched_at: row.fetchedAt.toISOString(), source: row.source,
+          duplicates_dropped: row.duplicatesDropped,
+        })),
+        next_cursor: rows.length > query.limit && last ? encodeCursor(last.fetchedAt, last.id) : null,
+      },
+    };
+  };
+}

@@ -1,0 +1,69 @@
+import { bearerToken, errorResponse, finvizConfigUpdateSchema, secretsEqual, type HttpRequest, type HttpResponse } from '@tsp/core';
+import type { IngestContext } from '../ingest-context';
+import { FinvizConfigStore } from '../finviz-config-store';
+
+/**
+ * Guard of /finviz/config: Bearer FINVIZ_UPDATE_TOKEN or ADMIN_TOKEN, compared in constant time.
+ * Records which one was used as the request's principal (the audit's actor). Fails closed.
+ */
+export function finvizConfigGuard(ctx: IngestContext) {
+  return (req: HttpRequest): HttpResponse | null => {
+    const { finvizUpdateToken, adminToken } = ctx.config;
+    const token = bearerToken(req.headers.authorization);
+    // Both compared every time, so timing does not tell which token matched.
+    const isUpdateToken = secretsEqual(token, finvizUpdateToken);
+    const isAdminToken = secretsEqual(token, adminToken);
+    if (isUpdateToken || isAdminToken) {
+      req.principal = isUpdateToken ? 'FINVIZ_UPDATE_TOKEN' : 'ADMIN_TOKEN';
+      return null;
+    }
+    if (!finvizUpdateToken && !adminToken) {
+      return errorResponse(401, 'unauthorized', 'Neither FINVIZ_UPDATE_TOKEN nor ADMIN_TOKEN is configured; the Finviz config cannot be changed');
+    }
+    return errorResponse(401, 'unauthorized', 'Missing or wrong Bearer token (FINVIZ_UPDATE_TOKEN or ADMIN_TOKEN)');
+  };
+}
+
+/**
+ * POST /finviz/config — any subset of {url, top_n, refresh}: validated (the URL's host must be in
+ * FINVIZ_ALLOWED_HOSTS, 1 ≤ top_n ≤ 1000, refresh ≥ 1 s), stored in Postgres with who and when,
+ * and announced to the screener, which applies it within about a second.
+ */
+export function updateFinvizConfig(ctx: IngestContext) {
+  const store = new FinvizConfigStore(ctx.prisma, ctx.config);
+  const schema = finvizConfigUpdateSchema(ctx.config.finvizAllowedHosts);
+  return async (req: HttpRequest): Promise<HttpResponse> => {
+    if (req.body === null || typeof req.body !== 'object' || Array.isArray(req.body)) {
+      return errorResponse(400, 'invalid_config', 'Body must be a JSON object: {"url": "...", "top_n": 20, "refresh": 15} or any part of it');
+    }
+    const parsed = schema.safeParse(req.body);
+    if (!parsed.success) {
+      const details = parsed.error.issues.map((issue) => ({
+        field: issue.path.join('.') || ('keys' in issue ? (issue.keys as string[]).join(', ') : ''),
+        message: issue.message,
+      }));
+      return errorResponse(400, 'invalid_config', `Invalid config: ${details.map((d) => `${d.field || 'body'} ${d.message}`).join('; ')}`, details);
+    }
+
+    let stored;
+    try {
+      stored = await store.update(parsed.data, {
+        actor: req.principal ?? 'unknown', ip: req.ip || null, userAgent: req.headers['user-agent']?.slice(0, 500) ?? null,
+      });
+    } catch (error) {
+      ctx.logger.warn('could not store the Finviz config', { error: (error as Error).message });
+      return { ...errorResponse(503, 'unavailable', 'Postgres is unavailable; the config was not changed'), headers: { 'Retry-After': '5' } };
+    }
+    let announced = true;
+    try {
+      await store.announce(ctx.redis, stored);
+    } catch (error) {
+      announced = false;
+      ctx.logger.warn('stored the Finviz config but could not announce it; the screener reads it from Postgres within seconds', {
+        error: (error as Error).message,
+      });
+    }
+    ctx.logger.info('Finviz config changed', { ...store.view(stored), actor: req.principal });
+    return { status: 200, body: { ...store.view(stored), announced } };
+  };
+}
