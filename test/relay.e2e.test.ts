@@ -98,6 +98,25 @@ describe('a signal travelling through the relay', () => {
     expect(destination.received.some((r) => r.headers['idempotency-key'] === id)).toBe(false);
   });
 
+  it('sums up the whole relay on ingest: /status counters and rates, /metrics with every contract metric', async () => {
+    const status = (await request(ingestUrl).get('/status')).body;
+    expect(status.counters).toMatchObject({ received: 3, approved: 2, rejected: 1, forwarded: 2, dead: 0 });
+    expect(status.approval_rate_percent).toBeCloseTo(66.7, 1);
+    expect(status.forward_success_rate_percent).toBe(100);
+    expect(status.workers).toEqual({ approver: 1, forwarder: 1 });
+    expect(status.topn).toMatchObject({ top_n: TOP_N, stale: false, snapshot_id: expect.any(String) });
+    expect(status.rate_limiter).toMatchObject({ enabled: true, max_per_min: 6000 });
+
+    const metrics = (await request(ingestUrl).get('/metrics')).text;
+    expect(metrics).toMatch(/^tsp_signals_received_total\{service="ingest"\} 3$/m);
+    expect(metrics).toMatch(/^tsp_signals_approved_total\{basis="topn",service="ingest"\} 2$/m);
+    expect(metrics).toMatch(/^tsp_signals_rejected_total\{reason="not_in_topn",service="ingest"\} 1$/m);
+    expect(metrics).toMatch(/^tsp_forward_attempts_total\{outcome="delivered",service="ingest"\} 2$/m);
+    expect(metrics).toMatch(/^tsp_queue_jobs\{queue="forward",state="completed",service="ingest"\} 2$/m);
+    expect(metrics).toMatch(/^tsp_signal_e2e_seconds_count\{service="ingest"\} 2$/m);
+    expect(metrics).toMatch(/^tsp_signal_e2e_seconds_bucket\{le="\+Inf",service="ingest"\} 2$/m);
+  });
+
   it('rejects with topn_stale once Finviz stops answering for longer than TOPN_MAX_AGE_SEC', async () => {
     finvizBlocked = true;
     await waitFor(async () => (await request(ingestUrl).get('/finviz/topn')).body.stale === true, 20_000, 'the set to go stale');

@@ -13,6 +13,8 @@ export const redisKeys = (prefix: string) => ({
   topnUpdated: `${prefix}:topn:updated`,
   idempotency: (key: string) => `${prefix}:idem:${key}`,
   stats: `${prefix}:stats`,
+  statsLabelled: `${prefix}:stats:labelled`,
+  statsE2e: `${prefix}:stats:e2e`,
   statsMinute: (minute: number) => `${prefix}:stats:received:${minute}`,
   limiterId: `${prefix}-destination`,
   /** Open positions (hash ticker → JSON), kept current by the forwarder for the approver. */

@@ -1,8 +1,19 @@
 import type IORedis from 'ioredis';
 import { redisKeys, STAT, type StatName } from './names';
+import { E2E_BUCKETS } from './metrics';
+
+/** Counts kept per label value (reason, basis, outcome), for the system-wide /metrics of ingest. */
+export type LabelledCount = 'approved' | 'rejected' | 'forward_attempts';
+
+export interface E2eDistribution {
+  /** Cumulative counts per upper bound (seconds), as a Prometheus histogram has them. */
+  buckets: { le: number; count: number }[];
+  count: number;
+  sum: number;
+}
 
 /**
- * System-wide counters kept in one Redis hash, so /status on any ingest replica reports the
+ * System-wide counters kept in Redis, so /status and /metrics on any ingest replica report the
  * whole relay, whichever replica of whichever service did the work.
  */
 export class SystemStats {
@@ -12,12 +23,27 @@ export class SystemStats {
     this.keys = redisKeys(prefix);
   }
 
-  async increment(stat: StatName, by = 1): Promise<void> {
+  /** Counts one event; with a label (e.g. the rejection reason) it is also counted per label. */
+  async increment(stat: StatName, by = 1, label?: string): Promise<void> {
     const pipeline = this.redis.pipeline().hincrby(this.keys.stats, stat, by);
+    if (label) pipeline.hincrby(this.keys.statsLabelled, `${stat}|${label}`, by);
     if (stat === STAT.received) {
       const key = this.keys.statsMinute(Math.floor(Date.now() / 60_000));
       pipeline.incrby(key, by).expire(key, 3600);
     }
+    await pipeline.exec();
+  }
+
+  /** One delivery attempt by outcome (delivered, retry, dead, expired). */
+  async countAttempt(outcome: string): Promise<void> {
+    await this.redis.hincrby(this.keys.statsLabelled, `forward_attempts|${outcome}`, 1);
+  }
+
+  /** One delivered signal's time from receipt to delivery. */
+  async observeE2e(seconds: number): Promise<void> {
+    const pipeline = this.redis.pipeline();
+    for (const le of E2E_BUCKETS) if (seconds <= le) pipeline.hincrby(this.keys.statsE2e, `le:${le}`, 1);
+    pipeline.hincrby(this.keys.statsE2e, 'count', 1).hincrbyfloat(this.keys.statsE2e, 'sum', seconds);
     await pipeline.exec();
   }
 
@@ -29,5 +55,24 @@ export class SystemStats {
     ]);
     const counts = Object.fromEntries(Object.values(STAT).map((name) => [name, Number(hash[name] ?? 0)])) as Record<StatName, number>;
     return { ...counts, signals_per_minute: Number(lastMinute ?? 0) };
+  }
+
+  async readLabelled(): Promise<Record<LabelledCount, Record<string, number>>> {
+    const hash = await this.redis.hgetall(this.keys.statsLabelled);
+    const out: Record<LabelledCount, Record<string, number>> = { approved: {}, rejected: {}, forward_attempts: {} };
+    for (const [field, value] of Object.entries(hash)) {
+      const [counter, label] = field.split('|') as [LabelledCount, string];
+      if (counter in out) out[counter][label] = Number(value);
+    }
+    return out;
+  }
+
+  async readE2e(): Promise<E2eDistribution> {
+    const hash = await this.redis.hgetall(this.keys.statsE2e);
+    return {
+      buckets: E2E_BUCKETS.map((le) => ({ le, count: Number(hash[`le:${le}`] ?? 0) })),
+      count: Number(hash.count ?? 0),
+      sum: Number(hash.sum ?? 0),
+    };
   }
 }

@@ -56,10 +56,10 @@ export function approveSignal(deps: ApproveWorkerDeps) {
     if (isNew) {
       if (decision.approved) {
         deps.metrics.approved.inc({ basis: decision.basis });
-        await deps.stats.increment(STAT.approved).catch(() => undefined);
+        await deps.stats.increment(STAT.approved, 1, decision.basis).catch(() => undefined);
       } else {
         deps.metrics.rejected.inc({ reason: decision.reason });
-        await deps.stats.increment(STAT.rejected).catch(() => undefined);
+        await deps.stats.increment(STAT.rejected, 1, decision.reason).catch(() => undefined);
       }
       deps.logger.info('signal decided', {
         id: signal.id, ticker: signal.ticker, side: signal.side,

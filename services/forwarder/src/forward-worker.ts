@@ -42,8 +42,14 @@ export function forwardSignal(deps: ForwardWorkerDeps) {
     const attempt = attemptOffset + attemptOfJob;
     const expiresAt = Math.max(Date.parse(signal.receivedAt), replayedAt ? Date.parse(replayedAt) : 0) + config.signalTtlSec * 1000;
 
+    /** Counted here (this replica's /metrics) and in Redis (the relay's, on ingest's /metrics). */
+    const countAttempt = async (outcome: 'delivered' | 'retry' | 'dead' | 'expired') => {
+      metrics.attempts.inc({ outcome });
+      await stats.countAttempt(outcome).catch(() => undefined);
+    };
+
     const expire = async () => {
-      metrics.attempts.inc({ outcome: 'expired' });
+      await countAttempt('expired');
       await stats.increment(STAT.dead).catch(() => undefined);
       await audit.record({ type: 'expired', signalId: signal.id });
       logger.warn('signal expired before it could be delivered', { id: signal.id, ticker: signal.ticker, attempt });
@@ -51,13 +57,14 @@ export function forwardSignal(deps: ForwardWorkerDeps) {
     };
     if (Date.now() >= expiresAt) throw await expire();
 
-    const at = new Date();
+    let at = new Date();
     let facts: AttemptFacts;
     try {
       // Within this replica, a manual exit also goes first among the deliveries waiting for a slot.
       facts = await limiter.schedule(signal.kind === 'manual', async () => {
         // The wait for a slot may have outlived the signal: never deliver a stale trade.
         if (Date.now() >= expiresAt) throw await expire();
+        at = new Date();
         return destination.deliver(signal.id, signal.body);
       });
     } catch (error) {
@@ -65,7 +72,7 @@ export function forwardSignal(deps: ForwardWorkerDeps) {
       if (!(error instanceof TransientDeliveryError) && !(error instanceof PermanentDeliveryError)) throw error;
       const permanent = error instanceof PermanentDeliveryError;
       const deadReason: DeadReason | null = permanent ? 'permanent_error' : attemptOfJob >= config.forwardMaxAttempts ? 'attempts_exhausted' : null;
-      metrics.attempts.inc({ outcome: deadReason ? 'dead' : 'retry' });
+      await countAttempt(deadReason ? 'dead' : 'retry');
       await stats.increment(STAT.failed).catch(() => undefined);
       if (deadReason) await stats.increment(STAT.dead).catch(() => undefined);
       await audit.record({
@@ -84,9 +91,11 @@ export function forwardSignal(deps: ForwardWorkerDeps) {
     } else {
       await positions.close(signal.ticker);
     }
-    metrics.attempts.inc({ outcome: 'delivered' });
-    metrics.e2eSeconds.observe((Date.now() - Date.parse(signal.receivedAt)) / 1000);
+    await countAttempt('delivered');
+    const e2eSeconds = (Date.now() - Date.parse(signal.receivedAt)) / 1000;
+    metrics.e2eSeconds.observe(e2eSeconds);
     await stats.increment(STAT.forwarded).catch(() => undefined);
+    await stats.observeE2e(e2eSeconds).catch(() => undefined);
     await audit.record({
       type: 'attempt', signalId: signal.id, attempt, at: at.toISOString(), ...attemptColumns(facts),
       error: null, status: 'forwarded', reason: null,

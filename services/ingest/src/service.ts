@@ -10,6 +10,7 @@ import { IdempotencyStore } from './signal/idempotency';
 import { QueueDepth } from './queue-depth';
 import { createIpAllowlist } from './ip-allowlist';
 import { createIngestMetrics } from './ingest-metrics';
+import { registerSystemMetrics } from './system-metrics';
 import { getSystemStatus } from './handlers/get-system-status';
 import { mountBullBoard } from './bull-board';
 import { mountAdminPage } from './admin-page';
@@ -28,6 +29,8 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
   await warnUnlessNoEviction(redis, logger);
   queueDepth.start();
 
+  const stats = new SystemStats(redis, config.keyPrefix);
+  registerSystemMetrics(registry, stats);
   const ctx: IngestContext = {
     config,
     logger,
@@ -37,7 +40,7 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
     forwardQueue,
     idempotency: new IdempotencyStore(redis, config.keyPrefix),
     queueDepth,
-    stats: new SystemStats(redis, config.keyPrefix),
+    stats,
     positions: new PositionBook(redis, config.keyPrefix),
     isAllowedIp,
     metrics: createIngestMetrics(registry, { [QUEUE.signals]: signalsQueue, [QUEUE.forward]: forwardQueue }),

@@ -1,4 +1,4 @@
-import { QUEUE, readTopnSet, topnAgeSec, isTopnStale } from '@tsp/core';
+import { QUEUE, readTopnSet, redisKeys, topnAgeSec, isTopnStale } from '@tsp/core';
 import type { Queue } from 'bullmq';
 import type { IngestContext } from '../ingest-context';
 
@@ -16,11 +16,15 @@ async function queueSummary(queue: Queue) {
 /** GET /status of ingest: the whole relay, read from Redis, as any replica sees it. */
 export function getSystemStatus(ctx: IngestContext) {
   return async () => {
-    const [signals, forward, counters, topn] = await Promise.all([
+    const keys = redisKeys(ctx.config.keyPrefix);
+    const [signals, forward, counters, topn, capOverride, deliveryPaused, auditBacklog] = await Promise.all([
       queueSummary(ctx.signalsQueue),
       queueSummary(ctx.forwardQueue),
       ctx.stats.read(),
       readTopnSet(ctx.redis, ctx.config.keyPrefix),
+      ctx.redis.get(keys.rateCap),
+      ctx.forwardQueue.isPaused(),
+      ctx.redis.llen(keys.auditOutbox),
     ]);
     return {
       service: 'ingest',
@@ -33,7 +37,10 @@ export function getSystemStatus(ctx: IngestContext) {
       topn: topn
         ? { count: topn.tickers.length, top_n: topn.top_n, fetched_at: topn.fetched_at, age_sec: Math.round(topnAgeSec(topn) * 10) / 10, stale: isTopnStale(topn, ctx.config.topnMaxAgeSec), snapshot_id: topn.snapshot_id }
         : null,
-      rate_limiter: { enabled: ctx.config.destRateLimitingEnabled, max_per_min: ctx.config.destMaxReqPerMin },
+      // A cap set at runtime on the forwarder wins over the environment, for every replica.
+      rate_limiter: { enabled: ctx.config.destRateLimitingEnabled, max_per_min: Number(capOverride) || ctx.config.destMaxReqPerMin, set_at_runtime: capOverride !== null },
+      delivery_paused: deliveryPaused,
+      audit_outbox: auditBacklog,
     };
   };
 }

@@ -1,0 +1,54 @@
+import { Counter, type Registry } from 'prom-client';
+import { E2E_BUCKETS, METRIC, type SystemStats } from '@tsp/core';
+
+const SYSTEM_HELP = '(whole relay, from Redis)';
+
+/**
+ * The relay's own counters on ingest's /metrics, read from Redis at scrape time, so the public
+ * port alone shows every metric of the contract. The approvers and forwarders also expose their
+ * per-process counts under the same names; tell them apart by the `service` label.
+ */
+export function registerSystemMetrics(registry: Registry, stats: SystemStats): void {
+  const labelled = (name: string, help: string, label: string, pick: (all: Awaited<ReturnType<SystemStats['readLabelled']>>) => Record<string, number>) =>
+    new Counter({
+      name,
+      help: `${help} ${SYSTEM_HELP}`,
+      labelNames: [label],
+      registers: [registry],
+      async collect() {
+        const counts = pick(await stats.readLabelled().catch(() => ({ approved: {}, rejected: {}, forward_attempts: {} })));
+        this.reset();
+        for (const [value, count] of Object.entries(counts)) this.inc({ [label]: value }, count);
+      },
+    });
+  labelled(METRIC.approved, 'Signals approved', 'basis', (all) => all.approved);
+  labelled(METRIC.rejected, 'Signals rejected', 'reason', (all) => all.rejected);
+  labelled(METRIC.forwardAttempts, 'Delivery attempts by outcome', 'outcome', (all) => all.forward_attempts);
+  registry.registerMetric(new RedisE2eHistogram(stats) as never);
+}
+
+/** tsp_signal_e2e_seconds, summed over every forwarder replica (prom-client cannot set a histogram's buckets). */
+class RedisE2eHistogram {
+  readonly name = METRIC.e2eSeconds;
+  readonly help = `Received to delivered, seconds ${SYSTEM_HELP}`;
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+
+  constructor(private readonly stats: SystemStats) {}
+
+  async get() {
+    const e2e = await this.stats.readE2e().catch(() => ({ buckets: E2E_BUCKETS.map((le) => ({ le, count: 0 })), count: 0, sum: 0 }));
+    const name = this.name;
+    return {
+      name, help: this.help, type: this.type, aggregator: this.aggregator,
+      values: [
+        ...e2e.buckets.map((b) => ({ metricName: `${name}_bucket`, labels: { le: b.le }, value: b.count })),
+        { metricName: `${name}_bucket`, labels: { le: '+Inf' }, value: e2e.count },
+        { metricName: `${name}_sum`, labels: {}, value: e2e.sum },
+        { metricName: `${name}_count`, labels: {}, value: e2e.count },
+      ],
+    };
+  }
+
+  reset(): void {}
+}
