@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type IORedis from 'ioredis';
 import {
-  ConfigError, finvizConfigUpdateSchema, finvizHostAllowed, redactFinvizUrl, redisKeys, StoredFinvizConfigSchema,
+  ConfigError, finvizConfigUpdateSchema, finvizHostAllowed, redactFinvizUrl, redisKeys, StoredFinvizConfigSchema, withTimeout,
   type Config, type Logger, type StoredFinvizConfig,
 } from '@tsp/core';
 import type { PrismaClient } from '@tsp/db';
@@ -193,14 +193,4 @@ export class FinvizSettingsStore {
     }
     await this.reload();
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    promise.then(
-      (value) => { clearTimeout(timer); resolve(value); },
-      (error) => { clearTimeout(timer); reject(error); },
-    );
-  });
 }

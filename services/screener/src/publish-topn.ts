@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type IORedis from 'ioredis';
-import { readTopnSet, redisKeys, type Logger, type TopnSet } from '@tsp/core';
+import { readTopnSet, redisKeys, withTimeout, type Logger, type TopnSet } from '@tsp/core';
 import type { PrismaClient } from '@tsp/db';
 
 export interface TopnPublisherOptions {
@@ -165,14 +165,4 @@ export class TopnPublisher {
 
 function sameSet(set: TopnSet, tickers: string[], topN: number): boolean {
   return set.top_n === topN && set.tickers.length === tickers.length && set.tickers.every((ticker, i) => ticker === tickers[i]);
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    promise.then(
-      (value) => { clearTimeout(timer); resolve(value); },
-      (error) => { clearTimeout(timer); reject(error); },
-    );
-  });
 }

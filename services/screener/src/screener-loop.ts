@@ -103,7 +103,11 @@ export class ScreenerLoop {
    * previous leader's next fetch, which may be a back-off), nor sooner than the minimum gap.
    */
   wake(notBefore = 0): void {
-    if (this.stopped || this.running) return;
+    if (this.stopped) return;
+    if (this.running) {
+      void this.running.then(() => this.wake(notBefore));
+      return;
+    }
     const at = Math.max(Date.now(), notBefore, this.retryAfterUntil, this.lastStartedAt + this.minGapMs);
     this.schedule(at - Date.now());
   }

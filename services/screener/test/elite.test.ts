@@ -2,10 +2,8 @@
  * Finviz Elite through a local stand-in that demands a login (form POST, session cookie) before
  * it serves the CSV export, expires sessions, or takes an API token.
  */
-import { Writable } from 'node:stream';
 import IORedis from 'ioredis';
-import winston from 'winston';
-import { loadConfig, readTopnSet } from '@tsp/core';
+import { createLogger, loadConfig, readTopnSet } from '@tsp/core';
 import { startLocalServer, uniquePrefix, waitFor, type LocalServer, type ReceivedRequest } from '../../../test/support/helpers';
 import { startScreener, type RunningScreener } from '../src/service';
 import { parseExportCsv } from '../src/export-csv';
@@ -63,11 +61,10 @@ describe('Finviz Elite', () => {
   const redis = new IORedis(process.env.REDIS_URL!);
   const cleanups: (() => Promise<void>)[] = [];
   const logLines: string[] = [];
-  const logger = winston.createLogger({
-    level: 'debug',
-    format: winston.format.json(),
-    transports: [new winston.transports.Stream({ stream: new Writable({ write(chunk, _encoding, done) { logLines.push(String(chunk)); done(); } }) })],
-  });
+  // Every line the screener logs, at the most talkative level, kept instead of printed.
+  const logger = createLogger('screener', 'debug');
+  for (const transport of logger.transports) transport.silent = true;
+  logger.on('data', (info: unknown) => logLines.push(JSON.stringify(info)));
 
   afterAll(async () => {
     for (const cleanup of cleanups) await cleanup();
@@ -94,7 +91,7 @@ describe('Finviz Elite', () => {
       const keys = await redis.keys(`${prefix}:*`);
       if (keys.length) await redis.del(...keys);
     });
-    const call = async (method: string, path: string) => {
+    const call = async (method: string, path: string): Promise<any> => {
       const response = await fetch(`http://127.0.0.1:${screener.port}${path}`, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
       return path === '/metrics' ? response.text() : response.json();
     };

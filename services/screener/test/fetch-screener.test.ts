@@ -74,6 +74,25 @@ describe('fetching a screener page', () => {
     await expect(fetchPage()).rejects.toBeInstanceOf(UnrecognisedPageError);
   });
 
+  it('follows a redirect on the same host, but never to a host outside FINVIZ_ALLOWED_HOSTS', async () => {
+    answer = { status: 301, headers: { location: '/screener?v=111&o=-change&moved=1' } };
+    const redirected = startLocalServer((req) =>
+      req.url.includes('moved=1') ? { status: 200, body: fixturePage('finviz-screener-v111-2026.html'), headers: HTML } : answer);
+    const local = await redirected;
+    try {
+      const page = await fetchScreenerPage(`${local.url}/screener.ashx?v=111`, { timeoutMs: 5000 });
+      expect(page.tickers).toEqual(fixtureTickers()['finviz-screener-v111-2026.html']);
+      // "localhost:port" is another host than "127.0.0.1:port", and not allowed.
+      answer = { status: 302, headers: { location: `http://localhost:${local.port}/latest/meta-data/?moved=1` } };
+      const error = await fetchScreenerPage(`${local.url}/screener.ashx?v=111`, { timeoutMs: 5000, allowedHosts: ['finviz.com'] }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ScreenerHttpError);
+      expect((error as Error).message).toMatch(/not in FINVIZ_ALLOWED_HOSTS/);
+      expect(local.received.filter((req) => req.headers.host?.startsWith('localhost'))).toHaveLength(0);
+    } finally {
+      await local.close();
+    }
+  });
+
   it('reports a server that never answers as a network error (timeout)', async () => {
     // A socket that accepts and stays silent, like a hung Finviz.
     const sockets: Socket[] = [];

@@ -27,7 +27,7 @@ describe('a good client of Finviz', () => {
       createLogger('screener', process.env.LOG_LEVEL),
     );
     running.push({ screener, finviz, prefix });
-    const call = async (method: string, path: string) => {
+    const call = async (method: string, path: string): Promise<{ status: number; body: any }> => {
       const response = await fetch(`http://127.0.0.1:${screener.port}${path}`, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
       return { status: response.status, body: path === '/metrics' ? await response.text() : await response.json() };
     };

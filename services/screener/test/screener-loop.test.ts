@@ -28,8 +28,15 @@ function loop(scrape: ScreenerLoopOptions['scrape'], overrides: Partial<Screener
   return { instance, published, outcomes };
 }
 
-const page = (tickers: string[]): TopnScrape => ({ tickers, total: tickers.length, source: 'finviz.com', truncated: false });
+const page = (tickers: string[]): TopnScrape => ({ tickers, total: tickers.length, source: 'finviz.com', truncated: false, duplicatesDropped: 0, pages: 1 });
 const secondsUntil = (iso: string | null) => (Date.parse(iso!) - Date.now()) / 1000;
+async function waitUntil(check: () => boolean, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
 
 describe('the screener loop', () => {
   it('never runs two passes at once, however often a refresh is asked for', async () => {
@@ -122,5 +129,57 @@ describe('the screener loop', () => {
     await instance.stop();
     expect(report).toMatchObject({ outcome: 'not_configured', published: false });
     expect(scrape).not.toHaveBeenCalled();
+  });
+  it('idles while another replica leads, and fetches once woken as leader, not before the time it is given', async () => {
+    let leader = false;
+    const scrape = jest.fn(async () => page(['A']));
+    const { instance } = loop(scrape, { isLeader: () => leader, minGapMs: 0 });
+    expect(await instance.refreshNow()).toMatchObject({ outcome: 'not_leader', published: false });
+    instance.start();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(scrape).not.toHaveBeenCalled();
+
+    leader = true;
+    const wokenAt = Date.now();
+    instance.wake(wokenAt + 300);
+    expect(secondsUntil(instance.status().next_fetch_at)).toBeGreaterThan(0.2);
+    await waitUntil(() => scrape.mock.calls.length === 1);
+    expect(Date.now() - wokenAt).toBeGreaterThanOrEqual(295);
+    await instance.stop();
+  });
+
+  it('fetches soon after a settings change, but not while Finviz is pushing back', async () => {
+    let fail = false;
+    const scrape = jest.fn(async () => {
+      if (fail) throw new ScreenerServerError('HTTP 503', 503, null);
+      return page(['A']);
+    });
+    const { instance } = loop(scrape, { minGapMs: 100 });
+    await instance.refreshNow();
+    instance.settingsChanged();
+    expect(secondsUntil(instance.status().next_fetch_at)).toBeLessThan(0.2);
+    await waitUntil(() => scrape.mock.calls.length === 2);
+
+    fail = true;
+    await instance.refreshNow();
+    const backedOffUntil = instance.status().next_fetch_at;
+    instance.settingsChanged();
+    expect(instance.status().next_fetch_at).toBe(backedOffUntil);
+    expect(secondsUntil(backedOffUntil)).toBeGreaterThan(REFRESH_SEC - 1);
+    await instance.stop();
+  });
+
+  it('answers "deferred" to a refresh asked while a Retry-After runs, without fetching', async () => {
+    let calls = 0;
+    const { instance } = loop(async () => {
+      calls += 1;
+      throw new ScreenerRateLimitedError('HTTP 429', 60_000);
+    });
+    await instance.refreshNow();
+    const report = await instance.refreshNow();
+    await instance.stop();
+    expect(report).toMatchObject({ outcome: 'deferred', published: false });
+    expect(calls).toBe(1);
+    expect(instance.status().retry_after_until).not.toBeNull();
   });
 });
