@@ -1,0 +1,141 @@
+// `pnpm bench:ingest`: POST /webhook/in throughput and acknowledgement latency of ingest, next to
+// a bare express JSON echo server on the same machine (the price of HTTP + JSON alone).
+//
+// Both servers run as child processes: autocannon in this process needs a core of its own, and a
+// server sharing its event loop would be measured against its own load generator. They are
+// measured one after the other, never at the same time, with the same settings.
+// Only ingest runs (no approver), so every accepted signal stays in the `signals` queue: after
+// the run the queue must hold exactly one job per 202 — nothing accepted may be lost.
+const { fork } = require('node:child_process');
+const path = require('node:path');
+const autocannon = require('autocannon');
+const {
+  core, cleanupPrefix, countJobs, fmt, percentile, printTable, runBench, serviceEnv, sleep, startService,
+  uniquePrefix, verdict,
+} = require('./lib');
+const { pacedLoad } = require('./paced-load');
+
+const SECONDS = Number(process.env.BENCH_SECONDS || 10);
+const MAX_CONNECTIONS = 50;
+const RATE = 1000;
+// autocannon's rate mode has each connection send its per-second share back-to-back at the top of
+// each second; fewer connections means smaller bursts. 10 is a handful of concurrent senders.
+const RATE_CONNECTIONS = 10;
+// Each request a new signal: no Idempotency-Key, no `id` field.
+const BODY = JSON.stringify({ ticker: 'AAPL', side: 'buy', price: 1.5 });
+const TARGET_RATIO = 0.6;
+const TARGET_P99_MS = 10;
+
+function startEcho() {
+  return new Promise((resolve, reject) => {
+    const child = fork(path.join(__dirname, 'echo-server.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`echo server exited (${code})`)));
+    child.once('message', ({ port }) => resolve({
+      url: `http://127.0.0.1:${port}`,
+      stop: () => new Promise((done) => { child.removeAllListeners('exit'); child.once('exit', done); child.kill('SIGTERM'); }),
+    }));
+  });
+}
+
+function cannon(url, options) {
+  return autocannon({
+    url, method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY,
+    // In rate mode autocannon back-fills "expected" samples every ceil(1/rate) = 1 ms for any
+    // slower answer (HDR coordinated-omission correction with a wrong interval): record what happened.
+    ignoreCoordinatedOmission: Boolean(options.overallRate),
+    ...options,
+  });
+}
+
+/** 202s, and requests autocannon sent but never saw answered (cut off when a timed run stopped). */
+function tally(result, { fixedAmount = false } = {}) {
+  const accepted = result.statusCodeStats['202']?.count ?? 0;
+  const other = Object.entries(result.statusCodeStats).filter(([code]) => code !== '202').map(([code, { count }]) => `${code}×${count}`);
+  // A run of a fixed amount is not cut off. (Its requests.sent is no help: autocannon 9's rate
+  // timer keeps "sending" on connections it has already destroyed, counting requests that never left.)
+  const unanswered = fixedAmount ? 0 : Math.max(0, result.requests.sent - result.requests.total);
+  return { accepted, unanswered, other, errors: result.errors };
+}
+
+async function main() {
+  const prefix = uniquePrefix('ingest');
+  console.log(`bench:ingest — KEY_PREFIX ${prefix}, ${SECONDS} s per phase, one target at a time`);
+  const echo = await startEcho();
+  const ingest = await startService('ingest', serviceEnv(prefix, { QUEUE_MAX_SIZE: String(1e9) }));
+  const targets = [
+    { name: 'echo', url: `${echo.url}/webhook/in`, result: {} },
+    { name: 'ingest', url: `${ingest.url}/webhook/in`, result: {} },
+  ];
+  const ingestTarget = targets[1];
+  let accepted = 0;
+  let unanswered = 0;
+  let problem = null;
+  const count = (target, t) => {
+    if (t.other.length || t.errors) console.log(`  ${target.name}: non-202 answers ${t.other.join(' ') || 'none'}, errors ${t.errors}`);
+    if (target === ingestTarget) { accepted += t.accepted; unanswered += t.unanswered; }
+  };
+  try {
+    for (const target of targets) {
+      // JIT, connection pools, Redis scripts loaded: not measured.
+      count(target, tally(await cannon(target.url, { connections: MAX_CONNECTIONS, duration: 3 })));
+    }
+    for (const target of targets) {
+      console.log(`(a) ${target.name}: max throughput, ${MAX_CONNECTIONS} connections…`);
+      const result = await cannon(target.url, { connections: MAX_CONNECTIONS, duration: SECONDS });
+      count(target, tally(result));
+      target.result.max = { rps: result.requests.total / result.duration, p50: result.latency.p50, p99: result.latency.p99 };
+    }
+    for (const target of targets) {
+      console.log(`(b) ${target.name}: ${RATE}/s (autocannon overallRate, ${RATE_CONNECTIONS} connections)…`);
+      // A fixed amount rather than a duration: a run cut off by its timer leaves up to a second's
+      // quota sent but unanswered, which would blur the nothing-lost check below.
+      const result = await cannon(target.url, { connections: RATE_CONNECTIONS, amount: RATE * SECONDS, overallRate: RATE });
+      count(target, tally(result, { fixedAmount: true }));
+      target.result.rate = { rps: result.requests.total / result.duration, p50: result.latency.p50, p99: result.latency.p99 };
+    }
+    for (const target of targets) {
+      console.log(`(c) ${target.name}: ${RATE}/s paced open-loop…`);
+      const samples = await pacedLoad(target.url, { rate: RATE, durationMs: SECONDS * 1000, body: () => JSON.parse(BODY) });
+      const ok = samples.filter((s) => s.status === 202);
+      if (target === ingestTarget) accepted += ok.length;
+      if (ok.length !== samples.length) console.log(`  ${target.name}: ${samples.length - ok.length} of ${samples.length} not 202`);
+      const fromDue = ok.map((s) => s.answeredAt - s.dueAt).sort((a, b) => a - b);
+      target.result.paced = { rps: ok.length / SECONDS, p50: percentile(fromDue, 50), p99: percentile(fromDue, 99) };
+    }
+
+    const [e, i] = targets.map((t) => t.result);
+    console.log('');
+    printTable(
+      ['phase', 'echo req/s', 'ingest req/s', 'ratio', 'echo p50/p99 ms', 'ingest p50/p99 ms'],
+      [
+        ['(a) max, 50 conn', fmt(e.max.rps, 0), fmt(i.max.rps, 0), fmt(i.max.rps / e.max.rps), `${fmt(e.max.p50)} / ${fmt(e.max.p99)}`, `${fmt(i.max.p50)} / ${fmt(i.max.p99)}`],
+        [`(b) ${RATE}/s autocannon`, fmt(e.rate.rps, 0), fmt(i.rate.rps, 0), '', `${fmt(e.rate.p50)} / ${fmt(e.rate.p99)}`, `${fmt(i.rate.p50)} / ${fmt(i.rate.p99)}`],
+        [`(c) ${RATE}/s paced`, fmt(e.paced.rps, 0), fmt(i.paced.rps, 0), '', `${fmt(e.paced.p50)} / ${fmt(e.paced.p99)}`, `${fmt(i.paced.p50)} / ${fmt(i.paced.p99)}`],
+      ],
+    );
+    console.log('');
+    const ratio = i.max.rps / e.max.rps;
+    console.log(`${verdict(ratio >= TARGET_RATIO)}  throughput ingest/echo ${fmt(ratio)}× (target ≥ ${TARGET_RATIO}×)`);
+    console.log(`${verdict(i.rate.p99 <= TARGET_P99_MS)}  ingest p99 at ${RATE}/s (autocannon) ${fmt(i.rate.p99)} ms (target ≤ ${TARGET_P99_MS} ms)`);
+    console.log(`${verdict(i.paced.p99 <= TARGET_P99_MS)}  ingest p99 at ${RATE}/s (paced) ${fmt(i.paced.p99)} ms (target ≤ ${TARGET_P99_MS} ms)`);
+
+    // Requests cut off when autocannon stopped may have been enqueued without their 202 being read.
+    await sleep(500);
+    const jobs = await countJobs(prefix, core.QUEUE.signals);
+    const label = jobs.total < accepted ? 'LOST' : jobs.total > accepted + unanswered ? 'EXTRA' : 'OK';
+    console.log(`${label.padEnd(4)}  signals queue holds ${jobs.total} jobs; ingest answered 202 ${accepted} times` +
+      ` (+ ${unanswered} requests cut off unanswered when a timed run stopped, which may have been enqueued)`);
+    if (label === 'LOST') problem = `${accepted - jobs.total} accepted signals are missing from the signals queue`;
+    if (label === 'EXTRA') problem = `the signals queue holds ${jobs.total - accepted - unanswered} more jobs than requests could have put there`;
+  } finally {
+    await ingest.stop();
+    await echo.stop();
+    const deleted = await cleanupPrefix(prefix);
+    console.log(`cleaned up: queues obliterated, ${deleted} leftover keys of ${prefix} deleted`);
+  }
+  // Missed targets are reported, not failed; a count that does not add up is a broken relay.
+  if (problem) throw new Error(problem);
+}
+
+runBench(main);
