@@ -18,11 +18,12 @@ export interface RateLimiterOptions {
 /**
  * Spacing, not a reservoir: starts 60 s / cap apart never exceed the cap in any sliding 60 s
  * window. Bottleneck grants slots exactly that far apart, but each replica then starts its request
- * on a local timer that can fire a few ms late; 0.4 % more spacing (≈240 ms over a window) keeps
- * such jitter at the window's two ends from ever letting cap + 1 starts in, and still uses 99.6 %.
+ * on a local timer, late by however long its event loop is busy; only the two ends of a window
+ * matter, so spreading 500 ms of slack over the window's gaps tolerates one end starting up to
+ * 500 ms late, and still uses 99.2 % of the cap.
  */
-const SPACING_MARGIN = 1.004;
-export const spacingMs = (maxPerMinute: number) => Math.ceil((60_000 * SPACING_MARGIN) / maxPerMinute);
+const WINDOW_SLACK_MS = 500;
+export const spacingMs = (maxPerMinute: number) => Math.ceil((60_000 + WINDOW_SLACK_MS) / maxPerMinute);
 
 const CAP_SYNC_MS = 2000;
 /** Bottleneck priorities: 0 runs first, 5 is its default. */

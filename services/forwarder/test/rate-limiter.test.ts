@@ -70,7 +70,7 @@ describe('the global destination rate limit', () => {
     const starts = await startTimes([b], 4);
     spanAtLeast(starts, 100);
     const [late] = await replicas(prefix, 1, 6000);
-    expect(late.state()).toMatchObject({ max_per_minute: 600, spacing_ms: 101 });
+    expect(late.state()).toMatchObject({ max_per_minute: 600, spacing_ms: 101 }); // (60 s + 0.5 s) / 600
     await redis.del(redisKeys(prefix).rateCap);
   });
 
