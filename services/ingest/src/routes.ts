@@ -11,6 +11,7 @@ import { finvizConfigGuard, updateFinvizConfig } from './handlers/update-finviz-
 import { sellAll, sellIndividual } from './handlers/manual-sell';
 import { listPositions } from './handlers/list-positions';
 import { listDead, replayAllDead, replayDead } from '@tsp/db';
+import { buildOpenApi } from './openapi';
 
 /** Signals are small; anything bigger than this is not an alert. */
 export const WEBHOOK_BODY_LIMIT = '16kb';
@@ -20,7 +21,7 @@ export function ingestRoutes(ctx: IngestContext): Route[] {
   // The admin console calls these from the browser with its cookie; scripts use the Bearer token.
   const admin = (req: HttpRequest) =>
     isAdminRequest(req.headers, ctx.config.adminToken) ? null : errorResponse(401, 'unauthorized', 'Missing or wrong Bearer token (ADMIN_TOKEN)');
-  return [
+  const routes: Route[] = [
     { method: 'post', path: '/webhook/in', handler: receiveSignal(ctx), body: 'rawText', limit: WEBHOOK_BODY_LIMIT, accepts: ['application/json', 'text/plain'] },
     { method: 'get', path: '/signals', handler: listSignals(ctx), guard: admin },
     { method: 'get', path: '/signals/:id', handler: getSignal(ctx), guard: admin },
@@ -35,4 +36,7 @@ export function ingestRoutes(ctx: IngestContext): Route[] {
     { method: 'post', path: '/admin/dead/replay-all', handler: replayAllDead(ctx), guard: admin, body: 'none' },
     { method: 'post', path: '/admin/dead/:id/replay', handler: replayDead(ctx), guard: admin, body: 'none' },
   ];
+  let openApi: unknown = null;
+  routes.push({ method: 'get', path: '/openapi.json', handler: () => ({ status: 200, body: (openApi ??= buildOpenApi(routes, '0.1.0')) }) });
+  return routes;
 }
