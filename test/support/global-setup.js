@@ -20,13 +20,25 @@ function reachable(url, fallbackPort) {
 module.exports = async () => {
   if (!(await reachable(REDIS_URL, 6379))) throw new Error(`Tests need Redis at ${REDIS_URL} (see README, "Running the tests")`);
   if (!(await reachable(TEST_DATABASE_URL, 5432))) throw new Error(`Tests need Postgres at ${TEST_DATABASE_URL} (see README, "Running the tests")`);
-  const migrate = spawnSync(process.execPath, [path.join(__dirname, '../../packages/db/scripts/migrate.js')], {
-    env: { ...process.env, DATABASE_URL: TEST_DATABASE_URL },
-    encoding: 'utf8',
-  });
-  if (migrate.status !== 0) throw new Error(`Migrating the test database failed:\n${migrate.stdout}\n${migrate.stderr}`);
+  migrateDatabase(TEST_DATABASE_URL);
   await cloneIsolatedDatabases();
 };
+
+const OBJECT_IN_USE = '55006';
+
+function migrateDatabase(databaseUrl) {
+  const migrate = spawnSync(process.execPath, [path.join(__dirname, '../../packages/db/scripts/migrate.js')], {
+    env: { ...process.env, DATABASE_URL: databaseUrl },
+    encoding: 'utf8',
+  });
+  if (migrate.status !== 0) throw new Error(`Migrating ${databaseUrl} failed:\n${migrate.stdout}\n${migrate.stderr}`);
+}
+
+function isolatedUrl(name) {
+  const url = new URL(TEST_DATABASE_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
 
 /**
  * Suites that act on every row of a table (sell/all sells every open position) get a database of
@@ -44,7 +56,13 @@ async function cloneIsolatedDatabases() {
   try {
     for (const name of ISOLATED_DATABASES) {
       await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await client.query(`CREATE DATABASE "${name}" TEMPLATE "${template}"`);
+      try {
+        await client.query(`CREATE DATABASE "${name}" TEMPLATE "${template}"`);
+      } catch (error) {
+        // Another test run holds the template open: migrate the copy instead (slower, same result).
+        if (error.code !== OBJECT_IN_USE) throw error;
+        migrateDatabase(isolatedUrl(name));
+      }
       await emptyTables(admin, name, Client);
     }
   } finally {

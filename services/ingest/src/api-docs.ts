@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import * as api from './api-schemas';
 
 type Auth = 'admin' | 'finviz' | 'webhook' | 'token_in_body' | 'none';
@@ -49,7 +49,7 @@ export const API_DOCS: Record<string, RouteDoc> = {
   'GET /finviz/topn/history': {
     summary: 'The changed Top-N sets over time, newest first',
     auth: 'none',
-    query: { from: 'ISO time', to: 'ISO time' },
+    query: { from: 'ISO time', to: 'ISO time', limit: '1..1000 (default 100)', cursor: 'next_cursor of the previous page' },
     ok: { status: 200, body: api.TopnHistorySchema, description: 'snapshots' },
     errors: { 400: 'invalid query' },
   },
@@ -62,8 +62,8 @@ export const API_DOCS: Record<string, RouteDoc> = {
   'POST /finviz/config': {
     summary: 'Change the screener configuration (any subset); applied within 2 s, survives restarts',
     auth: 'finviz',
-    request: api.FinvizConfigSchema.partial(),
-    ok: { status: 200, body: api.FinvizConfigSchema, description: 'the configuration now in force' },
+    request: api.FinvizConfigUpdateSchema,
+    ok: { status: 200, body: api.FinvizConfigSchema.extend({ announced: z.boolean().describe('false if the screeners could not be told at once; they re-read within 10 s') }), description: 'the configuration now in force' },
     errors: { 400: 'invalid value, or a host not in FINVIZ_ALLOWED_HOSTS', 401: 'FINVIZ_UPDATE_TOKEN or ADMIN_TOKEN required' },
   },
   'POST /sell/individual': {

@@ -63,12 +63,35 @@ export const TopnViewSchema = z.object({
   snapshot_id: z.string(),
 });
 
-export const TopnHistorySchema = z.array(z.object({ snapshot_id: z.string(), tickers: z.array(z.string()), top_n: z.number().int(), fetched_at: z.string(), source: z.string() }).loose());
+export const TopnHistorySchema = z.object({
+  items: z.array(z.object({
+    snapshot_id: z.string(),
+    tickers: z.array(z.string()),
+    top_n: z.number().int(),
+    fetched_at: z.string(),
+    source: z.string(),
+    duplicates_dropped: z.number().int().describe('tickers read twice across page boundaries and dropped'),
+  })),
+  next_cursor: z.string().nullable(),
+});
 
-export const FinvizConfigSchema = z.object({
-  url: z.string(),
+/** What POST /finviz/config takes: any subset. */
+export const FinvizConfigUpdateSchema = z.object({
+  url: z.string().describe('a screener URL on a host of FINVIZ_ALLOWED_HOSTS'),
   top_n: z.number().int().min(1).max(1000),
-  refresh: z.number().int().min(1).describe('seconds'),
+  refresh: z.number().min(1).describe('seconds'),
+}).partial();
+
+/** What GET /finviz/config answers (credentials in the URL are redacted). */
+export const FinvizConfigSchema = z.object({
+  url: z.string().nullable(),
+  top_n: z.number().int().min(1).max(1000),
+  refresh: z.number().min(1).describe('seconds'),
+  source: z.enum(['database', 'environment']),
+  version: z.number().int().nullable(),
+  updated_at: z.string().nullable(),
+  updated_by: z.string().nullable(),
+  elite: z.boolean(),
 });
 
 export const SellIndividualSchema = z.object({ ticker: z.string().min(1), token: z.string().min(1).describe('ADMIN_TOKEN or FINVIZ_UPDATE_TOKEN') });

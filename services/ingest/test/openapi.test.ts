@@ -2,6 +2,7 @@ import request from 'supertest';
 import { createLogger, loadConfig } from '@tsp/core';
 import { startIngest } from '../src/service';
 import { API_DOCS } from '../src/api-docs';
+import { FinvizConfigSchema, PositionsSchema, TopnHistorySchema } from '../src/api-schemas';
 import { uniquePrefix } from '../../../test/support/helpers';
 
 describe('GET /openapi.json', () => {
@@ -9,7 +10,7 @@ describe('GET /openapi.json', () => {
   let url: string;
 
   beforeAll(async () => {
-    ingest = await startIngest(loadConfig({ ...process.env, KEY_PREFIX: uniquePrefix('openapi'), INGEST_PORT: '0' }), createLogger('ingest', 'error'));
+    ingest = await startIngest(loadConfig({ ...process.env, KEY_PREFIX: uniquePrefix('openapi'), INGEST_PORT: '0', ADMIN_TOKEN: 'openapi-admin' }), createLogger('ingest', 'error'));
     url = `http://127.0.0.1:${ingest.port}`;
   });
   afterAll(() => ingest.stop());
@@ -39,5 +40,12 @@ describe('GET /openapi.json', () => {
       .flatMap(([path, ops]) => Object.entries(ops).map(([m, op]) => ({ key: `${m.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`, summary: op.summary })));
     expect(operations.filter((op) => op.summary === 'undocumented').map((op) => op.key)).toEqual([]);
     expect(operations.map((op) => op.key).sort()).toEqual(Object.keys(API_DOCS).sort());
+  });
+
+  it('describes what the routes really answer', async () => {
+    const admin = { Authorization: 'Bearer openapi-admin' };
+    expect(TopnHistorySchema.safeParse((await request(url).get('/finviz/topn/history')).body).error).toBeUndefined();
+    expect(FinvizConfigSchema.safeParse((await request(url).get('/finviz/config').set(admin)).body).error).toBeUndefined();
+    expect(PositionsSchema.safeParse((await request(url).get('/positions').set(admin)).body).error).toBeUndefined();
   });
 });
