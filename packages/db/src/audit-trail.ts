@@ -1,191 +1,136 @@
 import type IORedis from 'ioredis';
-import { redisKeys, withTimeout, type DeadReason, type Decision, type Logger, type Side, type SignalJob } from '@tsp/core';
+import { redisKeys, withTimeout, type Logger } from '@tsp/core';
 import { Prisma, type PrismaClient } from '../generated/client';
+import { signalIdOf, type AuditRecord } from './audit-records';
+import { applyAuditBatch } from './apply-audit-batch';
 
-/** A signal and its decision, written once by the approver. */
-export interface DecisionRecord {
-  type: 'decision';
-  signal: SignalJob;
-  decision: Decision;
-  decidedAt: string;
-}
-
-/** One delivery attempt's outcome, as the audit trail records it. */
-export interface AttemptRecord {
-  type: 'attempt';
-  signalId: string;
-  attempt: number;
-  at: string;
-  httpStatus: number | null;
-  latencyMs: number;
-  error: string | null;
-  status: 'forwarded' | 'retrying' | 'dead';
-  reason: DeadReason | null;
-  ticker: string;
-  side: Side;
-  price: number | null;
-}
-
-/** A signal that outlived SIGNAL_TTL_SEC before an attempt could start. */
-export interface ExpiryRecord {
-  type: 'expired';
-  signalId: string;
-}
-
-export type AuditRecord = DecisionRecord | AttemptRecord | ExpiryRecord;
+export * from './audit-records';
 
 /** As kept in the outbox: when it was queued, so a record Postgres keeps refusing can be set aside. */
-type QueuedRecord = AuditRecord & { queuedAt?: number };
+type QueuedRecord = AuditRecord & { queuedAt: number };
 
-const signalIdOf = (record: AuditRecord) => (record.type === 'decision' ? record.signal.id : record.signalId);
-
-const WRITE_TIMEOUT_MS = 3000;
-const FLUSH_INTERVAL_MS = 1000;
-const FLUSH_LOCK_MS = 10_000;
+/** Records wait this long to be written together; the audit trail lags the relay by about this. */
+const COALESCE_MS = 25;
+/** Safety net for records queued by another process while this one holds no work. */
+const POLL_MS = 500;
+const BATCH_SIZE = 500;
+const WRITE_TIMEOUT_MS = 10_000;
+const FLUSH_LOCK_MS = 30_000;
 /** A record Postgres refuses (not merely unreachable) this long is moved aside, so it cannot block the rest. */
 const POISON_AFTER_MS = 10 * 60_000;
 
 /**
- * The audit trail's writer, shared by the approver (decisions) and the forwarder (attempts): it
- * never holds up a signal. When Postgres is down a record goes to one outbox list in Redis and is
- * applied, in order, once Postgres answers; a decision is queued before its signal is handed to
- * the forwarder, so a signal's row always comes before its attempts. Every record is idempotent
- * (create-if-absent, upserts, guarded updates), so applying one twice is harmless.
+ * The audit trail's writer, shared by the approver (decisions) and the forwarder (attempts). A
+ * record costs the signal one Redis write: it goes to an outbox list beside the queues, durable
+ * as they are, and one flusher at a time (of all replicas) writes the list to Postgres in order,
+ * in batches. So delivery never waits for Postgres, an outage only delays the trail, and a
+ * decision (queued before its signal is handed on) always precedes its attempts.
  */
 export class AuditTrail {
   private readonly keys;
-  private timer: NodeJS.Timeout | null = null;
-  private flushing = false;
+  private poller: NodeJS.Timeout | null = null;
+  private wakeTimer: NodeJS.Timeout | null = null;
+  private flushing: Promise<number> | null = null;
+  private readonly owner = `${process.pid}-${Math.random().toString(36).slice(2)}`;
 
   constructor(private readonly prisma: PrismaClient, private readonly redis: IORedis, prefix: string, private readonly logger: Logger) {
     this.keys = redisKeys(prefix);
   }
 
   async record(record: AuditRecord): Promise<void> {
-    // Behind a backlog, writing directly would overtake older records of the same signal.
-    const backlog = await this.redis.llen(this.keys.auditOutbox);
-    if (backlog === 0) {
-      try {
-        await withTimeout(this.apply(record), WRITE_TIMEOUT_MS, `Postgres did not answer within ${WRITE_TIMEOUT_MS} ms`);
-        return;
-      } catch (error) {
-        this.logger.warn('audit write failed; kept in the Redis outbox until Postgres answers', { id: signalIdOf(record), error: (error as Error).message });
-      }
-    }
-    await this.redis.rpush(this.keys.auditOutbox, JSON.stringify({ ...record, queuedAt: Date.now() }));
+    const queued: QueuedRecord = { ...record, queuedAt: Date.now() };
+    await this.redis.rpush(this.keys.auditOutbox, JSON.stringify(queued));
+    this.wake();
   }
 
   start(): void {
-    this.timer = setInterval(() => void this.flush(), FLUSH_INTERVAL_MS);
+    this.poller = setInterval(() => void this.flush(), POLL_MS);
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-  }
-
-  /** Applies outbox records oldest first; one replica at a time, so none is skipped or reordered. */
-  async flush(): Promise<number> {
-    if (this.flushing) return 0;
-    this.flushing = true;
-    let applied = 0;
-    try {
-      const locked = await this.redis.set(this.keys.auditOutboxLock, process.pid.toString(), 'PX', FLUSH_LOCK_MS, 'NX');
-      if (!locked) return 0;
-      try {
-        for (;;) {
-          const head = await this.redis.lindex(this.keys.auditOutbox, 0);
-          if (head === null) break;
-          const record = JSON.parse(head) as QueuedRecord;
-          try {
-            await withTimeout(this.apply(record), WRITE_TIMEOUT_MS, `Postgres did not answer within ${WRITE_TIMEOUT_MS} ms`);
-          } catch (error) {
-            if (!(error instanceof Prisma.PrismaClientKnownRequestError) || Date.now() - (record.queuedAt ?? Date.now()) < POISON_AFTER_MS) throw error;
-            this.logger.error('audit record refused by Postgres for too long; moved to the failed outbox', { id: signalIdOf(record), error: error.message });
-            await this.redis.rpush(this.keys.auditOutboxFailed, head);
-          }
-          await this.redis.lpop(this.keys.auditOutbox);
-          await this.redis.pexpire(this.keys.auditOutboxLock, FLUSH_LOCK_MS);
-          applied++;
-        }
-      } finally {
-        await this.redis.del(this.keys.auditOutboxLock);
-      }
-    } catch (error) {
-      this.logger.debug('audit outbox not flushed yet', { error: (error as Error).message });
-    } finally {
-      this.flushing = false;
-    }
-    if (applied > 0) this.logger.info(`applied ${applied} audit records from the outbox`);
-    return applied;
+    if (this.poller) clearInterval(this.poller);
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.poller = null;
+    this.wakeTimer = null;
   }
 
   async pending(): Promise<number> {
     return this.redis.llen(this.keys.auditOutbox);
   }
 
-  private async apply(record: AuditRecord): Promise<void> {
-    if (record.type === 'decision') {
-      await this.applyDecision(record);
-      return;
-    }
-    if (record.type === 'expired') {
-      await this.prisma.signal.updateMany({
-        where: { id: record.signalId, status: { notIn: ['forwarded'] } },
-        data: { status: 'dead', reason: 'expired' },
-      });
-      return;
-    }
-    const at = new Date(record.at);
-    const delivery = { at, httpStatus: record.httpStatus, latencyMs: record.latencyMs, error: record.error };
-    await this.prisma.delivery.upsert({
-      where: { signalId_attempt: { signalId: record.signalId, attempt: record.attempt } },
-      create: { signalId: record.signalId, attempt: record.attempt, ...delivery },
-      update: delivery,
-    });
-    // A late record of an earlier attempt must not overwrite the outcome of a later one.
-    await this.prisma.signal.updateMany({
-      where: { id: record.signalId, deliveries: { none: { attempt: { gt: record.attempt } } } },
-      data: { status: record.status, reason: record.reason },
-    });
-    if (record.status === 'forwarded') await this.applyPosition(record, at);
+  /** Writes the outbox to Postgres, oldest first, until it is empty; resolves with the count written. */
+  flush(): Promise<number> {
+    this.flushing ??= this.flushAll().finally(() => { this.flushing = null; });
+    return this.flushing;
   }
 
-  private async applyDecision({ signal, decision, decidedAt }: DecisionRecord): Promise<void> {
-    // skipDuplicates: the row may exist already (a re-run), possibly with a later delivery status.
-    await this.prisma.signal.createMany({
-      skipDuplicates: true,
-      data: [{
-        id: signal.id,
-        kind: signal.kind,
-        ticker: signal.ticker,
-        side: signal.side,
-        action: signal.action,
-        price: signal.price ?? null,
-        time: new Date(signal.time),
-        receivedAt: new Date(signal.receivedAt),
-        status: decision.approved ? 'approved' : 'rejected',
-        reason: decision.approved ? null : decision.reason,
-        basis: decision.approved ? decision.basis : null,
-        rank: decision.rank,
-        snapshotId: decision.snapshotId,
-        idempotencyKey: signal.idempotencyKey ?? null,
-        body: signal.body as Prisma.InputJsonValue,
-        decidedAt: new Date(decidedAt),
-      }],
-    });
+  private wake(): void {
+    if (!this.poller || this.wakeTimer) return;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = null;
+      void this.flush();
+    }, COALESCE_MS);
   }
 
-  /** A delivered BUY opens (or keeps open) the ticker's position; a delivered SELL closes it. */
-  private async applyPosition(record: AttemptRecord, at: Date): Promise<void> {
-    if (record.side === 'SELL') {
-      await this.prisma.position.deleteMany({ where: { ticker: record.ticker } });
-      return;
+  private async flushAll(): Promise<number> {
+    let written = 0;
+    try {
+      const locked = await this.redis.set(this.keys.auditOutboxLock, this.owner, 'PX', FLUSH_LOCK_MS, 'NX');
+      if (!locked) return 0;
+      try {
+        for (;;) {
+          const batch = await this.redis.lrange(this.keys.auditOutbox, 0, BATCH_SIZE - 1);
+          if (!batch.length) break;
+          const records = batch.map((raw) => JSON.parse(raw) as QueuedRecord);
+          const done = await this.writeBatch(records, batch);
+          if (done === 0) break;
+          // Only this flusher removes from the head, and only what it wrote.
+          await this.redis.ltrim(this.keys.auditOutbox, done, -1);
+          await this.redis.pexpire(this.keys.auditOutboxLock, FLUSH_LOCK_MS);
+          written += done;
+          if (done < batch.length) break;
+        }
+      } finally {
+        if ((await this.redis.get(this.keys.auditOutboxLock)) === this.owner) await this.redis.del(this.keys.auditOutboxLock);
+      }
+    } catch (error) {
+      this.logger.debug('audit outbox not written yet', { error: (error as Error).message });
     }
-    await this.prisma.position.upsert({
-      where: { ticker: record.ticker },
-      create: { ticker: record.ticker, openedAt: at, lastPrice: record.price, signalId: record.signalId },
-      update: record.price === null ? {} : { lastPrice: record.price },
-    });
+    if (written > 0) this.logger.debug(`wrote ${written} audit records`);
+    return written;
+  }
+
+  /**
+   * Writes a batch; returns how many records from its head are done. When Postgres refuses the
+   * batch (a data error, not an outage), records are tried one by one, and one it has refused for
+   * too long is set aside in the failed outbox, so one bad record cannot stop the trail.
+   */
+  private async writeBatch(records: QueuedRecord[], raw: string[]): Promise<number> {
+    try {
+      await this.setAsideOrphans(await withTimeout(applyAuditBatch(this.prisma, records), WRITE_TIMEOUT_MS, 'Postgres did not answer'));
+      return records.length;
+    } catch (error) {
+      if (!(error instanceof Prisma.PrismaClientKnownRequestError) || records.length === 1) {
+        if (records.length === 1 && error instanceof Prisma.PrismaClientKnownRequestError && Date.now() - records[0].queuedAt > POISON_AFTER_MS) {
+          this.logger.error('audit record refused by Postgres for too long; moved to the failed outbox', { id: signalIdOf(records[0]), error: error.message });
+          await this.redis.rpush(this.keys.auditOutboxFailed, raw[0]);
+          return 1;
+        }
+        throw error;
+      }
+      for (let i = 0; i < records.length; i++) {
+        const done = await this.writeBatch([records[i]], [raw[i]]).catch(() => 0);
+        if (done === 0) return i;
+      }
+      return records.length;
+    }
+  }
+
+  /** Attempts of a signal with no row: kept aside with a loud log, never silently dropped. */
+  private async setAsideOrphans(orphans: AuditRecord[]): Promise<void> {
+    for (const orphan of orphans) {
+      this.logger.error('audit record for a signal with no row; moved to the failed outbox', { id: signalIdOf(orphan) });
+      await this.redis.rpush(this.keys.auditOutboxFailed, JSON.stringify(orphan));
+    }
   }
 }

@@ -1,0 +1,35 @@
+import type { DeadReason, Decision, Side, SignalJob } from '@tsp/core';
+
+/** A signal and its decision, written once by the approver. */
+export interface DecisionRecord {
+  type: 'decision';
+  signal: SignalJob;
+  decision: Decision;
+  decidedAt: string;
+}
+
+/** One delivery attempt's outcome, as the audit trail records it. */
+export interface AttemptRecord {
+  type: 'attempt';
+  signalId: string;
+  attempt: number;
+  at: string;
+  httpStatus: number | null;
+  latencyMs: number;
+  error: string | null;
+  status: 'forwarded' | 'retrying' | 'dead';
+  reason: DeadReason | null;
+  ticker: string;
+  side: Side;
+  price: number | null;
+}
+
+/** A signal that outlived SIGNAL_TTL_SEC before an attempt could start. */
+export interface ExpiryRecord {
+  type: 'expired';
+  signalId: string;
+}
+
+export type AuditRecord = DecisionRecord | AttemptRecord | ExpiryRecord;
+
+export const signalIdOf = (record: AuditRecord) => (record.type === 'decision' ? record.signal.id : record.signalId);
