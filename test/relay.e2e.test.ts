@@ -99,7 +99,11 @@ describe('a signal travelling through the relay', () => {
   });
 
   it('sums up the whole relay on ingest: /status counters and rates, /metrics with every contract metric', async () => {
-    const status = (await request(ingestUrl).get('/status')).body;
+    // Ingest writes its received count a few times a second, not per request.
+    const status = await waitFor(async () => {
+      const body = (await request(ingestUrl).get('/status')).body;
+      return body.counters.received === 3 ? body : null;
+    }, 5000, 'the received count');
     expect(status.counters).toMatchObject({ received: 3, approved: 2, rejected: 1, forwarded: 2, dead: 0 });
     expect(status.approval_rate_percent).toBeCloseTo(66.7, 1);
     expect(status.forward_success_rate_percent).toBe(100);

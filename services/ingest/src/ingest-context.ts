@@ -5,6 +5,7 @@ import type { Config, Logger, PositionBook, SystemStats } from '@tsp/core';
 import type { PrismaClient } from '@tsp/db';
 import type { IdempotencyStore } from './signal/idempotency';
 import type { QueueDepth } from './queue-depth';
+import type { ReceivedTally } from './received-tally';
 
 /** Everything the ingest handlers need, built once in service.ts. */
 export interface IngestContext {
@@ -18,6 +19,7 @@ export interface IngestContext {
   queueDepth: QueueDepth;
   stats: SystemStats;
   positions: PositionBook;
+  received: ReceivedTally;
   isAllowedIp: (ip: string) => boolean;
   metrics: { received: Counter; invalid: Counter };
 }

@@ -11,6 +11,7 @@ import { QueueDepth } from './queue-depth';
 import { createIpAllowlist } from './ip-allowlist';
 import { createIngestMetrics } from './ingest-metrics';
 import { registerSystemMetrics } from './system-metrics';
+import { ReceivedTally } from './received-tally';
 import { getSystemStatus } from './handlers/get-system-status';
 import { mountBullBoard } from './bull-board';
 import { mountAdminPage } from './admin-page';
@@ -42,9 +43,12 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
     queueDepth,
     stats,
     positions: new PositionBook(redis, config.keyPrefix),
+    received: new ReceivedTally(redis, stats, config.keyPrefix, logger),
     isAllowedIp,
     metrics: createIngestMetrics(registry, { [QUEUE.signals]: signalsQueue, [QUEUE.forward]: forwardQueue }),
   };
+
+  ctx.received.start();
 
   const app = createServiceApp({
     service: 'ingest',
@@ -67,6 +71,7 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
     async stop() {
       await closeServer(server);
       queueDepth.stop();
+      await ctx.received.stop();
       await Promise.allSettled([signalsQueue.close(), forwardQueue.close()]);
       await prisma.$disconnect();
       redis.disconnect();

@@ -1,5 +1,5 @@
 import {
-  errorResponse, redisKeys, secretsEqual, signalJobOptions, STAT,
+  errorResponse, redisKeys, secretsEqual, signalJobOptions,
   type HttpRequest, type HttpResponse, type SignalJob,
 } from '@tsp/core';
 import { openPositions } from '@tsp/db';
@@ -37,7 +37,7 @@ async function enqueueManualSell(ctx: IngestContext, ticker: string): Promise<st
     body: { ticker, side: 'SELL', action: 'exit', ...(price ? { price } : {}), time: now },
   };
   await ctx.signalsQueue.add('signal', job, signalJobOptions(id, true)); // urgent: decided ahead of queued source signals
-  ctx.stats.increment(STAT.received).catch(() => undefined);
+  ctx.received.add(ticker, undefined);
   ctx.logger.info('manual exit queued', { id, ticker, price });
   return id;
 }

@@ -1,4 +1,4 @@
-import { errorResponse, redisKeys, secretsEqual, signalJobOptions, STAT, type HttpRequest, type HttpResponse, type SignalJob } from '@tsp/core';
+import { errorResponse, secretsEqual, signalJobOptions, type HttpRequest, type HttpResponse, type SignalJob } from '@tsp/core';
 import type { IngestContext } from '../ingest-context';
 import { normaliseSignal, newSignalId } from '../signal/normalise-signal';
 import { idempotencyKeyOf } from '../signal/idempotency';
@@ -69,9 +69,8 @@ export function receiveSignal(ctx: IngestContext) {
     }
 
     ctx.metrics.received.inc();
-    ctx.stats.increment(STAT.received).catch(() => undefined);
-    // Remembered for manual exits, which carry the last known price; never delays the answer.
-    if (result.signal.price) ctx.redis.hset(redisKeys(ctx.config.keyPrefix).lastPrice, result.signal.ticker, result.signal.price).catch(() => undefined);
+    // The price is remembered for manual exits, which carry the last known one.
+    ctx.received.add(result.signal.ticker, result.signal.price);
     return { status: 202, body: { id, status: 'queued' } };
   };
 }
