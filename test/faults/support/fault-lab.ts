@@ -1,0 +1,154 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { redisKeys } from '@tsp/core';
+import { readAudit } from './audit-reader';
+import { Destination } from './destination';
+import { freePort } from './free-port';
+import { registerLeftover } from './leftovers';
+import { TEMPLATE_ENV } from './global-setup';
+import { PrivatePostgres } from './postgres-cluster';
+import { PrivateRedis, type RedisClient } from './redis-server';
+import { RelayClient } from './relay-client';
+import { ServiceProcess, type ServiceName, type UnexpectedExit } from './service-process';
+import { TopnPublisher } from './topn-publisher';
+
+export const ADMIN_TOKEN = 'fault-admin';
+export const KEY_PREFIX = 'faults';
+
+export interface LabOptions {
+  /** Forwarder replicas (default 1). */
+  forwarders?: number;
+  /** Environment for every service, over the lab's defaults. */
+  env?: Record<string, string>;
+}
+
+const LOG_TAIL_LINES = 60;
+
+/**
+ * One whole relay under test, owned by one test file: a private redis-server (AOF) and Postgres,
+ * a scripted destination, the Top-N published straight to Redis, and ingest, approver and the
+ * forwarder replicas as child processes. shutdown() removes all of it, and prints every log's
+ * tail when a test of the file failed.
+ */
+export class FaultLab {
+  redis!: PrivateRedis;
+  postgres!: PrivatePostgres;
+  destination!: Destination;
+  relay!: RelayClient;
+  ingest!: ServiceProcess;
+  approver!: ServiceProcess;
+  forwarders: ServiceProcess[] = [];
+  private workDir = '';
+  private topn: TopnPublisher | null = null;
+  private redisClient: RedisClient | null = null;
+  private failed = false;
+  private readonly exits: UnexpectedExit[] = [];
+
+  constructor(private readonly label: string) {}
+
+  async start(options: LabOptions = {}): Promise<void> {
+    await this.watch(async () => {
+      const template = process.env[TEMPLATE_ENV];
+      if (!template) throw new Error(`${TEMPLATE_ENV} is not set: run the fault suite with jest -c jest.faults.config.js (its global setup makes the Postgres template)`);
+      this.workDir = fs.mkdtempSync(path.join(os.tmpdir(), `tsp-faults-${this.label}-`));
+      registerLeftover({ kind: 'dir', path: this.workDir });
+      fs.mkdirSync(path.join(this.workDir, 'logs'));
+
+      this.redis = await PrivateRedis.start(this.workDir);
+      this.postgres = await PrivatePostgres.copyOf(template, `pg-${this.label}`);
+      await this.postgres.start();
+      this.destination = await Destination.start();
+      this.redisClient = this.redis.client();
+      this.topn = new TopnPublisher(this.redisClient, KEY_PREFIX);
+      await this.topn.start();
+
+      const env = { ...this.baseEnv(), ...options.env };
+      this.approver = await this.service('approver', 'approver', env);
+      this.forwarders = await Promise.all(Array.from({ length: options.forwarders ?? 1 }, (_, i) => this.service(`forwarder-${i + 1}`, 'forwarder', env)));
+      this.ingest = await this.service('ingest', 'ingest', env);
+      await Promise.all([this.approver, ...this.forwarders, this.ingest].map((s) => s.start()));
+      this.relay = new RelayClient(this.ingest.url, ADMIN_TOKEN);
+    })();
+  }
+
+  /** Wraps a test body (or hook) so that a failure makes shutdown() print the logs. */
+  watch<T>(body: () => Promise<T>): () => Promise<T> {
+    return async () => {
+      try {
+        return await body();
+      } catch (error) {
+        this.failed = true;
+        throw error;
+      }
+    };
+  }
+
+  /** Service exits nobody asked for (a crash under a fault is a finding, not noise). */
+  unexpectedExits(): UnexpectedExit[] {
+    return [...this.exits];
+  }
+
+  /** The test's own Redis connection (it reconnects by itself after a Redis restart). */
+  get redisCommands(): RedisClient {
+    if (!this.redisClient) throw new Error('the lab is not started');
+    return this.redisClient;
+  }
+
+  async auditOutboxLength(): Promise<number> {
+    return this.redisCommands.llen(redisKeys(KEY_PREFIX).auditOutbox);
+  }
+
+  audit(ids: string[]) {
+    return readAudit(this.postgres.databaseUrl, ids);
+  }
+
+  async shutdown(): Promise<void> {
+    const services = [this.ingest, this.approver, ...this.forwarders].filter(Boolean);
+    // SIGKILL: nothing of this relay is needed any more, and a hung shutdown must not stall cleanup.
+    await Promise.allSettled(services.map((s) => s.kill()));
+    this.topn?.stop();
+    this.redisClient?.disconnect();
+    await Promise.allSettled([this.destination?.goDown(), this.redis?.kill()]);
+    if (this.failed && this.workDir) this.printLogs();
+    await this.postgres?.destroy().catch(() => undefined);
+    if (this.workDir) fs.rmSync(this.workDir, { recursive: true, force: true });
+  }
+
+  private baseEnv(): Record<string, string> {
+    return {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: process.env.HOME ?? '/tmp',
+      REDIS_URL: this.redis.url,
+      DATABASE_URL: this.postgres.databaseUrl,
+      KEY_PREFIX,
+      ADMIN_TOKEN,
+      DEST_WEBHOOK_URL: this.destination.url,
+      DEST_WEBHOOK_MAX_REQ_PER_MIN: '6000',
+      // The lab refreshes the set every 10 s; an hour of slack keeps a slow test from seeing it stale.
+      TOPN_MAX_AGE_SEC: '3600',
+      SIGNAL_TTL_SEC: '600',
+      FORWARD_BACKOFF_BASE_MS: '200',
+      FORWARD_BACKOFF_MAX_MS: '5000',
+      LOG_LEVEL: 'info',
+    };
+  }
+
+  private async service(name: string, service: ServiceName, env: Record<string, string>): Promise<ServiceProcess> {
+    const logFile = path.join(this.workDir, 'logs', `${name}.log`);
+    return new ServiceProcess(name, service, await freePort(), env, logFile, (exit) => this.exits.push(exit));
+  }
+
+  private printLogs(): void {
+    const files = [
+      ...fs.readdirSync(path.join(this.workDir, 'logs')).map((f) => path.join(this.workDir, 'logs', f)),
+      this.postgres?.logFile,
+    ].filter((f): f is string => Boolean(f) && fs.existsSync(f!));
+    let text = `\n===== fault lab "${this.label}" failed; the last ${LOG_TAIL_LINES} lines of each log:\n`;
+    for (const file of files) {
+      const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
+      text += `\n----- ${path.basename(file)} (${lines.length} lines)\n${lines.slice(-LOG_TAIL_LINES).join('\n')}\n`;
+    }
+    process.stderr.write(text);
+  }
+}

@@ -1,0 +1,75 @@
+import { FAULT_TICKERS } from './topn-publisher';
+
+export interface PostResult {
+  status: number;
+  id: string | null;
+}
+
+/** A BUY of a Top-N ticker carrying `fault_ref`, a passthrough field that tells which post a request at the destination came from. */
+export function faultSignal(ref: string, index: number): Record<string, unknown> {
+  return { ticker: FAULT_TICKERS[index % FAULT_TICKERS.length], action: 'buy', price: 10 + index, fault_ref: ref };
+}
+
+/** Talks to the relay over HTTP as a signal source and as an operator (Bearer ADMIN_TOKEN) would. */
+export class RelayClient {
+  constructor(private readonly ingestUrl: string, private readonly adminToken: string) {}
+
+  /** POST /webhook/in once; id is set only when the relay accepted the signal (202). */
+  async post(body: Record<string, unknown>): Promise<PostResult> {
+    const res = await fetch(`${this.ingestUrl}/webhook/in`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(10_000),
+    });
+    const answer = (await res.json().catch(() => ({}))) as { id?: string };
+    return { status: res.status, id: res.status === 202 ? answer.id ?? null : null };
+  }
+
+  /**
+   * Posts until the relay accepts (202), as a source that honours 503 + Retry-After does; a 503
+   * means "not accepted", so only 202s count as signals the relay owes a delivery.
+   */
+  async postUntilAccepted(body: Record<string, unknown>, timeoutMs = 15_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    let last = 'no answer';
+    for (;;) {
+      try {
+        const result = await this.post(body);
+        if (result.id) return result.id;
+        last = `HTTP ${result.status}`;
+        if (result.status !== 503) break;
+      } catch (error) {
+        last = (error as Error).message;
+      }
+      if (Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    throw new Error(`the relay did not accept a signal: ${last}`);
+  }
+
+  /** GET /signals/:id — the signal's whole life as the public API shows it. */
+  async signal(id: string): Promise<Record<string, unknown> & { status: string; reason: string | null; deliveries: Array<Record<string, unknown>> }> {
+    const res = await fetch(`${this.ingestUrl}/signals/${id}`, { headers: { authorization: `Bearer ${this.adminToken}` } });
+    if (res.status !== 200) throw new Error(`GET /signals/${id} answered ${res.status}: ${await res.text()}`);
+    return (await res.json()) as never;
+  }
+
+  /** GET /status of ingest: queue sizes per queue and state, pause, audit outbox, … of the whole relay. */
+  async status(): Promise<{ queues: Record<string, Record<string, number>>; delivery_paused: boolean; audit_outbox: number }> {
+    const res = await fetch(`${this.ingestUrl}/status`, { signal: AbortSignal.timeout(10_000) });
+    if (res.status !== 200) throw new Error(`GET /status answered ${res.status}`);
+    return (await res.json()) as never;
+  }
+
+  /** An admin call to any service (ingest or a forwarder). */
+  async admin(serviceUrl: string, method: 'GET' | 'POST', route: string, body?: unknown): Promise<{ status: number; body: any }> {
+    const res = await fetch(`${serviceUrl}${route}`, {
+      method,
+      headers: { authorization: `Bearer ${this.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(10_000),
+    });
+    return { status: res.status, body: await res.json().catch(() => null) };
+  }
+}
