@@ -41,7 +41,8 @@ describe('fault: Redis restarts while signals are queued', () => {
     await adminUntilOk('/admin/pause');
     const queued = await Promise.all(Array.from({ length: QUEUED }, (_, i) => post(`queued-${i}`, i)));
     await waitFor(async () => (await lab.relay.status()).queues.signals.completed === QUEUED, 20_000, 'every decision handed to the forward queue');
-    expect(await allInStatus(lab.postgres.databaseUrl, queued, 'approved')).toBe(true);
+    // The audit rows follow through the Redis outbox, a moment later.
+    await waitFor(() => allInStatus(lab.postgres.databaseUrl, queued, 'approved'), 20_000, 'the queued signals audited as approved');
 
     await lab.redis.crashAndRestart();
     const accepted = [...queued, ...(await Promise.all(Array.from({ length: AFTER_RESTART }, (_, i) => post(`after-restart-${i}`, QUEUED + i))))];
