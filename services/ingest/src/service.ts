@@ -18,7 +18,8 @@ import { mountAdminPage } from './admin-page';
 
 export async function startIngest(config: Config, logger: Logger): Promise<RunningService & { port: number }> {
   const isAllowedIp = createIpAllowlist(config.webhookAllowedIps);
-  const redis = createFailFastRedis(config.redisUrl);
+  // Auto-pipelining writes the commands of concurrent requests to Redis together: fewer syscalls per signal.
+  const redis = createFailFastRedis(config.redisUrl, { enableAutoPipelining: true });
   const prisma = createPrisma(config.databaseUrl);
   const queueOptions = { connection: redis, prefix: config.keyPrefix };
   const signalsQueue = new Queue(QUEUE.signals, queueOptions);
