@@ -21,6 +21,8 @@ export const redisKeys = (prefix: string) => ({
   positions: `${prefix}:positions`,
   /** Last price seen per ticker (hash), so a manual exit can carry one. */
   lastPrice: `${prefix}:lastprice`,
+  /** Start times of recent requests to the destination (sorted set): the exact sliding-window check. */
+  destinationStarts: `${prefix}:destination:starts`,
   /** The destination cap set at runtime through the forwarder admin route; overrides the env for every replica. */
   rateCap: `${prefix}:ratecap`,
   /** Audit events a forwarder could not write to Postgres, applied in order when it is back. */

@@ -1,6 +1,7 @@
 import Bottleneck from 'bottleneck';
 import IORedis from 'ioredis';
 import type { Logger } from '@tsp/core';
+import { StartLog } from './start-log';
 
 export interface RateLimiterOptions {
   redisUrl: string;
@@ -10,6 +11,8 @@ export interface RateLimiterOptions {
   limiterId: string;
   /** Redis key holding a cap set at runtime; when present it wins over maxPerMinute. */
   capKey: string;
+  /** Redis key of the log of request starts that makes the cap exact. */
+  startLogKey: string;
   maxPerMinute: number;
   enabled: boolean;
   logger: Logger;
@@ -33,17 +36,20 @@ export const MAX_CAP_PER_MIN = 600_000;
 
 /**
  * The one global limit on requests to the destination, held in Redis by Bottleneck's clustering
- * mode so that every replica draws from the same budget. First attempts and retries alike pass
- * through it. Bottleneck is patched (patches/) to survive Redis losing its keys.
+ * mode so that every replica draws from the same budget, with a log of starts (StartLog) that
+ * makes it exact. First attempts and retries alike pass through it. Bottleneck is patched
+ * (patches/) to survive Redis losing its keys.
  */
 export class DestinationRateLimiter {
   private readonly limiter: Bottleneck | null;
   private readonly connection: Bottleneck.IORedisConnection | null;
   private maxPerMinute: number;
   private syncTimer: NodeJS.Timeout | null = null;
+  private readonly starts: StartLog;
 
   constructor(private readonly options: RateLimiterOptions) {
     this.maxPerMinute = options.maxPerMinute;
+    this.starts = new StartLog(options.redis, options.startLogKey);
     if (!options.enabled) {
       this.limiter = null;
       this.connection = null;
@@ -74,7 +80,11 @@ export class DestinationRateLimiter {
 
   /** Runs fn once the global budget allows one more request to start; urgent work waits first in line. */
   schedule<T>(urgent: boolean, fn: () => Promise<T>): Promise<T> {
-    return this.limiter ? this.limiter.schedule({ priority: urgent ? URGENT_PRIORITY : NORMAL_PRIORITY }, fn) : fn();
+    if (!this.limiter) return fn();
+    return this.limiter.schedule({ priority: urgent ? URGENT_PRIORITY : NORMAL_PRIORITY }, async () => {
+      await this.starts.admit(this.maxPerMinute);
+      return fn();
+    });
   }
 
   /** Sets the cap for every replica at once; it outlives restarts of the forwarders. */

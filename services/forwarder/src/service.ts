@@ -27,6 +27,7 @@ export async function startForwarder(config: Config, logger: Logger): Promise<Ru
     redis,
     limiterId: redisKeys(config.keyPrefix).limiterId,
     capKey: redisKeys(config.keyPrefix).rateCap,
+    startLogKey: redisKeys(config.keyPrefix).destinationStarts,
     maxPerMinute: config.destMaxReqPerMin,
     enabled: config.destRateLimitingEnabled,
     logger,

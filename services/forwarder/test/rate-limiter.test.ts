@@ -26,7 +26,7 @@ describe('the global destination rate limit', () => {
     const made = [];
     for (let i = 0; i < count; i++) {
       const limiter = new DestinationRateLimiter({
-        redisUrl: process.env.REDIS_URL!, redis, limiterId: redisKeys(prefix).limiterId, capKey: redisKeys(prefix).rateCap,
+        redisUrl: process.env.REDIS_URL!, redis, limiterId: redisKeys(prefix).limiterId, capKey: redisKeys(prefix).rateCap, startLogKey: redisKeys(prefix).destinationStarts,
         maxPerMinute, enabled: true, logger,
       });
       await limiter.start();
@@ -76,7 +76,7 @@ describe('the global destination rate limit', () => {
 
   it('lets everything through at once when rate limiting is disabled', async () => {
     const limiter = new DestinationRateLimiter({
-      redisUrl: process.env.REDIS_URL!, redis, limiterId: 'unused', capKey: 'unused', maxPerMinute: 1, enabled: false, logger,
+      redisUrl: process.env.REDIS_URL!, redis, limiterId: 'unused', capKey: 'unused', startLogKey: 'unused', maxPerMinute: 1, enabled: false, logger,
     });
     const starts = await startTimes([limiter], 5);
     expect(starts).toHaveLength(5);
