@@ -39,12 +39,21 @@ export class SystemStats {
     await this.redis.hincrby(this.keys.statsLabelled, `forward_attempts|${outcome}`, 1);
   }
 
-  /** One delivered signal's time from receipt to delivery. */
-  async observeE2e(seconds: number): Promise<void> {
-    const pipeline = this.redis.pipeline();
-    for (const le of E2E_BUCKETS) if (seconds <= le) pipeline.hincrby(this.keys.statsE2e, `le:${le}`, 1);
-    pipeline.hincrby(this.keys.statsE2e, 'count', 1).hincrbyfloat(this.keys.statsE2e, 'sum', seconds);
-    await pipeline.exec();
+  /**
+   * One delivered signal: counted as forwarded, as a delivered attempt, and its time from receipt
+   * in the e2e distribution, in one round trip. The distribution keeps one count per bucket (the
+   * smallest that holds the value); readE2e() makes them cumulative.
+   */
+  async countDelivery(e2eSeconds: number): Promise<void> {
+    const bucket = E2E_BUCKETS.find((le) => e2eSeconds <= le);
+    await this.redis
+      .pipeline()
+      .hincrby(this.keys.stats, STAT.forwarded, 1)
+      .hincrby(this.keys.statsLabelled, 'forward_attempts|delivered', 1)
+      .hincrby(this.keys.statsE2e, bucket === undefined ? 'le:+Inf' : `le:${bucket}`, 1)
+      .hincrby(this.keys.statsE2e, 'count', 1)
+      .hincrbyfloat(this.keys.statsE2e, 'sum', e2eSeconds)
+      .exec();
   }
 
   async read(): Promise<Record<StatName, number> & { signals_per_minute: number }> {
@@ -69,8 +78,9 @@ export class SystemStats {
 
   async readE2e(): Promise<E2eDistribution> {
     const hash = await this.redis.hgetall(this.keys.statsE2e);
+    let cumulative = 0;
     return {
-      buckets: E2E_BUCKETS.map((le) => ({ le, count: Number(hash[`le:${le}`] ?? 0) })),
+      buckets: E2E_BUCKETS.map((le) => ({ le, count: (cumulative += Number(hash[`le:${le}`] ?? 0)) })),
       count: Number(hash.count ?? 0),
       sum: Number(hash.sum ?? 0),
     };

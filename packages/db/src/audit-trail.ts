@@ -15,7 +15,14 @@ const COALESCE_MS = 25;
 const POLL_MS = 500;
 const BATCH_SIZE = 500;
 const WRITE_TIMEOUT_MS = 10_000;
-const FLUSH_LOCK_MS = 30_000;
+/** Short, so a flusher killed mid-write holds up the trail only briefly; renewed while it works. */
+const FLUSH_LOCK_MS = 5000;
+const LOCK_RENEW_MS = 1500;
+
+/** Compare-and-act on the flush lock: only its owner may renew it, trim the outbox, or release it. */
+const IF_OWNER_RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
+const IF_OWNER_TRIM = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('LTRIM', KEYS[2], ARGV[2], -1) return 1 end return 0`;
+const IF_OWNER_RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 /** A record Postgres refuses (not merely unreachable) this long is moved aside, so it cannot block the rest. */
 const POISON_AFTER_MS = 10 * 60_000;
 
@@ -77,6 +84,9 @@ export class AuditTrail {
     try {
       const locked = await this.redis.set(this.keys.auditOutboxLock, this.owner, 'PX', FLUSH_LOCK_MS, 'NX');
       if (!locked) return 0;
+      const renew = setInterval(() => {
+        this.redis.eval(IF_OWNER_RENEW, 1, this.keys.auditOutboxLock, this.owner, FLUSH_LOCK_MS).catch(() => undefined);
+      }, LOCK_RENEW_MS);
       try {
         for (;;) {
           const batch = await this.redis.lrange(this.keys.auditOutbox, 0, BATCH_SIZE - 1);
@@ -84,14 +94,16 @@ export class AuditTrail {
           const records = batch.map((raw) => JSON.parse(raw) as QueuedRecord);
           const done = await this.writeBatch(records, batch);
           if (done === 0) break;
-          // Only this flusher removes from the head, and only what it wrote.
-          await this.redis.ltrim(this.keys.auditOutbox, done, -1);
-          await this.redis.pexpire(this.keys.auditOutboxLock, FLUSH_LOCK_MS);
+          // Only the lock's owner removes from the head, and only what it wrote: a flusher that
+          // lost the lock mid-write leaves its batch to the next owner (writing it twice is harmless).
+          const trimmed = await this.redis.eval(IF_OWNER_TRIM, 2, this.keys.auditOutboxLock, this.keys.auditOutbox, this.owner, done);
+          if (!trimmed) break;
           written += done;
           if (done < batch.length) break;
         }
       } finally {
-        if ((await this.redis.get(this.keys.auditOutboxLock)) === this.owner) await this.redis.del(this.keys.auditOutboxLock);
+        clearInterval(renew);
+        await this.redis.eval(IF_OWNER_RELEASE, 1, this.keys.auditOutboxLock, this.owner);
       }
     } catch (error) {
       this.logger.debug('audit outbox not written yet', { error: (error as Error).message });

@@ -43,7 +43,7 @@ export function forwardSignal(deps: ForwardWorkerDeps) {
     const expiresAt = Math.max(Date.parse(signal.receivedAt), replayedAt ? Date.parse(replayedAt) : 0) + config.signalTtlSec * 1000;
 
     /** Counted here (this replica's /metrics) and in Redis (the relay's, on ingest's /metrics). */
-    const countAttempt = async (outcome: 'delivered' | 'retry' | 'dead' | 'expired') => {
+    const countAttempt = async (outcome: 'retry' | 'dead' | 'expired') => {
       metrics.attempts.inc({ outcome });
       await stats.countAttempt(outcome).catch(() => undefined);
     };
@@ -91,11 +91,10 @@ export function forwardSignal(deps: ForwardWorkerDeps) {
     } else {
       await positions.close(signal.ticker);
     }
-    await countAttempt('delivered');
     const e2eSeconds = (Date.now() - Date.parse(signal.receivedAt)) / 1000;
+    metrics.attempts.inc({ outcome: 'delivered' });
     metrics.e2eSeconds.observe(e2eSeconds);
-    await stats.increment(STAT.forwarded).catch(() => undefined);
-    await stats.observeE2e(e2eSeconds).catch(() => undefined);
+    await stats.countDelivery(e2eSeconds).catch(() => undefined);
     await audit.record({
       type: 'attempt', signalId: signal.id, attempt, at: at.toISOString(), ...attemptColumns(facts),
       error: null, status: 'forwarded', reason: null,
