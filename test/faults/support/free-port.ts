@@ -1,19 +1,34 @@
 import net from 'node:net';
-import type { AddressInfo } from 'node:net';
 
 /**
- * A TCP port nothing listens on right now. The fault suite needs ports it chooses itself (not 0)
- * because a restarted process must come back on the same port its clients know.
+ * Ports the OS hands out for outgoing connections (Linux: 32768-60999). A port chosen there can
+ * be taken as the local end of some client socket before the service binds it (EADDRINUSE), so
+ * the suite picks below that range.
+ */
+const RANGE = { from: 20_000, to: 32_000 };
+const handedOut = new Set<number>();
+
+function bindable(port: number): Promise<boolean> {
+  const server = net.createServer();
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(false));
+    // No host: the services listen on every address, so test the same.
+    server.listen(port, () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A TCP port nothing listens on right now, never the same twice in a run. The fault suite needs
+ * ports it chooses itself (not 0) because a restarted process must come back on the same port its
+ * clients know.
  */
 export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+  for (;;) {
+    const port = RANGE.from + Math.floor(Math.random() * (RANGE.to - RANGE.from));
+    if (handedOut.has(port) || !(await bindable(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
 }
 
 /** Resolves once something accepts TCP connections on the port, or throws after timeoutMs. */

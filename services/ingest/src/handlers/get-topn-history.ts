@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { errorResponse, type HttpRequest, type HttpResponse } from '@tsp/core';
 import type { Prisma } from '@tsp/db';
 import type { IngestContext } from '../ingest-context';
+import { decodeCursor, encodeCursor, INVALID_CURSOR, invalidQuery } from '../page-cursor';
 
 const HistoryQuerySchema = z.object({
   from: z.iso.datetime({ offset: true }).optional(),
@@ -9,17 +10,6 @@ const HistoryQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   cursor: z.string().optional(),
 });
-
-/** The cursor is the last item's (fetched_at, id): stable under concurrent inserts. */
-function encodeCursor(fetchedAt: Date, id: string): string {
-  return Buffer.from(`${fetchedAt.toISOString()}|${id}`).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { fetchedAt: Date; id: string } | null {
-  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const fetchedAt = new Date(at ?? '');
-  return id && !Number.isNaN(fetchedAt.getTime()) ? { fetchedAt, id } : null;
-}
 
 /**
  * GET /finviz/topn/history?from=&to=&limit=&cursor= — each changed Top-N set the screener
@@ -29,13 +19,10 @@ function decodeCursor(cursor: string): { fetchedAt: Date; id: string } | null {
 export function getTopnHistory(ctx: IngestContext) {
   return async (req: HttpRequest): Promise<HttpResponse> => {
     const parsed = HistoryQuerySchema.safeParse(req.query);
-    if (!parsed.success) {
-      const details = parsed.error.issues.map((issue) => ({ field: issue.path.join('.'), message: issue.message }));
-      return errorResponse(400, 'invalid_query', `Invalid query: ${details.map((d) => d.field).join(', ')}`, details);
-    }
+    if (!parsed.success) return invalidQuery(parsed.error.issues);
     const query = parsed.data;
     const cursor = query.cursor ? decodeCursor(query.cursor) : null;
-    if (query.cursor && !cursor) return errorResponse(400, 'invalid_query', 'Invalid query: cursor', [{ field: 'cursor', message: 'not a cursor this API gave out' }]);
+    if (query.cursor && !cursor) return INVALID_CURSOR;
 
     const where: Prisma.TopnSnapshotWhereInput = {
       // This deployment's sets (rows from before the column existed belong to whoever reads them).
@@ -43,7 +30,7 @@ export function getTopnHistory(ctx: IngestContext) {
       fetchedAt: { gte: query.from ? new Date(query.from) : undefined, lte: query.to ? new Date(query.to) : undefined },
     };
     if (cursor) {
-      where.AND = [{ OR: [{ fetchedAt: { lt: cursor.fetchedAt } }, { fetchedAt: cursor.fetchedAt, id: { lt: cursor.id } }] }];
+      where.AND = [{ OR: [{ fetchedAt: { lt: cursor.at } }, { fetchedAt: cursor.at, id: { lt: cursor.id } }] }];
     }
     let rows;
     try {
