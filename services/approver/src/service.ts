@@ -11,7 +11,8 @@ import { approverRoutes } from './routes';
 import { DecisionLedger } from './decision-ledger';
 
 export async function startApprover(config: Config, logger: Logger): Promise<RunningService & { port: number }> {
-  const redis = createWorkerRedis(config.redisUrl);
+  // Never used for blocking commands, so the writes of concurrent jobs can share a round trip.
+  const redis = createWorkerRedis(config.redisUrl, { enableAutoPipelining: true });
   const subscriber = createWorkerRedis(config.redisUrl);
   const workerConnection = createWorkerRedis(config.redisUrl);
   const prisma = createPrisma(config.databaseUrl);

@@ -12,7 +12,8 @@ import { createForwardWorker } from './forward-worker';
 import { forwarderRoutes } from './routes';
 
 export async function startForwarder(config: Config, logger: Logger): Promise<RunningService & { port: number }> {
-  const redis = createWorkerRedis(config.redisUrl);
+  // Never used for blocking commands, so the writes of concurrent jobs can share a round trip.
+  const redis = createWorkerRedis(config.redisUrl, { enableAutoPipelining: true });
   const workerConnection = createWorkerRedis(config.redisUrl);
   const prisma = createPrisma(config.databaseUrl);
   await warnUnlessNoEviction(redis, logger);
