@@ -1,4 +1,4 @@
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type IORedis from 'ioredis';
 import {
   DESTINATION_BACKOFF, ForwardJobSchema, MAX_STALLED_COUNT, QUEUE, STAT,
@@ -7,7 +7,7 @@ import {
 import type { Destination } from './deliver';
 import { PermanentDeliveryError, TransientDeliveryError, type AttemptFacts } from './delivery-errors';
 import type { AuditTrail } from '@tsp/db';
-import type { DestinationRateLimiter } from './rate-limiter';
+import { LimiterReleasedError, type DestinationRateLimiter } from './rate-limiter';
 import type { ForwarderMetrics } from './forwarder-metrics';
 import { retryDelayMs } from './retry-backoff';
 
@@ -33,7 +33,7 @@ class ExpiredSignalError extends UnrecoverableError {}
  */
 export function forwardSignal(deps: ForwardWorkerDeps) {
   const { config, destination, limiter, audit, stats, metrics, logger, positions } = deps;
-  return async (job: Job): Promise<string> => {
+  return async (job: Job, token?: string): Promise<string> => {
     const parsed = ForwardJobSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`malformed forward job: ${parsed.error.message}`);
     const { signal, replayedAt, attemptOffset = 0 } = parsed.data;
@@ -69,6 +69,11 @@ export function forwardSignal(deps: ForwardWorkerDeps) {
       });
     } catch (error) {
       if (error instanceof ExpiredSignalError) throw error;
+      if (error instanceof LimiterReleasedError) {
+        // Shutting down before the request started: hand the job back untouched, no attempt spent.
+        await job.moveToDelayed(Date.now(), token);
+        throw new DelayedError();
+      }
       if (!(error instanceof TransientDeliveryError) && !(error instanceof PermanentDeliveryError)) throw error;
       const permanent = error instanceof PermanentDeliveryError;
       const deadReason: DeadReason | null = permanent ? 'permanent_error' : attemptOfJob >= config.forwardMaxAttempts ? 'attempts_exhausted' : null;

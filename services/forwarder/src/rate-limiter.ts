@@ -34,6 +34,14 @@ const URGENT_PRIORITY = 0;
 const NORMAL_PRIORITY = 5;
 export const MAX_CAP_PER_MIN = 600_000;
 
+/** A delivery that was still waiting for a slot when the forwarder began to shut down. */
+export class LimiterReleasedError extends Error {
+  constructor() {
+    super('the forwarder is shutting down; the delivery was not started');
+    this.name = 'LimiterReleasedError';
+  }
+}
+
 /**
  * The one global limit on requests to the destination, held in Redis by Bottleneck's clustering
  * mode so that every replica draws from the same budget, with a log of starts (StartLog) that
@@ -46,6 +54,7 @@ export class DestinationRateLimiter {
   private maxPerMinute: number;
   private syncTimer: NodeJS.Timeout | null = null;
   private readonly starts: StartLog;
+  private released = false;
 
   constructor(private readonly options: RateLimiterOptions) {
     this.maxPerMinute = options.maxPerMinute;
@@ -78,13 +87,32 @@ export class DestinationRateLimiter {
     this.syncTimer = setInterval(() => void this.syncCap(false).catch(() => undefined), CAP_SYNC_MS);
   }
 
-  /** Runs fn once the global budget allows one more request to start; urgent work waits first in line. */
-  schedule<T>(urgent: boolean, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs fn once the global budget allows one more request to start; urgent work waits first in
+   * line. Rejects with LimiterReleasedError if the forwarder shuts down while it still waits.
+   */
+  async schedule<T>(urgent: boolean, fn: () => Promise<T>): Promise<T> {
     if (!this.limiter) return fn();
-    return this.limiter.schedule({ priority: urgent ? URGENT_PRIORITY : NORMAL_PRIORITY }, async () => {
-      await this.starts.admit(this.maxPerMinute);
-      return fn();
-    });
+    if (this.released) throw new LimiterReleasedError();
+    try {
+      return await this.limiter.schedule({ priority: urgent ? URGENT_PRIORITY : NORMAL_PRIORITY }, async () => {
+        await this.starts.admit(this.maxPerMinute);
+        return fn();
+      });
+    } catch (error) {
+      if (this.released && error instanceof Bottleneck.BottleneckError) throw new LimiterReleasedError();
+      throw error;
+    }
+  }
+
+  /**
+   * At shutdown: deliveries still waiting for a slot are let go at once (their schedule() rejects)
+   * so the forwarder can hand their jobs back instead of outliving the 10 s SIGTERM allows.
+   */
+  async release(): Promise<void> {
+    if (!this.limiter || this.released) return;
+    this.released = true;
+    await this.limiter.stop({ dropWaitingJobs: true }).catch(() => undefined);
   }
 
   /** Sets the cap for every replica at once; it outlives restarts of the forwarders. */
@@ -113,6 +141,7 @@ export class DestinationRateLimiter {
   async stop(): Promise<void> {
     if (this.syncTimer) clearInterval(this.syncTimer);
     if (!this.limiter) return;
+    await this.release();
     // With a connection of our own, Bottleneck's disconnect() leaves the Redis clients to us.
     await Promise.resolve(this.limiter.disconnect(false)).catch(() => undefined);
     await Promise.resolve(this.connection?.disconnect(false)).catch(() => undefined);

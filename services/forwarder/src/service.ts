@@ -73,7 +73,9 @@ export async function startForwarder(config: Config, logger: Logger): Promise<Ru
   return {
     port,
     async stop() {
-      // close() lets in-flight deliveries finish; anything it cannot finish is retaken after its lock expires.
+      // Deliveries waiting for a rate-limit slot go back to the queue; in-flight ones finish
+      // (close() waits); anything it cannot finish is retaken after its lock expires.
+      await limiter.release();
       await worker?.close();
       audit.stop();
       await audit.flush();
