@@ -86,7 +86,9 @@ export function forwardSignal(deps: ForwardWorkerDeps) {
         ticker: signal.ticker, side: signal.side, price: signal.price ?? null,
       });
       logger.warn(deadReason ? 'delivery dead' : 'delivery failed; will retry', { id: signal.id, attempt, error: error.message, reason: deadReason });
-      if (permanent) throw new UnrecoverableError(error.message);
+      // Dead is final here, whatever `attempts` the job was queued with (an approver configured with
+      // another FORWARD_MAX_ATTEMPTS must not buy it more tries).
+      if (deadReason) throw new UnrecoverableError(error.message);
       throw error;
     }
 

@@ -98,11 +98,16 @@ describe('the forwarder', () => {
   });
 
   it('marks a delivery dead with attempts_exhausted after FORWARD_MAX_ATTEMPTS failures', async () => {
-    const signal = await seedApproved(prisma, forward, { ticker: ticker('X') });
+    // Queued with more attempts than this forwarder's FORWARD_MAX_ATTEMPTS (3), as by an approver
+    // configured differently: the forwarder's setting decides.
+    const signal = await seedApproved(prisma, forward, { ticker: ticker('X'), maxAttempts: 8 });
     script.set(signal.id, [503, 503, 503, 503]);
     const row = await rowOnceSettled(signal.id, 'dead');
     expect(row.reason).toBe('attempts_exhausted');
     expect(row.deliveries.map((d) => d.httpStatus)).toEqual([503, 503, 503]);
+    await waitFor(async () => (await (await forward.getJob(signal.id))?.getState()) === 'failed', 5000, 'the job to fail');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(requestsFor(signal.id)).toHaveLength(3);
   });
 
   it('never delivers a signal older than SIGNAL_TTL_SEC: it is dead with reason expired', async () => {
