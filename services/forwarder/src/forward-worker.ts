@@ -92,21 +92,23 @@ export function forwardSignal(deps: ForwardWorkerDeps) {
       throw error;
     }
 
-    // The book first: a SELL decided a moment from now must already see this position.
-    if (signal.side === 'BUY') {
-      await positions.open({ ticker: signal.ticker, openedAt: at.toISOString(), lastPrice: signal.price ?? null, signalId: signal.id });
-    } else {
-      await positions.close(signal.ticker);
-    }
     const e2eSeconds = (Date.now() - Date.parse(signal.receivedAt)) / 1000;
     metrics.attempts.inc({ outcome: 'delivered' });
     metrics.e2eSeconds.observe(e2eSeconds);
-    await stats.countDelivery(e2eSeconds).catch(() => undefined);
-    await audit.record({
-      type: 'attempt', signalId: signal.id, attempt, at: at.toISOString(), ...attemptColumns(facts),
-      error: null, status: 'forwarded', reason: null,
-      ticker: signal.ticker, side: signal.side, price: signal.price ?? null,
-    });
+    // Independent writes, sent together: the job (and its worker slot) is done one round trip
+    // after the answer. The position is in the book before the job completes, so a SELL decided
+    // a moment from now already sees it.
+    await Promise.all([
+      signal.side === 'BUY'
+        ? positions.open({ ticker: signal.ticker, openedAt: at.toISOString(), lastPrice: signal.price ?? null, signalId: signal.id })
+        : positions.close(signal.ticker),
+      stats.countDelivery(e2eSeconds).catch(() => undefined),
+      audit.record({
+        type: 'attempt', signalId: signal.id, attempt, at: at.toISOString(), ...attemptColumns(facts),
+        error: null, status: 'forwarded', reason: null,
+        ticker: signal.ticker, side: signal.side, price: signal.price ?? null,
+      }),
+    ]);
     logger.info('signal delivered', { id: signal.id, ticker: signal.ticker, side: signal.side, attempt, http_status: facts.httpStatus, latency_ms: facts.latencyMs });
     return 'forwarded';
   };
