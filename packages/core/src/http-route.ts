@@ -47,3 +47,11 @@ export function errorResponse(status: number, error: string, message: string, de
   if (details) body.details = details;
   return { status, body };
 }
+
+/** How long a client should wait before sending again after a 503. */
+export const RETRY_AFTER_SEC = 5;
+
+/** 503 with Retry-After: a dependency is down, nothing was done, the same request may be sent again. */
+export function unavailableResponse(message: string, details?: unknown[]): HttpResponse {
+  return { ...errorResponse(503, 'unavailable', message, details), headers: { 'Retry-After': String(RETRY_AFTER_SEC) } };
+}

@@ -1,4 +1,4 @@
-import { errorResponse, type HttpResponse } from '@tsp/core';
+import { unavailableResponse, type HttpResponse } from '@tsp/core';
 import type { IngestContext } from '../ingest-context';
 import { FinvizConfigStore } from '../finviz-config-store';
 
@@ -11,7 +11,7 @@ export function getFinvizConfig(ctx: IngestContext) {
       stored = await store.read();
     } catch (error) {
       ctx.logger.warn('could not read the Finviz config', { error: (error as Error).message });
-      return { ...errorResponse(503, 'unavailable', 'Postgres is unavailable; the config cannot be read'), headers: { 'Retry-After': '5' } };
+      return unavailableResponse('Postgres is unavailable; the config cannot be read');
     }
     return { status: 200, body: store.view(stored) };
   };

@@ -1,4 +1,4 @@
-import { DecisionSchema, errorResponse, redisKeys, SignalJobSchema, type HttpRequest, type HttpResponse } from '@tsp/core';
+import { DecisionSchema, errorResponse, redisKeys, SignalJobSchema, unavailableResponse, type HttpRequest, type HttpResponse } from '@tsp/core';
 import type { IngestContext } from '../ingest-context';
 import { viewOfQueuedJob, viewOfRow } from '../signal-view';
 
@@ -33,7 +33,7 @@ export function getSignal(ctx: IngestContext) {
         body: { ...view, status: d.approved ? 'approved' : 'rejected', reason: d.approved ? null : d.reason, basis: d.approved ? d.basis : null, rank: d.rank, snapshot_id: d.snapshotId },
       };
     }
-    if (postgresDown) return { ...errorResponse(503, 'unavailable', 'Postgres is unavailable; try again shortly'), headers: { 'Retry-After': '5' } };
+    if (postgresDown) return unavailableResponse('Postgres is unavailable; try again shortly');
     return errorResponse(404, 'not_found', `No signal ${id}`);
   };
 }

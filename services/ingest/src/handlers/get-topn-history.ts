@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { errorResponse, type HttpRequest, type HttpResponse } from '@tsp/core';
+import { unavailableResponse, type HttpRequest, type HttpResponse } from '@tsp/core';
 import type { Prisma } from '@tsp/db';
 import type { IngestContext } from '../ingest-context';
 import { decodeCursor, encodeCursor, INVALID_CURSOR, invalidQuery } from '../page-cursor';
@@ -37,7 +37,7 @@ export function getTopnHistory(ctx: IngestContext) {
       rows = await ctx.prisma.topnSnapshot.findMany({ where, orderBy: [{ fetchedAt: 'desc' }, { id: 'desc' }], take: query.limit + 1 });
     } catch (error) {
       ctx.logger.warn('could not read the Top-N history', { error: (error as Error).message });
-      return { ...errorResponse(503, 'unavailable', 'Postgres is unavailable; the history cannot be read'), headers: { 'Retry-After': '5' } };
+      return unavailableResponse('Postgres is unavailable; the history cannot be read');
     }
     const page = rows.slice(0, query.limit);
     const last = page[page.length - 1];

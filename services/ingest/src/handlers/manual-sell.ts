@@ -1,13 +1,12 @@
 import {
-  errorResponse, redisKeys, secretsEqual, signalJobOptions,
+  errorResponse, redisKeys, secretsEqual, signalJobOptions, unavailableResponse,
   type HttpRequest, type HttpResponse, type SignalJob,
 } from '@tsp/core';
 import { openPositions } from '@tsp/db';
 import type { IngestContext } from '../ingest-context';
 import { SellIndividualSchema } from '../api-schemas';
-import { newSignalId, normaliseTicker } from '../signal/normalise-signal';
+import { isTicker, newSignalId, normaliseTicker } from '../signal/normalise-signal';
 
-const TICKER_PATTERN = /^[A-Z0-9][A-Z0-9-]{0,19}$/;
 
 
 /** The sell routes take the token in the body (what the seed did): ADMIN_TOKEN or FINVIZ_UPDATE_TOKEN. */
@@ -49,7 +48,7 @@ export function sellIndividual(ctx: IngestContext) {
     if (!tokenAccepted(ctx, body.token)) return unauthorized();
     const parsed = SellIndividualSchema.safeParse(body);
     const ticker = parsed.success ? normaliseTicker(parsed.data.ticker) : '';
-    if (!TICKER_PATTERN.test(ticker)) {
+    if (!isTicker(ticker)) {
       return errorResponse(400, 'invalid_signal', 'Invalid sell: ticker', [{ field: 'ticker', message: 'ticker is required, e.g. "AAPL"' }]);
     }
     try {
@@ -57,7 +56,7 @@ export function sellIndividual(ctx: IngestContext) {
       return { status: 202, body: { ids: [id], tickers: [ticker] } };
     } catch (error) {
       ctx.logger.warn('could not queue a manual exit', { ticker, error: (error as Error).message });
-      return { ...errorResponse(503, 'unavailable', 'Redis is unavailable; the exit was not queued, send it again'), headers: { 'Retry-After': '5' } };
+      return unavailableResponse('Redis is unavailable; the exit was not queued, send it again');
     }
   };
 }
@@ -72,7 +71,7 @@ export function sellAll(ctx: IngestContext) {
       tickers = (await openPositions(ctx.positions, ctx.prisma)).map((p) => p.ticker).sort();
     } catch (error) {
       ctx.logger.warn('could not read positions for sell/all', { error: (error as Error).message });
-      return { ...errorResponse(503, 'unavailable', 'Open positions cannot be read right now; nothing was queued'), headers: { 'Retry-After': '5' } };
+      return unavailableResponse('Open positions cannot be read right now; nothing was queued');
     }
     const ids: string[] = [];
     const queued: string[] = [];
@@ -83,10 +82,7 @@ export function sellAll(ctx: IngestContext) {
       }
     } catch (error) {
       ctx.logger.warn('sell/all stopped part-way', { queued, error: (error as Error).message });
-      return {
-        ...errorResponse(503, 'unavailable', `Redis became unavailable after queuing ${queued.length} of ${tickers.length} exits`, [{ ids, tickers: queued }]),
-        headers: { 'Retry-After': '5' },
-      };
+      return unavailableResponse(`Redis became unavailable after queuing ${queued.length} of ${tickers.length} exits`, [{ ids, tickers: queued }]);
     }
     return { status: 202, body: { ids, tickers: queued } };
   };

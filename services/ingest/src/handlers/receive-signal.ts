@@ -1,9 +1,7 @@
-import { errorResponse, secretsEqual, signalJobOptions, type HttpRequest, type HttpResponse, type SignalJob } from '@tsp/core';
+import { errorResponse, secretsEqual, signalJobOptions, unavailableResponse, type HttpRequest, type HttpResponse, type SignalJob } from '@tsp/core';
 import type { IngestContext } from '../ingest-context';
 import { normaliseSignal, newSignalId } from '../signal/normalise-signal';
 import { idempotencyKeyOf } from '../signal/idempotency';
-
-const RETRY_AFTER_SEC = '5';
 
 function parseBody(raw: unknown): Record<string, unknown> | null {
   if (typeof raw !== 'string') return null;
@@ -15,9 +13,6 @@ function parseBody(raw: unknown): Record<string, unknown> | null {
   }
 }
 
-function unavailable(message: string): HttpResponse {
-  return { ...errorResponse(503, 'unavailable', message), headers: { 'Retry-After': RETRY_AFTER_SEC } };
-}
 
 /**
  * POST /webhook/in. Answers 202 only once the signal is a job in Redis; every error path
@@ -46,7 +41,7 @@ export function receiveSignal(ctx: IngestContext) {
     }
 
     if (ctx.queueDepth.current >= ctx.config.queueMaxSize) {
-      return unavailable(`Queue full: ${ctx.queueDepth.current} signals waiting (QUEUE_MAX_SIZE ${ctx.config.queueMaxSize})`);
+      return unavailableResponse(`Queue full: ${ctx.queueDepth.current} signals waiting (QUEUE_MAX_SIZE ${ctx.config.queueMaxSize})`);
     }
 
     const id = newSignalId();
@@ -65,7 +60,7 @@ export function receiveSignal(ctx: IngestContext) {
       }
     } catch (error) {
       ctx.logger.warn('could not enqueue signal', { error: (error as Error).message });
-      return unavailable('Redis is unavailable; the signal was not accepted, send it again');
+      return unavailableResponse('Redis is unavailable; the signal was not accepted, send it again');
     }
 
     ctx.metrics.received.inc();

@@ -1,4 +1,4 @@
-import { bearerToken, errorResponse, finvizConfigUpdateSchema, secretsEqual, type HttpRequest, type HttpResponse } from '@tsp/core';
+import { bearerToken, errorResponse, finvizConfigUpdateSchema, secretsEqual, unavailableResponse, type HttpRequest, type HttpResponse } from '@tsp/core';
 import type { IngestContext } from '../ingest-context';
 import { FinvizConfigStore } from '../finviz-config-store';
 
@@ -52,7 +52,7 @@ export function updateFinvizConfig(ctx: IngestContext) {
       });
     } catch (error) {
       ctx.logger.warn('could not store the Finviz config', { error: (error as Error).message });
-      return { ...errorResponse(503, 'unavailable', 'Postgres is unavailable; the config was not changed'), headers: { 'Retry-After': '5' } };
+      return unavailableResponse('Postgres is unavailable; the config was not changed');
     }
     let announced = true;
     try {

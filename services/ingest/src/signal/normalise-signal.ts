@@ -23,6 +23,11 @@ export function normaliseTicker(raw: string): string {
   return withoutExchange.trim().toUpperCase().replace(/[./]/g, '-');
 }
 
+/** A normalised ticker as Finviz writes them: letters, digits and "-". */
+export function isTicker(ticker: string): boolean {
+  return TICKER_PATTERN.test(ticker);
+}
+
 export function normaliseSide(raw: string): Side | null {
   const word = raw.trim().toLowerCase();
   if (BUY_WORDS.has(word)) return 'BUY';
@@ -68,7 +73,7 @@ export function normaliseSignal(input: Record<string, unknown>, now: Date): Norm
     errors.push({ field: 'ticker', message: 'ticker is required and must be a string, e.g. "AAPL" or "NASDAQ:AAPL"' });
   } else {
     ticker = normaliseTicker(rawTicker);
-    if (!TICKER_PATTERN.test(ticker)) {
+    if (!isTicker(ticker)) {
       errors.push({ field: 'ticker', message: `"${rawTicker}" is not a ticker (letters, digits, ".", "/" or "-")` });
     }
   }
