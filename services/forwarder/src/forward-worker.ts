@@ -6,7 +6,7 @@ import {
 } from '@tsp/core';
 import type { Destination } from './deliver';
 import { PermanentDeliveryError, TransientDeliveryError, type AttemptFacts } from './delivery-errors';
-import type { AuditTrail } from '@tsp/db';
+import type { AttemptRecord, AuditTrail } from '@tsp/db';
 import { LimiterReleasedError, type DestinationRateLimiter } from './rate-limiter';
 import type { ForwarderMetrics } from './forwarder-metrics';
 import { retryDelayMs } from './retry-backoff';
@@ -58,6 +58,10 @@ export function forwardSignal(deps: ForwardWorkerDeps) {
     if (Date.now() >= expiresAt) throw await expire();
 
     let at = new Date();
+    const attemptRecord = (facts: AttemptFacts, outcome: Pick<AttemptRecord, 'status' | 'reason' | 'error'>): AttemptRecord => ({
+      type: 'attempt', signalId: signal.id, attempt, at: at.toISOString(), httpStatus: facts.httpStatus, latencyMs: facts.latencyMs,
+      ticker: signal.ticker, side: signal.side, price: signal.price ?? null, ...outcome,
+    });
     let facts: AttemptFacts;
     try {
       // Within this replica, a manual exit also goes first among the deliveries waiting for a slot.
@@ -80,11 +84,7 @@ export function forwardSignal(deps: ForwardWorkerDeps) {
       await countAttempt(deadReason ? 'dead' : 'retry');
       await stats.increment(STAT.failed).catch(() => undefined);
       if (deadReason) await stats.increment(STAT.dead).catch(() => undefined);
-      await audit.record({
-        type: 'attempt', signalId: signal.id, attempt, at: at.toISOString(), ...attemptColumns(error.facts),
-        error: error.message, status: deadReason ? 'dead' : 'retrying', reason: deadReason,
-        ticker: signal.ticker, side: signal.side, price: signal.price ?? null,
-      });
+      await audit.record(attemptRecord(error.facts, { status: deadReason ? 'dead' : 'retrying', reason: deadReason, error: error.message }));
       logger.warn(deadReason ? 'delivery dead' : 'delivery failed; will retry', { id: signal.id, attempt, error: error.message, reason: deadReason });
       // Dead is final here, whatever `attempts` the job was queued with (an approver configured with
       // another FORWARD_MAX_ATTEMPTS must not buy it more tries).
@@ -103,19 +103,11 @@ export function forwardSignal(deps: ForwardWorkerDeps) {
         ? positions.open({ ticker: signal.ticker, openedAt: at.toISOString(), lastPrice: signal.price ?? null, signalId: signal.id })
         : positions.close(signal.ticker),
       stats.countDelivery(e2eSeconds).catch(() => undefined),
-      audit.record({
-        type: 'attempt', signalId: signal.id, attempt, at: at.toISOString(), ...attemptColumns(facts),
-        error: null, status: 'forwarded', reason: null,
-        ticker: signal.ticker, side: signal.side, price: signal.price ?? null,
-      }),
+      audit.record(attemptRecord(facts, { status: 'forwarded', reason: null, error: null })),
     ]);
     logger.info('signal delivered', { id: signal.id, ticker: signal.ticker, side: signal.side, attempt, http_status: facts.httpStatus, latency_ms: facts.latencyMs });
     return 'forwarded';
   };
-}
-
-function attemptColumns(facts: AttemptFacts) {
-  return { httpStatus: facts.httpStatus, latencyMs: facts.latencyMs };
 }
 
 export function createForwardWorker(deps: ForwardWorkerDeps): Worker {
