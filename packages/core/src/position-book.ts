@@ -1,5 +1,6 @@
-import type IORedis from 'ioredis';
+import type { ChainableCommander, default as IORedis } from 'ioredis';
 import { redisKeys } from './names';
+import { execPipeline } from './redis';
 
 export interface OpenPosition {
   ticker: string;
@@ -10,6 +11,18 @@ export interface OpenPosition {
 
 /** Always present in a loaded book, so "no positions" differs from "book lost with Redis". */
 const LOADED_MARKER = '__loaded__';
+
+/**
+ * Adding to an open position keeps when it was opened; the price follows the latest fill. One
+ * script, so two deliveries of one ticker cannot interleave their read and write.
+ */
+const OPEN_POSITION = `
+local stored = redis.call('HGET', KEYS[1], ARGV[1])
+if not stored then return redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+if ARGV[3] == '' then return 0 end
+local position = cjson.decode(stored)
+position.lastPrice = tonumber(ARGV[3])
+return redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(position))`;
 
 /**
  * Open positions as the approver needs them at decision time: in Redis, updated by the forwarder
@@ -43,15 +56,20 @@ export class PositionBook {
   }
 
   async open(position: OpenPosition): Promise<void> {
-    const stored = await this.redis.hget(this.key, position.ticker);
-    const previous = stored ? (JSON.parse(stored) as OpenPosition) : null;
-    // Adding to an open position keeps when it was opened; the price follows the latest fill.
-    const next = previous ? { ...previous, lastPrice: position.lastPrice ?? previous.lastPrice } : position;
-    await this.redis.hset(this.key, position.ticker, JSON.stringify(next));
+    await execPipeline(this.openIn(this.redis.pipeline(), position));
   }
 
   async close(ticker: string): Promise<void> {
-    await this.redis.hdel(this.key, ticker);
+    await execPipeline(this.closeIn(this.redis.pipeline(), ticker));
+  }
+
+  /** open(), added to the caller's pipeline so it travels with the delivery's other writes. */
+  openIn(pipeline: ChainableCommander, position: OpenPosition): ChainableCommander {
+    return pipeline.eval(OPEN_POSITION, 1, this.key, position.ticker, JSON.stringify(position), position.lastPrice ?? '');
+  }
+
+  closeIn(pipeline: ChainableCommander, ticker: string): ChainableCommander {
+    return pipeline.hdel(this.key, ticker);
   }
 
   /** null when the book is not loaded (Redis lost it): the caller must ask Postgres. */

@@ -1,4 +1,4 @@
-import IORedis, { type RedisOptions } from 'ioredis';
+import IORedis, { type ChainableCommander, type RedisOptions } from 'ioredis';
 import type { Logger } from './logger';
 
 /**
@@ -45,4 +45,12 @@ export function waitForRedis(redis: IORedis, timeoutMs = 3000): Promise<boolean>
     const onReady = () => { clearTimeout(timer); resolve(true); };
     redis.once('ready', onReady);
   });
+}
+
+/** Runs a pipeline and throws its first failed command's error: exec() alone resolves with them. */
+export async function execPipeline(pipeline: ChainableCommander): Promise<unknown[]> {
+  const replies = (await pipeline.exec()) ?? [];
+  const failed = replies.find(([error]) => error);
+  if (failed) throw failed[0];
+  return replies.map(([, reply]) => reply);
 }

@@ -1,4 +1,4 @@
-import type IORedis from 'ioredis';
+import type { ChainableCommander, default as IORedis } from 'ioredis';
 import { redisKeys, STAT, type StatName } from './names';
 import { E2E_BUCKETS } from './metrics';
 
@@ -11,6 +11,8 @@ export interface E2eDistribution {
   count: number;
   sum: number;
 }
+
+const labelledField = (counter: string, label: string) => `${counter}|${label}`;
 
 /**
  * System-wide counters kept in Redis, so /status and /metrics on any ingest replica report the
@@ -26,7 +28,7 @@ export class SystemStats {
   /** Counts one event; with a label (e.g. the rejection reason) it is also counted per label. */
   async increment(stat: StatName, by = 1, label?: string): Promise<void> {
     const pipeline = this.redis.pipeline().hincrby(this.keys.stats, stat, by);
-    if (label) pipeline.hincrby(this.keys.statsLabelled, `${stat}|${label}`, by);
+    if (label) pipeline.hincrby(this.keys.statsLabelled, labelledField(stat, label), by);
     if (stat === STAT.received) {
       const key = this.keys.statsMinute(Math.floor(Date.now() / 60_000));
       pipeline.incrby(key, by).expire(key, 3600);
@@ -36,24 +38,28 @@ export class SystemStats {
 
   /** One delivery attempt by outcome (delivered, retry, dead, expired). */
   async countAttempt(outcome: string): Promise<void> {
-    await this.redis.hincrby(this.keys.statsLabelled, `forward_attempts|${outcome}`, 1);
+    await this.redis.hincrby(this.keys.statsLabelled, labelledField('forward_attempts', outcome), 1);
   }
 
   /**
    * One delivered signal: counted as forwarded, as a delivered attempt, and its time from receipt
-   * in the e2e distribution, in one round trip. The distribution keeps one count per bucket (the
+   * in the e2e distribution. Added to the caller's pipeline, so the counts travel in the same
+   * round trip as the delivery's other writes. The distribution keeps one count per bucket (the
    * smallest that holds the value); readE2e() makes them cumulative.
    */
-  async countDelivery(e2eSeconds: number): Promise<void> {
+  countDeliveryIn(pipeline: ChainableCommander, e2eSeconds: number): void {
     const bucket = E2E_BUCKETS.find((le) => e2eSeconds <= le);
-    await this.redis
-      .pipeline()
+    pipeline
       .hincrby(this.keys.stats, STAT.forwarded, 1)
-      .hincrby(this.keys.statsLabelled, 'forward_attempts|delivered', 1)
+      .hincrby(this.keys.statsLabelled, labelledField('forward_attempts', 'delivered'), 1)
       .hincrby(this.keys.statsE2e, bucket === undefined ? 'le:+Inf' : `le:${bucket}`, 1)
       .hincrby(this.keys.statsE2e, 'count', 1)
-      .hincrbyfloat(this.keys.statsE2e, 'sum', e2eSeconds)
-      .exec();
+      .hincrbyfloat(this.keys.statsE2e, 'sum', e2eSeconds);
+  }
+
+  /** The hash fields increment(stat, 1, label) adds one to, for a script that counts as it writes. */
+  counterFields(stat: StatName, label: string): { key: string; field: string }[] {
+    return [{ key: this.keys.stats, field: stat }, { key: this.keys.statsLabelled, field: labelledField(stat, label) }];
   }
 
   async read(): Promise<Record<StatName, number> & { signals_per_minute: number }> {

@@ -28,6 +28,11 @@ describe('the position book', () => {
     await book.open({ ticker: 'NEW', openedAt: '2026-11-25T11:00:00.000Z', lastPrice: 12, signalId: 'c' });
     expect(await book.list()).toEqual([durable[0], { ticker: 'NEW', openedAt: '2026-11-25T10:00:00.000Z', lastPrice: 12, signalId: 'b' }]);
     expect(await book.lastPrice('NEW')).toBe(12);
+    // A fill without a price keeps the last known one; a price with cents survives the round trip.
+    await book.open({ ticker: 'NEW', openedAt: '2026-11-25T12:00:00.000Z', lastPrice: null, signalId: 'd' });
+    expect(await book.lastPrice('NEW')).toBe(12);
+    await book.open({ ticker: 'NEW', openedAt: '2026-11-25T13:00:00.000Z', lastPrice: 150.25, signalId: 'e' });
+    expect(await book.list()).toEqual([durable[0], { ticker: 'NEW', openedAt: '2026-11-25T10:00:00.000Z', lastPrice: 150.25, signalId: 'b' }]);
     await book.close('NEW');
     await book.close('OLD');
     expect(await book.list()).toEqual([]);

@@ -1,6 +1,6 @@
-import type IORedis from 'ioredis';
+import type { ChainableCommander, default as IORedis } from 'ioredis';
 import { redisKeys, withTimeout, type Logger } from '@tsp/core';
-import { Prisma, type PrismaClient } from '../generated/client';
+import { DatabaseError, type Pool } from 'pg';
 import { signalIdOf, type AuditRecord } from './audit-records';
 import { applyAuditBatch } from './apply-audit-batch';
 
@@ -9,8 +9,12 @@ export * from './audit-records';
 /** As kept in the outbox: when it was queued, so a record Postgres keeps refusing can be set aside. */
 type QueuedRecord = AuditRecord & { queuedAt: number };
 
-/** Records wait this long to be written together; the audit trail lags the relay by about this. */
-const COALESCE_MS = 25;
+/**
+ * Records wait this long to be written together; the audit trail lags the relay by about this.
+ * Each write is a Postgres transaction of several statements whatever its size, so on a busy
+ * relay fewer, larger batches cost far less than many small ones.
+ */
+const COALESCE_MS = 100;
 /** Safety net for records queued by another process while this one holds no work. */
 const POLL_MS = 500;
 const BATCH_SIZE = 500;
@@ -27,6 +31,15 @@ const IF_OWNER_RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return r
 const POISON_AFTER_MS = 10 * 60_000;
 
 /**
+ * Postgres refused the data itself (SQLSTATE class 22, data exception, or 23, integrity
+ * violation): retrying the same record cannot help. Anything else (unreachable, shutting down,
+ * a timeout) is an outage, and the batch waits for Postgres to come back.
+ */
+function refusedByPostgres(error: unknown): boolean {
+  return error instanceof DatabaseError && /^2[23]/.test(error.code ?? '');
+}
+
+/**
  * The audit trail's writer, shared by the approver (decisions) and the forwarder (attempts). A
  * record costs the signal one Redis write: it goes to an outbox list beside the queues, durable
  * as they are, and one flusher at a time (of all replicas) writes the list to Postgres in order,
@@ -40,14 +53,38 @@ export class AuditTrail {
   private flushing: Promise<number> | null = null;
   private readonly owner = `${process.pid}-${Math.random().toString(36).slice(2)}`;
 
-  constructor(private readonly prisma: PrismaClient, private readonly redis: IORedis, prefix: string, private readonly logger: Logger) {
+  constructor(private readonly pool: Pool, private readonly redis: IORedis, prefix: string, private readonly logger: Logger) {
     this.keys = redisKeys(prefix);
   }
 
   async record(record: AuditRecord): Promise<void> {
+    await this.redis.rpush(this.keys.auditOutbox, this.encode(record));
+    this.queued();
+  }
+
+  /** record(), added to the caller's pipeline so it travels with other writes; call queued() after it ran. */
+  recordIn(pipeline: ChainableCommander, record: AuditRecord): ChainableCommander {
+    return pipeline.rpush(this.keys.auditOutbox, this.encode(record));
+  }
+
+  /** For a script that queues a record within a larger atomic write (then call queued()). */
+  get outboxKey(): string {
+    return this.keys.auditOutbox;
+  }
+
+  /** A record as the outbox keeps it. */
+  encode(record: AuditRecord): string {
     const queued: QueuedRecord = { ...record, queuedAt: Date.now() };
-    await this.redis.rpush(this.keys.auditOutbox, JSON.stringify(queued));
-    this.wake();
+    return JSON.stringify(queued);
+  }
+
+  /** Records were queued: the flusher writes them after a short wait that lets more join the batch. */
+  queued(): void {
+    if (!this.poller || this.wakeTimer) return;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = null;
+      void this.flush();
+    }, COALESCE_MS);
   }
 
   start(): void {
@@ -69,14 +106,6 @@ export class AuditTrail {
   flush(): Promise<number> {
     this.flushing ??= this.flushAll().finally(() => { this.flushing = null; });
     return this.flushing;
-  }
-
-  private wake(): void {
-    if (!this.poller || this.wakeTimer) return;
-    this.wakeTimer = setTimeout(() => {
-      this.wakeTimer = null;
-      void this.flush();
-    }, COALESCE_MS);
   }
 
   private async flushAll(): Promise<number> {
@@ -119,12 +148,12 @@ export class AuditTrail {
    */
   private async writeBatch(records: QueuedRecord[], raw: string[]): Promise<number> {
     try {
-      await this.setAsideOrphans(await withTimeout(applyAuditBatch(this.prisma, records), WRITE_TIMEOUT_MS, 'Postgres did not answer'));
+      await this.setAsideOrphans(await withTimeout(applyAuditBatch(this.pool, records), WRITE_TIMEOUT_MS, 'Postgres did not answer'));
       return records.length;
     } catch (error) {
-      if (!(error instanceof Prisma.PrismaClientKnownRequestError) || records.length === 1) {
-        if (records.length === 1 && error instanceof Prisma.PrismaClientKnownRequestError && Date.now() - records[0].queuedAt > POISON_AFTER_MS) {
-          this.logger.error('audit record refused by Postgres for too long; moved to the failed outbox', { id: signalIdOf(records[0]), error: error.message });
+      if (!refusedByPostgres(error) || records.length === 1) {
+        if (records.length === 1 && refusedByPostgres(error) && Date.now() - records[0].queuedAt > POISON_AFTER_MS) {
+          this.logger.error('audit record refused by Postgres for too long; moved to the failed outbox', { id: signalIdOf(records[0]), error: (error as Error).message });
           await this.redis.rpush(this.keys.auditOutboxFailed, raw[0]);
           return 1;
         }

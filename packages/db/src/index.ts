@@ -1,4 +1,5 @@
 import { PrismaPg } from '@prisma/adapter-pg';
+import { Pool } from 'pg';
 import { PrismaClient, Prisma } from '../generated/client';
 
 export { PrismaClient, Prisma };
@@ -7,6 +8,18 @@ export type { Signal, Delivery, Position, TopnSnapshot } from '../generated/clie
 /** A Prisma client over adapter-pg (no Rust engine: works offline). */
 export function createPrisma(databaseUrl: string): PrismaClient {
   return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, max: 10, connectionTimeoutMillis: 3000 }) });
+}
+
+/**
+ * A small pool of plain pg connections for the audit trail's batch writes (see applyAuditBatch).
+ * One flusher writes at a time, so two connections are plenty.
+ */
+export function createAuditPool(databaseUrl: string): Pool {
+  const pool = new Pool({ connectionString: databaseUrl, max: 2, connectionTimeoutMillis: 3000 });
+  // An idle connection dropped by a Postgres restart: the next write opens a new one. Without a
+  // listener, pg's 'error' event would end the process.
+  pool.on('error', () => undefined);
+  return pool;
 }
 
 export async function pingPostgres(prisma: PrismaClient): Promise<void> {

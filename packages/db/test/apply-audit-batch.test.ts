@@ -1,15 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { SignalJob } from '@tsp/core';
-import { createPrisma } from '../src';
+import { createAuditPool, createPrisma } from '../src';
 import { applyAuditBatch } from '../src/apply-audit-batch';
 import type { AttemptRecord, DecisionRecord } from '../src/audit-records';
 
 describe('writing a batch of audit records', () => {
   const prisma = createPrisma(process.env.DATABASE_URL!);
+  const pool = createAuditPool(process.env.DATABASE_URL!);
   const ticker = `B${randomUUID().slice(0, 5)}`.toUpperCase();
   afterAll(async () => {
     await prisma.position.deleteMany({ where: { ticker } });
     await prisma.$disconnect();
+    await pool.end();
   });
 
   const decision = (side: 'BUY' | 'SELL', price?: number): DecisionRecord => {
@@ -26,36 +28,41 @@ describe('writing a batch of audit records', () => {
   it('writes decisions, attempts and their final status in order, and is idempotent', async () => {
     const buy = decision('BUY', 10);
     const records = [buy, attempt(buy, 1, 'retrying', '2026-11-25T10:00:00Z'), attempt(buy, 2, 'forwarded', '2026-11-25T10:00:01Z')];
-    expect(await applyAuditBatch(prisma, records)).toEqual([]);
-    await applyAuditBatch(prisma, records);
+    expect(await applyAuditBatch(pool, records)).toEqual([]);
+    await applyAuditBatch(pool, records);
     const written = await row(buy);
+    expect(written).toMatchObject({
+      kind: 'source', ticker, side: 'BUY', action: 'buy', price: 10, basis: 'topn', reason: null, rank: 1, snapshotId: 's',
+      idempotencyKey: null, body: buy.signal.body, time: new Date(buy.signal.time), receivedAt: new Date(buy.signal.receivedAt),
+      decidedAt: new Date(buy.decidedAt),
+    });
     expect(written.status).toBe('forwarded');
     expect(written.deliveries.map((d) => [d.attempt, d.httpStatus])).toEqual([[1, 503], [2, 200]]);
 
     // A late copy of attempt 1 (an outbox retried after a crash) does not undo the delivery.
-    await applyAuditBatch(prisma, [attempt(buy, 1, 'retrying', '2026-11-25T10:00:00Z')]);
+    await applyAuditBatch(pool, [attempt(buy, 1, 'retrying', '2026-11-25T10:00:00Z')]);
     expect((await row(buy)).status).toBe('forwarded');
     // Expiry never overrides a delivery.
-    await applyAuditBatch(prisma, [{ type: 'expired', signalId: buy.signal.id }]);
+    await applyAuditBatch(pool, [{ type: 'expired', signalId: buy.signal.id }]);
     expect((await row(buy)).status).toBe('forwarded');
   });
 
   it('keeps positions as the net effect of delivered BUYs and SELLs, in order', async () => {
     const [buy1, sell, buy2] = [decision('BUY', 11), decision('SELL'), decision('BUY', 12)];
-    await applyAuditBatch(prisma, [buy1, sell, buy2,
+    await applyAuditBatch(pool, [buy1, sell, buy2,
       attempt(buy1, 1, 'forwarded', '2026-11-25T11:00:00Z'), attempt(sell, 1, 'forwarded', '2026-11-25T11:00:01Z'), attempt(buy2, 1, 'forwarded', '2026-11-25T11:00:02Z')]);
     expect(await prisma.position.findUnique({ where: { ticker } })).toMatchObject({ openedAt: new Date('2026-11-25T11:00:02Z'), lastPrice: 12, signalId: buy2.signal.id });
 
     const sellAgain = decision('SELL');
-    await applyAuditBatch(prisma, [sellAgain, attempt(sellAgain, 1, 'forwarded', '2026-11-25T11:00:03Z')]);
+    await applyAuditBatch(pool, [sellAgain, attempt(sellAgain, 1, 'forwarded', '2026-11-25T11:00:03Z')]);
     expect(await prisma.position.findUnique({ where: { ticker } })).toBeNull();
   });
 
   it('marks an expired signal dead, and returns attempts of signals that have no row instead of failing', async () => {
     const lost = decision('BUY');
     const expiring = decision('BUY');
-    await applyAuditBatch(prisma, [expiring]);
-    const orphans = await applyAuditBatch(prisma, [attempt(lost, 1, 'retrying', '2026-11-25T12:00:00Z'), { type: 'expired', signalId: expiring.signal.id }]);
+    await applyAuditBatch(pool, [expiring]);
+    const orphans = await applyAuditBatch(pool, [attempt(lost, 1, 'retrying', '2026-11-25T12:00:00Z'), { type: 'expired', signalId: expiring.signal.id }]);
     expect(orphans.map((o) => o.signalId)).toEqual([lost.signal.id]);
     expect(await row(expiring)).toMatchObject({ status: 'dead', reason: 'expired' });
   });

@@ -1,8 +1,8 @@
 import { Worker, Queue, UnrecoverableError, type Job } from 'bullmq';
 import type IORedis from 'ioredis';
 import {
-  forwardJobOptions, MAX_STALLED_COUNT, QUEUE, SignalJobSchema, STAT,
-  type Config, type ForwardJob, type Logger, type PositionBook, type SystemStats,
+  forwardJobOptions, MAX_STALLED_COUNT, QUEUE, SignalJobSchema,
+  type Config, type ForwardJob, type Logger, type PositionBook,
 } from '@tsp/core';
 import { hasOpenPosition, type PrismaClient } from '@tsp/db';
 import type { TopnCache } from './topn-cache';
@@ -19,7 +19,6 @@ export interface ApproveWorkerDeps {
   positions: PositionBook;
   topn: TopnCache;
   forwardQueue: Queue;
-  stats: SystemStats;
   metrics: ApproverMetrics;
 }
 
@@ -34,33 +33,31 @@ export function approveSignal(deps: ApproveWorkerDeps) {
     if (!parsed.success) throw new UnrecoverableError(`malformed signal job: ${parsed.error.message}`);
     const signal = parsed.data;
 
-    const { decision, isNew, awaitingHandOff } = await ledger.record(signal, () =>
-      decide({
-        signal,
-        topn: topn.current,
-        topnMaxAgeSec: config.topnMaxAgeSec,
-        sellPolicy: config.sellPolicy,
-        hasOpenPosition: (ticker) => hasOpenPosition(positions, prisma, ticker),
-        now: Date.now(),
-      }),
-    );
+    // Decided first (no I/O for a BUY), recorded after: a re-run's fresh decision is discarded
+    // in favour of the recorded one.
+    const { decision, isNew, awaitingHandOff } = await ledger.record(signal, await decide({
+      signal,
+      topn: topn.current,
+      topnMaxAgeSec: config.topnMaxAgeSec,
+      sellPolicy: config.sellPolicy,
+      hasOpenPosition: (ticker) => hasOpenPosition(positions, prisma, ticker),
+      now: Date.now(),
+    }));
 
     // A re-run must not re-enqueue a signal the forwarder already took: its job may be gone.
     if (decision.approved && awaitingHandOff) {
       const forward: ForwardJob = { signal, basis: decision.basis, rank: decision.rank, snapshotId: decision.snapshotId };
       // Manual exits jump ahead of queued entries.
       await forwardQueue.add('forward', forward, forwardJobOptions(signal.id, config.forwardMaxAttempts, signal.kind === 'manual'));
-      await ledger.markHandedOff(signal.id);
+      // Not awaited: the flag only matters to a re-run of this job, and there is none once the job
+      // completes. A crash before the flag is written leaves a re-run that re-adds the forward job,
+      // which BullMQ ignores while it keeps that job id.
+      ledger.markHandedOff(signal.id).catch((error: Error) => deps.logger.warn('could not mark a signal handed off', { id: signal.id, error: error.message }));
     }
 
     if (isNew) {
-      if (decision.approved) {
-        deps.metrics.approved.inc({ basis: decision.basis });
-        await deps.stats.increment(STAT.approved, 1, decision.basis).catch(() => undefined);
-      } else {
-        deps.metrics.rejected.inc({ reason: decision.reason });
-        await deps.stats.increment(STAT.rejected, 1, decision.reason).catch(() => undefined);
-      }
+      if (decision.approved) deps.metrics.approved.inc({ basis: decision.basis });
+      else deps.metrics.rejected.inc({ reason: decision.reason });
       deps.logger.info('signal decided', {
         id: signal.id, ticker: signal.ticker, side: signal.side,
         approved: decision.approved, ...(decision.approved ? { basis: decision.basis } : { reason: decision.reason }),

@@ -1,9 +1,24 @@
 import type IORedis from 'ioredis';
-import { DecisionSchema, redisKeys, type Decision, type SignalJob } from '@tsp/core';
+import { DecisionSchema, redisKeys, STAT, type Decision, type SignalJob, type SystemStats } from '@tsp/core';
 import type { AuditTrail } from '@tsp/db';
 
 /** Long enough for any re-run (a crash, a Redis failover) to find the first decision. */
 const DECISION_TTL_SEC = 7 * 24 * 3600;
+
+/**
+ * The first decision of a signal wins (HSETNX). Only the winner queues the audit record and
+ * counts the decision, in the same atomic step, so a signal is audited and counted exactly once.
+ * KEYS: decision hash, audit outbox, then one hash per counter. ARGV: decision, TTL, audit record,
+ * then one field per counter. Returns {1} for a new decision, else {0, decision, handed_off}.
+ */
+const RECORD_DECISION = `
+if redis.call('HSETNX', KEYS[1], 'decision', ARGV[1]) == 0 then
+  return {0, redis.call('HGET', KEYS[1], 'decision'), redis.call('HGET', KEYS[1], 'handed_off')}
+end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('RPUSH', KEYS[2], ARGV[3])
+for i = 3, #KEYS do redis.call('HINCRBY', KEYS[i], ARGV[i + 1], 1) end
+return {1}`;
 
 export interface RecordedDecision {
   decision: Decision;
@@ -14,28 +29,31 @@ export interface RecordedDecision {
 }
 
 /**
- * A signal is decided exactly once. The decision lives in Redis (HSETNX, so of two racing
- * replicas one wins) beside the queues, so deciding never waits for Postgres; the audit row is
- * written through the audit trail, which holds it in its outbox while Postgres is down. If a
- * decision exists, it wins: a Top-N that moved in between cannot turn a rejection into a delivery
- * or the reverse.
+ * A signal is decided exactly once. The decision lives in Redis beside the queues, so deciding
+ * never waits for Postgres; the audit row is written through the audit trail, which holds it in
+ * its outbox while Postgres is down. If a decision exists, it wins: a Top-N that moved in between
+ * cannot turn a rejection into a delivery or the reverse. Recording costs one round trip.
  */
 export class DecisionLedger {
-  constructor(private readonly redis: IORedis, private readonly prefix: string, private readonly audit: AuditTrail) {}
+  constructor(
+    private readonly redis: IORedis,
+    private readonly prefix: string,
+    private readonly audit: AuditTrail,
+    private readonly stats: SystemStats,
+  ) {}
 
-  async record(signal: SignalJob, decide: () => Promise<Decision>): Promise<RecordedDecision> {
-    const key = redisKeys(this.prefix).decision(signal.id);
-    const existing = await this.redis.hmget(key, 'decision', 'handed_off');
-    if (existing[0] !== null) {
-      return { decision: DecisionSchema.parse(JSON.parse(existing[0])), isNew: false, awaitingHandOff: existing[1] === null };
-    }
-
-    const decision = await decide();
-    const [[, won]] = (await this.redis.multi().hsetnx(key, 'decision', JSON.stringify(decision)).expire(key, DECISION_TTL_SEC).exec()) as [[null, number]];
-    if (!won) return this.record(signal, decide);
+  async record(signal: SignalJob, decision: Decision): Promise<RecordedDecision> {
     // Queued before the hand-off, so the signal's row precedes its delivery attempts in the trail.
-    await this.audit.record({ type: 'decision', signal, decision, decidedAt: new Date().toISOString() });
-    return { decision, isNew: true, awaitingHandOff: decision.approved };
+    const auditRecord = this.audit.encode({ type: 'decision', signal, decision, decidedAt: new Date().toISOString() });
+    const counters = decision.approved ? this.stats.counterFields(STAT.approved, decision.basis) : this.stats.counterFields(STAT.rejected, decision.reason);
+    const keys = [redisKeys(this.prefix).decision(signal.id), this.audit.outboxKey, ...counters.map((c) => c.key)];
+    const args = [JSON.stringify(decision), DECISION_TTL_SEC, auditRecord, ...counters.map((c) => c.field)];
+    const [won, existing, handedOff] = (await this.redis.eval(RECORD_DECISION, keys.length, ...keys, ...args)) as [number, string?, string?];
+    if (won) {
+      this.audit.queued();
+      return { decision, isNew: true, awaitingHandOff: decision.approved };
+    }
+    return { decision: DecisionSchema.parse(JSON.parse(existing as string)), isNew: false, awaitingHandOff: handedOff == null };
   }
 
   /** After the forward job is added: a re-run must not add it again once the forwarder may have finished it. */

@@ -3,7 +3,7 @@ import {
   closeServer, createRegistry, PositionBook, createServiceApp, createWorkerRedis, isTopnStale, listen, pingRedis, QUEUE, SystemStats,
   topnAgeSec, warnUnlessNoEviction, type Config, type Logger, type RunningService,
 } from '@tsp/core';
-import { AuditTrail, createPrisma, pingPostgres } from '@tsp/db';
+import { AuditTrail, createAuditPool, createPrisma, pingPostgres } from '@tsp/db';
 import { TopnCache } from './topn-cache';
 import { createApproveWorker } from './approve-worker';
 import { createApproverMetrics } from './approver-metrics';
@@ -13,6 +13,9 @@ import { DecisionLedger } from './decision-ledger';
 export async function startApprover(config: Config, logger: Logger): Promise<RunningService & { port: number }> {
   // Never used for blocking commands, so the writes of concurrent jobs can share a round trip.
   const redis = createWorkerRedis(config.redisUrl, { enableAutoPipelining: true });
+  // BullMQ defines its ~60 scripts on the connection it is given, and ioredis copies all of them
+  // into every pipeline built on that connection: kept apart, our own pipelines stay cheap.
+  const queueConnection = createWorkerRedis(config.redisUrl);
   const subscriber = createWorkerRedis(config.redisUrl);
   const workerConnection = createWorkerRedis(config.redisUrl);
   const prisma = createPrisma(config.databaseUrl);
@@ -20,15 +23,15 @@ export async function startApprover(config: Config, logger: Logger): Promise<Run
 
   const topn = new TopnCache(redis, subscriber, config.keyPrefix, logger);
   await topn.start();
-  const forwardQueue = new Queue(QUEUE.forward, { connection: redis, prefix: config.keyPrefix });
+  const forwardQueue = new Queue(QUEUE.forward, { connection: queueConnection, prefix: config.keyPrefix });
   const registry = createRegistry('approver');
-  const audit = new AuditTrail(prisma, redis, config.keyPrefix, logger);
+  const auditPool = createAuditPool(config.databaseUrl);
+  const audit = new AuditTrail(auditPool, redis, config.keyPrefix, logger);
   audit.start();
   const worker = createApproveWorker({
     config, logger, connection: workerConnection, prisma, topn, forwardQueue,
-    ledger: new DecisionLedger(redis, config.keyPrefix, audit),
+    ledger: new DecisionLedger(redis, config.keyPrefix, audit, new SystemStats(redis, config.keyPrefix)),
     positions: new PositionBook(redis, config.keyPrefix),
-    stats: new SystemStats(redis, config.keyPrefix),
     metrics: createApproverMetrics(registry, topn),
   });
 
@@ -64,7 +67,8 @@ export async function startApprover(config: Config, logger: Logger): Promise<Run
       await closeServer(server);
       await forwardQueue.close();
       await prisma.$disconnect();
-      for (const connection of [redis, subscriber, workerConnection]) connection.disconnect();
+      await auditPool.end();
+      for (const connection of [redis, subscriber, workerConnection, queueConnection]) connection.disconnect();
     },
   };
 }

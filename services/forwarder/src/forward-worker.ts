@@ -1,7 +1,7 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type IORedis from 'ioredis';
 import {
-  DESTINATION_BACKOFF, ForwardJobSchema, MAX_STALLED_COUNT, QUEUE, STAT,
+  DESTINATION_BACKOFF, execPipeline, ForwardJobSchema, MAX_STALLED_COUNT, QUEUE, STAT,
   type Config, type DeadReason, type Logger, type PositionBook, type SystemStats,
 } from '@tsp/core';
 import type { Destination } from './deliver';
@@ -14,7 +14,10 @@ import { retryDelayMs } from './retry-backoff';
 export interface ForwardWorkerDeps {
   config: Config;
   logger: Logger;
+  /** The worker's own connection (BullMQ blocks on it). */
   connection: IORedis;
+  /** For the delivery's writes. */
+  redis: IORedis;
   destination: Destination;
   limiter: DestinationRateLimiter;
   audit: AuditTrail;
@@ -32,7 +35,7 @@ class ExpiredSignalError extends UnrecoverableError {}
  * job id is the signal id, so every attempt carries the same Idempotency-Key.
  */
 export function forwardSignal(deps: ForwardWorkerDeps) {
-  const { config, destination, limiter, audit, stats, metrics, logger, positions } = deps;
+  const { config, destination, limiter, audit, stats, metrics, logger, positions, redis } = deps;
   return async (job: Job, token?: string): Promise<string> => {
     const parsed = ForwardJobSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`malformed forward job: ${parsed.error.message}`);
@@ -95,16 +98,16 @@ export function forwardSignal(deps: ForwardWorkerDeps) {
     const e2eSeconds = (Date.now() - Date.parse(signal.receivedAt)) / 1000;
     metrics.attempts.inc({ outcome: 'delivered' });
     metrics.e2eSeconds.observe(e2eSeconds);
-    // Independent writes, sent together: the job (and its worker slot) is done one round trip
-    // after the answer. The position is in the book before the job completes, so a SELL decided
-    // a moment from now already sees it.
-    await Promise.all([
-      signal.side === 'BUY'
-        ? positions.open({ ticker: signal.ticker, openedAt: at.toISOString(), lastPrice: signal.price ?? null, signalId: signal.id })
-        : positions.close(signal.ticker),
-      stats.countDelivery(e2eSeconds).catch(() => undefined),
-      audit.record(attemptRecord(facts, { status: 'forwarded', reason: null, error: null })),
-    ]);
+    // One pipeline, one round trip: the job (and its worker slot) is done right after the answer.
+    // The position is in the book before the job completes, so a SELL decided a moment from now
+    // already sees it. A failed write fails the job: the retry delivers again under the same key.
+    const writes = redis.pipeline();
+    stats.countDeliveryIn(writes, e2eSeconds);
+    if (signal.side === 'BUY') positions.openIn(writes, { ticker: signal.ticker, openedAt: at.toISOString(), lastPrice: signal.price ?? null, signalId: signal.id });
+    else positions.closeIn(writes, signal.ticker);
+    audit.recordIn(writes, attemptRecord(facts, { status: 'forwarded', reason: null, error: null }));
+    await execPipeline(writes);
+    audit.queued();
     logger.info('signal delivered', { id: signal.id, ticker: signal.ticker, side: signal.side, attempt, http_status: facts.httpStatus, latency_ms: facts.latencyMs });
     return 'forwarded';
   };

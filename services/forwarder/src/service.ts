@@ -3,7 +3,7 @@ import {
   closeServer, createRegistry, PositionBook, createServiceApp, createWorkerRedis, listen, pingRedis, QUEUE, redisKeys, SystemStats,
   warnUnlessNoEviction, type Config, type Logger, type RunningService,
 } from '@tsp/core';
-import { AuditTrail, createPrisma, pingPostgres } from '@tsp/db';
+import { AuditTrail, createAuditPool, createPrisma, pingPostgres } from '@tsp/db';
 import { Destination } from './deliver';
 
 import { DestinationRateLimiter } from './rate-limiter';
@@ -14,15 +14,19 @@ import { forwarderRoutes } from './routes';
 export async function startForwarder(config: Config, logger: Logger): Promise<RunningService & { port: number }> {
   // Never used for blocking commands, so the writes of concurrent jobs can share a round trip.
   const redis = createWorkerRedis(config.redisUrl, { enableAutoPipelining: true });
+  // BullMQ defines its ~60 scripts on the connection it is given, and ioredis copies all of them
+  // into every pipeline built on that connection: kept apart, our own pipelines stay cheap.
+  const queueConnection = createWorkerRedis(config.redisUrl);
   const workerConnection = createWorkerRedis(config.redisUrl);
   const prisma = createPrisma(config.databaseUrl);
   await warnUnlessNoEviction(redis, logger);
 
   const registry = createRegistry('forwarder');
   const metrics = createForwarderMetrics(registry);
-  const audit = new AuditTrail(prisma, redis, config.keyPrefix, logger);
+  const auditPool = createAuditPool(config.databaseUrl);
+  const audit = new AuditTrail(auditPool, redis, config.keyPrefix, logger);
   audit.start();
-  const forwardQueue = new Queue(QUEUE.forward, { connection: redis, prefix: config.keyPrefix });
+  const forwardQueue = new Queue(QUEUE.forward, { connection: queueConnection, prefix: config.keyPrefix });
   const limiter = new DestinationRateLimiter({
     redisUrl: config.redisUrl,
     redis,
@@ -38,7 +42,7 @@ export async function startForwarder(config: Config, logger: Logger): Promise<Ru
   if (config.destWebhookUrl) {
     await limiter.start();
     worker = createForwardWorker({
-      config, logger, connection: workerConnection, limiter, audit, metrics,
+      config, logger, connection: workerConnection, redis, limiter, audit, metrics,
       positions: new PositionBook(redis, config.keyPrefix),
       destination: new Destination({ url: config.destWebhookUrl, timeoutMs: config.destTimeoutMs, secret: config.destWebhookSecret }),
       stats: new SystemStats(redis, config.keyPrefix),
@@ -83,7 +87,8 @@ export async function startForwarder(config: Config, logger: Logger): Promise<Ru
       await limiter.stop();
       await forwardQueue.close();
       await prisma.$disconnect();
-      for (const connection of [redis, workerConnection]) connection.disconnect();
+      await auditPool.end();
+      for (const connection of [redis, workerConnection, queueConnection]) connection.disconnect();
     },
   };
 }

@@ -1,0 +1,50 @@
+import { randomUUID } from 'node:crypto';
+import IORedis from 'ioredis';
+import { createLogger, redisKeys, type SignalJob } from '@tsp/core';
+import { AuditTrail, createAuditPool, createPrisma, type DecisionRecord } from '../src';
+
+describe('the audit trail', () => {
+  const prisma = createPrisma(process.env.DATABASE_URL!);
+  const pool = createAuditPool(process.env.DATABASE_URL!);
+  const redis = new IORedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
+  const prefix = `test-audit-${randomUUID().slice(0, 8)}`;
+  const keys = redisKeys(prefix);
+  const audit = new AuditTrail(pool, redis, prefix, createLogger('test', 'error'));
+  afterAll(async () => {
+    await redis.del(keys.auditOutbox, keys.auditOutboxFailed);
+    redis.disconnect();
+    await prisma.$disconnect();
+    await pool.end();
+  });
+
+  const decision = (id: string): DecisionRecord => {
+    const now = new Date().toISOString();
+    const signal: SignalJob = { id, kind: 'source', ticker: 'AUDT', side: 'BUY', action: 'buy', time: now, receivedAt: now, body: { ticker: 'AUDT' } };
+    return { type: 'decision', signal, decision: { approved: false, reason: 'not_in_topn', rank: null, snapshotId: 's' }, decidedAt: now };
+  };
+
+  it('writes what Postgres takes, and sets aside a record it has refused for too long instead of stopping', async () => {
+    const good = decision(randomUUID());
+    // Not a uuid: Postgres refuses it (SQLSTATE 22P02), as it would a corrupted record.
+    const refused = { ...decision('not-a-uuid'), queuedAt: Date.now() - 11 * 60_000 };
+    await redis.rpush(keys.auditOutbox, JSON.stringify(refused));
+    await audit.record(good);
+
+    expect(await audit.flush()).toBe(2);
+    expect(await prisma.signal.findUnique({ where: { id: good.signal.id } })).toMatchObject({ status: 'rejected', reason: 'not_in_topn' });
+    expect(await audit.pending()).toBe(0);
+    const failed = await redis.lrange(keys.auditOutboxFailed, 0, -1);
+    expect(failed.map((raw) => JSON.parse(raw).signal.id)).toEqual(['not-a-uuid']);
+  });
+
+  it('keeps a refused record that is still young in the outbox, ahead of the records after it', async () => {
+    const young = decision('also-not-a-uuid');
+    const next = decision(randomUUID());
+    await audit.record(young);
+    await audit.record(next);
+
+    expect(await audit.flush()).toBe(0);
+    expect(await audit.pending()).toBe(2);
+    await redis.del(keys.auditOutbox);
+  });
+});
