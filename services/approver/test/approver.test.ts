@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import IORedis from 'ioredis';
-import { createLogger, loadConfig, PositionBook, QUEUE, redisKeys, signalJobOptions, type SignalJob, type TopnSet } from '@tsp/core';
+import { createLogger, loadConfig, PositionBook, QUEUE, redisKeys, signalJobOptions, SystemStats, type SignalJob, type TopnSet } from '@tsp/core';
 import { createPrisma } from '@tsp/db';
 import { startApprover } from '../src/service';
 import { uniquePrefix, waitFor } from '../../../test/support/helpers';
@@ -120,8 +120,11 @@ describe('the approver', () => {
     await forward.remove(job.id); // as if the forwarder had delivered it and the job was cleaned up
 
     await publishTopn(['NVDA']);
+    const counted = await new SystemStats(redis, prefix).read();
     await rerun(job);
     expect(await prisma.signal.findUnique({ where: { id: job.id } })).toMatchObject({ status: 'approved', rank: 2 });
+    // Counted once: the re-run's decision is neither counted nor audited again.
+    expect(await new SystemStats(redis, prefix).read()).toMatchObject({ approved: counted.approved, rejected: counted.rejected });
     // Handed off once already: adding it again could deliver the trade twice.
     expect(await forward.getJob(job.id)).toBeUndefined();
   });
