@@ -18,12 +18,15 @@ export async function applyAuditBatch(pool: Pool, records: AuditRecord[]): Promi
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    if (decisions.length) await insertSignals(client, decisions);
-    const orphans = await orphanAttempts(client, attempts);
+    // A signal decided and attempted within one batch (the usual case) is inserted with the
+    // outcome of its latest attempt: one write of its row instead of an insert and an update.
+    const inserted = decisions.length ? await insertSignals(client, decisions, latestAttempts(attempts)) : new Set<string>();
+    const orphans = await orphanAttempts(client, attempts, new Set(decisions.map((d) => d.signal.id)));
     const written = attempts.filter((a) => !orphans.includes(a));
     if (written.length) {
       await upsertDeliveries(client, written);
-      await updateStatuses(client, lastOfEach(written, (r) => r.signalId));
+      const toUpdate = lastOfEach(written, (r) => r.signalId).filter((a) => !inserted.has(a.signalId));
+      if (toUpdate.length) await updateStatuses(client, toUpdate);
       await applyPositions(client, written.filter((a) => a.status === 'forwarded'));
     }
     if (expired.length) {
@@ -51,9 +54,25 @@ function lastOfEach<T>(items: T[], key: (item: T) => string): T[] {
   return [...last.values()];
 }
 
-function insertSignals(client: PoolClient, decisions: DecisionRecord[]) {
+/** Each signal's attempt with the highest number (of equals, the last): the one that decides its status. */
+function latestAttempts(attempts: AttemptRecord[]): Map<string, AttemptRecord> {
+  const latest = new Map<string, AttemptRecord>();
+  for (const attempt of attempts) {
+    const seen = latest.get(attempt.signalId);
+    if (!seen || attempt.attempt >= seen.attempt) latest.set(attempt.signalId, attempt);
+  }
+  return latest;
+}
+
+/** Inserts the signals that have no row yet; resolves with the ids it inserted. */
+async function insertSignals(client: PoolClient, decisions: DecisionRecord[], latest: Map<string, AttemptRecord>): Promise<Set<string>> {
   const column = <T>(pick: (d: DecisionRecord) => T) => decisions.map(pick);
-  return client.query(`
+  const outcome = (d: DecisionRecord) => {
+    const attempt = latest.get(d.signal.id);
+    if (attempt) return { status: attempt.status, reason: attempt.reason };
+    return d.decision.approved ? { status: 'approved', reason: null } : { status: 'rejected', reason: d.decision.reason };
+  };
+  const { rows } = await client.query<{ id: string }>(`
     INSERT INTO signals (id, kind, ticker, side, action, price, "time", received_at, status, reason, basis, rank,
                          snapshot_id, idempotency_key, body, decided_at, updated_at)
     SELECT v.id, v.kind, v.ticker, v.side, v.action, v.price, v.t, v.received_at, v.status, v.reason, v.basis, v.rank,
@@ -61,22 +80,24 @@ function insertSignals(client: PoolClient, decisions: DecisionRecord[]) {
     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::float8[], $7::timestamptz[], $8::timestamptz[],
                 $9::text[], $10::text[], $11::text[], $12::int[], $13::text[], $14::text[], $15::text[], $16::timestamptz[])
       AS v(id, kind, ticker, side, action, price, t, received_at, status, reason, basis, rank, snapshot_id, idempotency_key, body, decided_at)
-    ON CONFLICT (id) DO NOTHING`, [
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id`, [
     column((d) => d.signal.id), column((d) => d.signal.kind), column((d) => d.signal.ticker), column((d) => d.signal.side),
     column((d) => d.signal.action), column((d) => d.signal.price ?? null), column((d) => d.signal.time), column((d) => d.signal.receivedAt),
-    column((d) => (d.decision.approved ? 'approved' : 'rejected')), column((d) => (d.decision.approved ? null : d.decision.reason)),
+    column((d) => outcome(d).status), column((d) => outcome(d).reason),
     column((d) => (d.decision.approved ? d.decision.basis : null)), column((d) => d.decision.rank), column((d) => d.decision.snapshotId),
     column((d) => d.signal.idempotencyKey ?? null), column((d) => JSON.stringify(d.signal.body)), column((d) => d.decidedAt),
   ]);
+  return new Set(rows.map((row) => row.id));
 }
 
-/** Attempts of signals that have no row (the batch's own decisions are already inserted). */
-async function orphanAttempts(client: PoolClient, attempts: AttemptRecord[]): Promise<AttemptRecord[]> {
-  const ids = [...new Set(attempts.map((a) => a.signalId))];
+/** Attempts of signals that have no row, neither in Postgres nor among the batch's decisions. */
+async function orphanAttempts(client: PoolClient, attempts: AttemptRecord[], decidedInBatch: Set<string>): Promise<AttemptRecord[]> {
+  const ids = [...new Set(attempts.map((a) => a.signalId).filter((id) => !decidedInBatch.has(id)))];
   if (!ids.length) return [];
   const { rows } = await client.query<{ id: string }>('SELECT id FROM signals WHERE id = ANY($1::uuid[])', [ids]);
   const known = new Set(rows.map((row) => row.id));
-  return attempts.filter((a) => !known.has(a.signalId));
+  return attempts.filter((a) => !decidedInBatch.has(a.signalId) && !known.has(a.signalId));
 }
 
 function upsertDeliveries(client: PoolClient, attempts: AttemptRecord[]) {

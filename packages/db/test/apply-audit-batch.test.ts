@@ -47,6 +47,19 @@ describe('writing a batch of audit records', () => {
     expect((await row(buy)).status).toBe('forwarded');
   });
 
+  it('writes the status of the highest attempt when a decision and its attempts share a batch, whatever their order', async () => {
+    const buy = decision('BUY', 10);
+    // A late copy of attempt 1 (re-recorded after a crash) queued behind attempt 2.
+    await applyAuditBatch(pool, [buy, attempt(buy, 2, 'forwarded', '2026-11-25T10:00:01Z'), attempt(buy, 1, 'retrying', '2026-11-25T10:00:00Z')]);
+    expect(await row(buy)).toMatchObject({ status: 'forwarded', reason: null });
+
+    const rejected: DecisionRecord = { ...decision('BUY'), decision: { approved: false, reason: 'not_in_topn', rank: null, snapshotId: 's' } };
+    const dead = decision('BUY');
+    await applyAuditBatch(pool, [rejected, dead, attempt(dead, 1, 'dead', '2026-11-25T10:00:02Z', 400)]);
+    expect(await row(rejected)).toMatchObject({ status: 'rejected', reason: 'not_in_topn', basis: null });
+    expect(await row(dead)).toMatchObject({ status: 'dead', reason: 'attempts_exhausted', basis: 'topn' });
+  });
+
   it('keeps positions as the net effect of delivered BUYs and SELLs, in order', async () => {
     const [buy1, sell, buy2] = [decision('BUY', 11), decision('SELL'), decision('BUY', 12)];
     await applyAuditBatch(pool, [buy1, sell, buy2,
