@@ -13,4 +13,5 @@ export * from './topn';
 export * from './finviz-config';
 export * from './jobs';
 export * from './position-book';
+export * from './decision-hash';
 export * from './with-timeout';

@@ -30,7 +30,7 @@ export const redisKeys = (prefix: string) => ({
   auditOutboxLock: `${prefix}:audit:outbox:lock`,
   /** Outbox records Postgres kept refusing (not just unreachable); kept for an operator to inspect. */
   auditOutboxFailed: `${prefix}:audit:outbox:failed`,
-  /** A signal's decision and whether it was handed to the forwarder: decided once, even while Postgres is down. */
+  /** A signal's decision, and whether it was delivered (see decision-hash.ts): decided once, even while Postgres is down. */
   decision: (signalId: string) => `${prefix}:decision:${signalId}`,
   heartbeat: (service: ServiceName) => `${prefix}:heartbeat:${service}`,
   /** Announces a runtime change of the Finviz screener config (payload: the stored config, JSON). */

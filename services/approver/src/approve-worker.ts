@@ -35,7 +35,7 @@ export function approveSignal(deps: ApproveWorkerDeps) {
 
     // Decided first (no I/O for a BUY), recorded after: a re-run's fresh decision is discarded
     // in favour of the recorded one.
-    const { decision, isNew, awaitingHandOff } = await ledger.record(signal, await decide({
+    const { decision, isNew, mayHandOff } = await ledger.record(signal, await decide({
       signal,
       topn: topn.current,
       topnMaxAgeSec: config.topnMaxAgeSec,
@@ -44,15 +44,10 @@ export function approveSignal(deps: ApproveWorkerDeps) {
       now: Date.now(),
     }));
 
-    // A re-run must not re-enqueue a signal the forwarder already took: its job may be gone.
-    if (decision.approved && awaitingHandOff) {
+    if (decision.approved && mayHandOff) {
       const forward: ForwardJob = { signal, basis: decision.basis, rank: decision.rank, snapshotId: decision.snapshotId };
       // Manual exits jump ahead of queued entries.
       await forwardQueue.add('forward', forward, forwardJobOptions(signal.id, config.forwardMaxAttempts, signal.kind === 'manual'));
-      // Not awaited: the flag only matters to a re-run of this job, and there is none once the job
-      // completes. A crash before the flag is written leaves a re-run that re-adds the forward job,
-      // which BullMQ ignores while it keeps that job id.
-      ledger.markHandedOff(signal.id).catch((error: Error) => deps.logger.warn('could not mark a signal handed off', { id: signal.id, error: error.message }));
     }
 
     if (isNew) {

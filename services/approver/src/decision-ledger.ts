@@ -1,5 +1,5 @@
 import type IORedis from 'ioredis';
-import { DecisionSchema, redisKeys, STAT, type Decision, type SignalJob, type SystemStats } from '@tsp/core';
+import { DECISION_FIELD, DecisionSchema, redisKeys, STAT, type Decision, type SignalJob, type SystemStats } from '@tsp/core';
 import type { AuditTrail } from '@tsp/db';
 
 /** Long enough for any re-run (a crash, a Redis failover) to find the first decision. */
@@ -9,11 +9,13 @@ const DECISION_TTL_SEC = 7 * 24 * 3600;
  * The first decision of a signal wins (HSETNX). Only the winner queues the audit record and
  * counts the decision, in the same atomic step, so a signal is audited and counted exactly once.
  * KEYS: decision hash, audit outbox, then one hash per counter. ARGV: decision, TTL, audit record,
- * then one field per counter. Returns {1} for a new decision, else {0, decision, handed_off}.
+ * then one field per counter, then the decision and delivered field names. Returns {1} for a new
+ * decision, else {0, decision, delivered}.
  */
 const RECORD_DECISION = `
-if redis.call('HSETNX', KEYS[1], 'decision', ARGV[1]) == 0 then
-  return {0, redis.call('HGET', KEYS[1], 'decision'), redis.call('HGET', KEYS[1], 'handed_off')}
+local decisionField, deliveredField = ARGV[#ARGV - 1], ARGV[#ARGV]
+if redis.call('HSETNX', KEYS[1], decisionField, ARGV[1]) == 0 then
+  return {0, redis.call('HGET', KEYS[1], decisionField), redis.call('HGET', KEYS[1], deliveredField)}
 end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 redis.call('RPUSH', KEYS[2], ARGV[3])
@@ -24,8 +26,12 @@ export interface RecordedDecision {
   decision: Decision;
   /** False when the signal was decided before (a job re-run after a crash, or a racing replica). */
   isNew: boolean;
-  /** True until the signal has been handed to the forwarder: only then may it be enqueued there. */
-  awaitingHandOff: boolean;
+  /**
+   * Approved and not known to be delivered: the forward job may be added. Adding it again is safe
+   * while BullMQ holds the job (it ignores a job id it has); once the forwarder has delivered it,
+   * the job may be gone, and the delivered mark stops a second delivery.
+   */
+  mayHandOff: boolean;
 }
 
 /**
@@ -47,17 +53,13 @@ export class DecisionLedger {
     const auditRecord = this.audit.encode({ type: 'decision', signal, decision, decidedAt: new Date().toISOString() });
     const counters = decision.approved ? this.stats.counterFields(STAT.approved, decision.basis) : this.stats.counterFields(STAT.rejected, decision.reason);
     const keys = [redisKeys(this.prefix).decision(signal.id), this.audit.outboxKey, ...counters.map((c) => c.key)];
-    const args = [JSON.stringify(decision), DECISION_TTL_SEC, auditRecord, ...counters.map((c) => c.field)];
-    const [won, existing, handedOff] = (await this.redis.eval(RECORD_DECISION, keys.length, ...keys, ...args)) as [number, string?, string?];
+    const args = [JSON.stringify(decision), DECISION_TTL_SEC, auditRecord, ...counters.map((c) => c.field), DECISION_FIELD.decision, DECISION_FIELD.delivered];
+    const [won, existing, delivered] = (await this.redis.eval(RECORD_DECISION, keys.length, ...keys, ...args)) as [number, string?, string?];
     if (won) {
       this.audit.queued();
-      return { decision, isNew: true, awaitingHandOff: decision.approved };
+      return { decision, isNew: true, mayHandOff: decision.approved };
     }
-    return { decision: DecisionSchema.parse(JSON.parse(existing as string)), isNew: false, awaitingHandOff: handedOff == null };
-  }
-
-  /** After the forward job is added: a re-run must not add it again once the forwarder may have finished it. */
-  async markHandedOff(signalId: string): Promise<void> {
-    await this.redis.hset(redisKeys(this.prefix).decision(signalId), 'handed_off', '1');
+    const recorded = DecisionSchema.parse(JSON.parse(existing as string));
+    return { decision: recorded, isNew: false, mayHandOff: recorded.approved && delivered == null };
   }
 }

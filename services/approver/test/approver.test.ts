@@ -117,7 +117,10 @@ describe('the approver', () => {
     const job = signal('AMD', 'BUY');
     expect(await decided(job)).toMatchObject({ status: 'approved', rank: 2 });
     await waitFor(async () => (await forward.getJob(job.id))?.id, 5000, 'the hand-off');
-    await forward.remove(job.id); // as if the forwarder had delivered it and the job was cleaned up
+    // As the forwarder leaves it after delivering: the decision marked delivered, and BullMQ may
+    // have cleaned the job away.
+    await redis.hset(redisKeys(prefix).decision(job.id), 'delivered', '1');
+    await forward.remove(job.id);
 
     await publishTopn(['NVDA']);
     const counted = await new SystemStats(redis, prefix).read();
@@ -134,8 +137,7 @@ describe('the approver', () => {
     const job = signal('NVDA', 'BUY');
     await decided(job);
     await waitFor(async () => (await forward.getJob(job.id))?.id, 5000, 'the hand-off');
-    await forward.remove(job.id);
-    await redis.hdel(redisKeys(prefix).decision(job.id), 'handed_off'); // the crash: decided, never handed off
+    await forward.remove(job.id); // the crash: decided, but the forward job never added
 
     await rerun(job);
     expect(await forward.getJob(job.id)).toBeDefined();

@@ -1,7 +1,7 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type IORedis from 'ioredis';
 import {
-  DESTINATION_BACKOFF, execPipeline, ForwardJobSchema, MAX_STALLED_COUNT, QUEUE, STAT,
+  DESTINATION_BACKOFF, execPipeline, ForwardJobSchema, markDeliveredIn, MAX_STALLED_COUNT, QUEUE, STAT,
   type Config, type DeadReason, type Logger, type PositionBook, type SystemStats,
 } from '@tsp/core';
 import type { Destination } from './deliver';
@@ -106,6 +106,7 @@ export function forwardSignal(deps: ForwardWorkerDeps) {
     if (signal.side === 'BUY') positions.openIn(writes, { ticker: signal.ticker, openedAt: at.toISOString(), lastPrice: signal.price ?? null, signalId: signal.id });
     else positions.closeIn(writes, signal.ticker);
     audit.recordIn(writes, attemptRecord(facts, { status: 'forwarded', reason: null, error: null }));
+    markDeliveredIn(writes, config.keyPrefix, signal.id);
     await execPipeline(writes);
     audit.queued();
     logger.info('signal delivered', { id: signal.id, ticker: signal.ticker, side: signal.side, attempt, http_status: facts.httpStatus, latency_ms: facts.latencyMs });

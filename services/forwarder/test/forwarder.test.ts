@@ -66,6 +66,19 @@ describe('the forwarder', () => {
     expect(await prisma.position.findUnique({ where: { ticker: t } })).toMatchObject({ ticker: t, lastPrice: 12.5, signalId: signal.id });
   });
 
+  it('marks the decision delivered, so a re-run of the approver cannot hand it on again, and creates no decision that was not there', async () => {
+    const keys = redisKeys(prefix);
+    const decided = await seedApproved(prisma, forward, { ticker: ticker('MARK') }, async (id) => {
+      await redis.multi().hset(keys.decision(id), 'decision', '{"approved":true}').expire(keys.decision(id), 600).exec();
+    });
+    const undecided = await seedApproved(prisma, forward, { ticker: ticker('NOMARK') });
+    await rowOnceSettled(decided.id, 'forwarded');
+    await rowOnceSettled(undecided.id, 'forwarded');
+    expect(await redis.hget(keys.decision(decided.id), 'delivered')).toBe('1');
+    expect(await redis.ttl(keys.decision(decided.id))).toBeGreaterThan(0);
+    expect(await redis.exists(keys.decision(undecided.id))).toBe(0);
+  });
+
   it('closes the position when a SELL is delivered', async () => {
     const t = ticker('SELL');
     await rowOnceSettled((await seedApproved(prisma, forward, { ticker: t })).id, 'forwarded');

@@ -11,6 +11,8 @@ export async function seedApproved(
   prisma: PrismaClient,
   forward: Queue,
   options: { ticker: string; side?: Side; price?: number; receivedAt?: Date; maxAttempts?: number; manual?: boolean },
+  /** Runs before the job is queued (e.g. to store the approver's decision hash). */
+  beforeQueued?: (signalId: string) => Promise<void>,
 ): Promise<SignalJob> {
   const side = options.side ?? 'BUY';
   const now = new Date().toISOString();
@@ -27,6 +29,7 @@ export async function seedApproved(
       body: signal.body as object,
     },
   });
+  await beforeQueued?.(signal.id);
   const job: ForwardJob = { signal, basis: options.manual ? 'manual' : 'topn', rank: 1, snapshotId: 'test' };
   await forward.add('forward', job, forwardJobOptions(signal.id, options.maxAttempts ?? 8, options.manual));
   return signal;

@@ -1,4 +1,4 @@
-import { DecisionSchema, errorResponse, redisKeys, SignalJobSchema, unavailableResponse, type HttpRequest, type HttpResponse } from '@tsp/core';
+import { DECISION_FIELD, DecisionSchema, errorResponse, redisKeys, SignalJobSchema, unavailableResponse, type HttpRequest, type HttpResponse } from '@tsp/core';
 import type { IngestContext } from '../ingest-context';
 import { viewOfQueuedJob, viewOfRow } from '../signal-view';
 
@@ -24,7 +24,7 @@ export function getSignal(ctx: IngestContext) {
     const parsed = job ? SignalJobSchema.safeParse(job.data) : null;
     if (parsed?.success) {
       const view = viewOfQueuedJob(parsed.data);
-      const stored = await ctx.redis.hget(redisKeys(ctx.config.keyPrefix).decision(id), 'decision');
+      const stored = await ctx.redis.hget(redisKeys(ctx.config.keyPrefix).decision(id), DECISION_FIELD.decision);
       const decision = stored ? DecisionSchema.safeParse(JSON.parse(stored)) : null;
       if (!decision?.success) return { status: 200, body: view };
       const d = decision.data;
