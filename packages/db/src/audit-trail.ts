@@ -19,11 +19,25 @@ const COALESCE_MS = 100;
 const POLL_MS = 500;
 const BATCH_SIZE = 500;
 const WRITE_TIMEOUT_MS = 10_000;
-/** Short, so a flusher killed mid-write holds up the trail only briefly; renewed while it works. */
-const FLUSH_LOCK_MS = 5000;
-const LOCK_RENEW_MS = 1500;
+/**
+ * The flusher's lease. Its holder keeps it from flush to flush (each flush renews it), so one
+ * replica does the writing and each batch holds what every replica queued: half the Postgres
+ * transactions of two replicas taking turns. Short, so a crashed holder holds up the trail only
+ * briefly; renewed while a slow write runs.
+ */
+const LEASE_MS = 5000;
+const LEASE_RENEW_MS = 1500;
+/** A replica that finds the lease held leaves the outbox to its holder this long before asking again. */
+const STAND_BY_MS = 1000;
 
-/** Compare-and-act on the flush lock: only its owner may renew it, trim the outbox, or release it. */
+/** Takes the lease if it is free, renews it if this process holds it; 0 when another one holds it. */
+const TAKE_OR_RENEW = `
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if holder then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`;
+/** Compare-and-act on the lease: only its holder may renew it, trim the outbox, or release it. */
 const IF_OWNER_RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
 const IF_OWNER_TRIM = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('LTRIM', KEYS[2], ARGV[2], -1) return 1 end return 0`;
 const IF_OWNER_RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
@@ -42,8 +56,8 @@ function refusedByPostgres(error: unknown): boolean {
 /**
  * The audit trail's writer, shared by the approver (decisions) and the forwarder (attempts). A
  * record costs the signal one Redis write: it goes to an outbox list beside the queues, durable
- * as they are, and one flusher at a time (of all replicas) writes the list to Postgres in order,
- * in batches. So delivery never waits for Postgres, an outage only delays the trail, and a
+ * as they are, and one flusher (of all replicas, the lease's holder) writes the list to Postgres
+ * in order, in batches. So delivery never waits for Postgres, an outage only delays the trail, and a
  * decision (queued before its signal is handed on) always precedes its attempts.
  */
 export class AuditTrail {
@@ -51,6 +65,8 @@ export class AuditTrail {
   private poller: NodeJS.Timeout | null = null;
   private wakeTimer: NodeJS.Timeout | null = null;
   private flushing: Promise<number> | null = null;
+  /** Until then another replica holds the lease: leave the outbox to it. */
+  private standByUntil = 0;
   private readonly owner = `${process.pid}-${Math.random().toString(36).slice(2)}`;
 
   constructor(private readonly pool: Pool, private readonly redis: IORedis, prefix: string, private readonly logger: Logger) {
@@ -91,18 +107,22 @@ export class AuditTrail {
     this.poller = setInterval(() => void this.flush(), POLL_MS);
   }
 
-  stop(): void {
+  /** At shutdown: writes what it can, then hands the lease on at once rather than when it lapses. */
+  async close(): Promise<void> {
     if (this.poller) clearInterval(this.poller);
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
     this.poller = null;
     this.wakeTimer = null;
+    this.standByUntil = 0;
+    await this.flush();
+    await this.redis.eval(IF_OWNER_RELEASE, 1, this.keys.auditOutboxLock, this.owner).catch(() => undefined);
   }
 
   async pending(): Promise<number> {
     return this.redis.llen(this.keys.auditOutbox);
   }
 
-  /** Writes the outbox to Postgres, oldest first, until it is empty; resolves with the count written. */
+  /** Writes the outbox to Postgres, oldest first, in batches while they come full; resolves with the count written. */
   flush(): Promise<number> {
     this.flushing ??= this.flushAll().finally(() => { this.flushing = null; });
     return this.flushing;
@@ -111,11 +131,14 @@ export class AuditTrail {
   private async flushAll(): Promise<number> {
     let written = 0;
     try {
-      const locked = await this.redis.set(this.keys.auditOutboxLock, this.owner, 'PX', FLUSH_LOCK_MS, 'NX');
-      if (!locked) return 0;
+      if (Date.now() < this.standByUntil) return 0;
+      if (!(await this.redis.eval(TAKE_OR_RENEW, 1, this.keys.auditOutboxLock, this.owner, LEASE_MS))) {
+        this.standByUntil = Date.now() + STAND_BY_MS;
+        return 0;
+      }
       const renew = setInterval(() => {
-        this.redis.eval(IF_OWNER_RENEW, 1, this.keys.auditOutboxLock, this.owner, FLUSH_LOCK_MS).catch(() => undefined);
-      }, LOCK_RENEW_MS);
+        this.redis.eval(IF_OWNER_RENEW, 1, this.keys.auditOutboxLock, this.owner, LEASE_MS).catch(() => undefined);
+      }, LEASE_RENEW_MS);
       try {
         for (;;) {
           const batch = await this.redis.lrange(this.keys.auditOutbox, 0, BATCH_SIZE - 1);
@@ -123,19 +146,24 @@ export class AuditTrail {
           const records = batch.map((raw) => JSON.parse(raw) as QueuedRecord);
           const done = await this.writeBatch(records, batch);
           if (done === 0) break;
-          // Only the lock's owner removes from the head, and only what it wrote: a flusher that
-          // lost the lock mid-write leaves its batch to the next owner (writing it twice is harmless).
+          // Only the lease's holder removes from the head, and only what it wrote: a flusher that
+          // lost the lease mid-write leaves its batch to the next holder (writing it twice is harmless).
           const trimmed = await this.redis.eval(IF_OWNER_TRIM, 2, this.keys.auditOutboxLock, this.keys.auditOutbox, this.owner, done);
           if (!trimmed) break;
           written += done;
-          if (done < batch.length) break;
+          // Only a full batch means a backlog to work through now. Records queued during the write
+          // wait for the next flush: going round for them would write a handful per transaction
+          // and undo the batching.
+          if (done < BATCH_SIZE) break;
         }
       } finally {
         clearInterval(renew);
-        await this.redis.eval(IF_OWNER_RELEASE, 1, this.keys.auditOutboxLock, this.owner);
       }
     } catch (error) {
       this.logger.debug('audit outbox not written yet', { error: (error as Error).message });
+      // Perhaps only this replica cannot reach Postgres: let another one try.
+      this.standByUntil = Date.now() + STAND_BY_MS;
+      await this.redis.eval(IF_OWNER_RELEASE, 1, this.keys.auditOutboxLock, this.owner).catch(() => undefined);
     }
     if (written > 0) this.logger.debug(`wrote ${written} audit records`);
     return written;

@@ -11,6 +11,7 @@ describe('the audit trail', () => {
   const keys = redisKeys(prefix);
   const audit = new AuditTrail(pool, redis, prefix, createLogger('test', 'error'));
   afterAll(async () => {
+    await audit.close();
     await redis.del(keys.auditOutbox, keys.auditOutboxFailed);
     redis.disconnect();
     await prisma.$disconnect();
@@ -35,6 +36,36 @@ describe('the audit trail', () => {
     expect(await audit.pending()).toBe(0);
     const failed = await redis.lrange(keys.auditOutboxFailed, 0, -1);
     expect(failed.map((raw) => JSON.parse(raw).signal.id)).toEqual(['not-a-uuid']);
+  });
+
+  it('leaves the writing to the replica that holds the lease, which writes what every replica queued, until it hands it on', async () => {
+    const other = new AuditTrail(pool, redis, prefix, createLogger('test', 'error'));
+    await audit.flush(); // holds the lease from here on
+    const first = decision(randomUUID());
+    await other.record(first);
+    expect(await other.flush()).toBe(0);
+    expect(await audit.pending()).toBe(1);
+
+    await audit.close(); // writes the other replica's record, and hands the lease on
+    expect(await prisma.signal.findUnique({ where: { id: first.signal.id } })).not.toBeNull();
+    const second = decision(randomUUID());
+    await other.record(second);
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // the other replica's stand-by
+    expect(await other.flush()).toBe(1);
+    expect(await prisma.signal.findUnique({ where: { id: second.signal.id } })).not.toBeNull();
+    await other.close();
+  });
+
+  it('gives the lease up when it cannot reach Postgres, so a replica that can writes the trail', async () => {
+    const unreachable = createAuditPool('postgresql://postgres@127.0.0.1:1/tsp_test');
+    const blind = new AuditTrail(unreachable, redis, prefix, createLogger('test', 'error'));
+    const queued = decision(randomUUID());
+    await blind.record(queued);
+    expect(await blind.flush()).toBe(0);
+    expect(await audit.flush()).toBe(1);
+    expect(await prisma.signal.findUnique({ where: { id: queued.signal.id } })).not.toBeNull();
+    await blind.close();
+    await unreachable.end();
   });
 
   it('keeps a refused record that is still young in the outbox, ahead of the records after it', async () => {

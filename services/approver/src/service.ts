@@ -62,8 +62,7 @@ export async function startApprover(config: Config, logger: Logger): Promise<Run
       // close() waits for in-flight decisions; a job it cannot finish is retaken after its lock expires.
       await worker.close();
       topn.stop();
-      audit.stop();
-      await audit.flush();
+      await audit.close();
       await closeServer(server);
       await forwardQueue.close();
       await prisma.$disconnect();

@@ -81,8 +81,7 @@ export async function startForwarder(config: Config, logger: Logger): Promise<Ru
       // (close() waits); anything it cannot finish is retaken after its lock expires.
       await limiter.release();
       await worker?.close();
-      audit.stop();
-      await audit.flush();
+      await audit.close();
       await closeServer(server);
       await limiter.stop();
       await forwardQueue.close();
