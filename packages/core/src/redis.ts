@@ -47,9 +47,13 @@ export function waitForRedis(redis: IORedis, timeoutMs = 3000): Promise<boolean>
   });
 }
 
-/** Runs a pipeline and throws its first failed command's error: exec() alone resolves with them. */
+/**
+ * Runs a pipeline (or MULTI) and throws its first failed command's error: exec() alone resolves
+ * with them, and with null for an aborted transaction.
+ */
 export async function execPipeline(pipeline: ChainableCommander): Promise<unknown[]> {
-  const replies = (await pipeline.exec()) ?? [];
+  const replies = await pipeline.exec();
+  if (!replies) throw new Error('Redis transaction was aborted');
   const failed = replies.find(([error]) => error);
   if (failed) throw failed[0];
   return replies.map(([, reply]) => reply);

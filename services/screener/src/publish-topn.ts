@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type IORedis from 'ioredis';
-import { readTopnSet, redisKeys, withTimeout, type Logger, type TopnSet } from '@tsp/core';
+import { execPipeline, readTopnSet, redisKeys, withTimeout, type Logger, type TopnSet } from '@tsp/core';
 import type { PrismaClient } from '@tsp/db';
 
 export interface TopnPublisherOptions {
@@ -125,13 +125,7 @@ export class TopnPublisher {
       );
       if (Number(written) !== 1) throw new NotLeaderError();
     } else {
-      const results = await this.options.redis
-        .multi()
-        .set(this.keys.topn, JSON.stringify(set))
-        .publish(this.keys.topnUpdated, set.snapshot_id)
-        .exec();
-      const failed = results?.find(([error]) => error)?.[0];
-      if (!results || failed) throw failed ?? new Error('Redis transaction was aborted');
+      await execPipeline(this.options.redis.multi().set(this.keys.topn, JSON.stringify(set)).publish(this.keys.topnUpdated, set.snapshot_id));
     }
     this.published = set;
     return { set, changed };
