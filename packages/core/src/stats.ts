@@ -27,8 +27,8 @@ export class SystemStats {
 
   /** Counts one event; with a label (e.g. the rejection reason) it is also counted per label. */
   async increment(stat: StatName, by = 1, label?: string): Promise<void> {
-    const pipeline = this.redis.pipeline().hincrby(this.keys.stats, stat, by);
-    if (label) pipeline.hincrby(this.keys.statsLabelled, labelledField(stat, label), by);
+    const pipeline = this.redis.pipeline();
+    for (const { key, field } of this.counterFields(stat, label)) pipeline.hincrby(key, field, by);
     if (stat === STAT.received) {
       const key = this.keys.statsMinute(Math.floor(Date.now() / 60_000));
       pipeline.incrby(key, by).expire(key, 3600);
@@ -57,9 +57,10 @@ export class SystemStats {
       .hincrbyfloat(this.keys.statsE2e, 'sum', e2eSeconds);
   }
 
-  /** The hash fields increment(stat, 1, label) adds one to, for a script that counts as it writes. */
-  counterFields(stat: StatName, label: string): { key: string; field: string }[] {
-    return [{ key: this.keys.stats, field: stat }, { key: this.keys.statsLabelled, field: labelledField(stat, label) }];
+  /** The hash fields increment(stat, by, label) adds to; public for a script that counts as it writes. */
+  counterFields(stat: StatName, label?: string): { key: string; field: string }[] {
+    const total = { key: this.keys.stats, field: stat };
+    return label ? [total, { key: this.keys.statsLabelled, field: labelledField(stat, label) }] : [total];
   }
 
   async read(): Promise<Record<StatName, number> & { signals_per_minute: number }> {
