@@ -10,6 +10,22 @@ export function createWorkerRedis(url: string, options: RedisOptions = {}): IORe
 }
 
 /**
+ * The Redis connections of a service that runs a BullMQ worker:
+ * - `redis` for its own commands: never blocking, so the writes of concurrent jobs share a round trip;
+ * - `queueConnection` for BullMQ's Queue: BullMQ defines its ~60 scripts on the connection it is
+ *   given, and ioredis copies all of them into every pipeline built on that connection, so our
+ *   own pipelines stay cheap only on a connection BullMQ does not touch;
+ * - `workerConnection` for the Worker, which blocks on a copy of it.
+ */
+export function createWorkerConnections(url: string): { redis: IORedis; queueConnection: IORedis; workerConnection: IORedis } {
+  return {
+    redis: createWorkerRedis(url, { enableAutoPipelining: true }),
+    queueConnection: createWorkerRedis(url),
+    workerConnection: createWorkerRedis(url),
+  };
+}
+
+/**
  * A connection for request paths: fails fast while Redis is down instead of queueing the
  * command, so an HTTP caller gets a 503 at once rather than a hung request.
  */

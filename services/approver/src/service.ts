@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import {
-  closeServer, createRegistry, PositionBook, createServiceApp, createWorkerRedis, isTopnStale, listen, pingRedis, QUEUE, SystemStats,
+  closeServer, createRegistry, PositionBook, createServiceApp, createWorkerConnections, createWorkerRedis, isTopnStale, listen, pingRedis, QUEUE, SystemStats,
   topnAgeSec, warnUnlessNoEviction, type Config, type Logger, type RunningService,
 } from '@tsp/core';
 import { AuditTrail, createAuditPool, createPrisma, pingPostgres } from '@tsp/db';
@@ -11,13 +11,8 @@ import { approverRoutes } from './routes';
 import { DecisionLedger } from './decision-ledger';
 
 export async function startApprover(config: Config, logger: Logger): Promise<RunningService & { port: number }> {
-  // Never used for blocking commands, so the writes of concurrent jobs can share a round trip.
-  const redis = createWorkerRedis(config.redisUrl, { enableAutoPipelining: true });
-  // BullMQ defines its ~60 scripts on the connection it is given, and ioredis copies all of them
-  // into every pipeline built on that connection: kept apart, our own pipelines stay cheap.
-  const queueConnection = createWorkerRedis(config.redisUrl);
+  const { redis, queueConnection, workerConnection } = createWorkerConnections(config.redisUrl);
   const subscriber = createWorkerRedis(config.redisUrl);
-  const workerConnection = createWorkerRedis(config.redisUrl);
   const prisma = createPrisma(config.databaseUrl);
   await warnUnlessNoEviction(redis, logger);
 

@@ -1,6 +1,6 @@
 import { Queue, type Worker } from 'bullmq';
 import {
-  closeServer, createRegistry, PositionBook, createServiceApp, createWorkerRedis, listen, pingRedis, QUEUE, redisKeys, SystemStats,
+  closeServer, createRegistry, PositionBook, createServiceApp, createWorkerConnections, listen, pingRedis, QUEUE, redisKeys, SystemStats,
   warnUnlessNoEviction, type Config, type Logger, type RunningService,
 } from '@tsp/core';
 import { AuditTrail, createAuditPool, createPrisma, pingPostgres } from '@tsp/db';
@@ -12,12 +12,7 @@ import { createForwardWorker } from './forward-worker';
 import { forwarderRoutes } from './routes';
 
 export async function startForwarder(config: Config, logger: Logger): Promise<RunningService & { port: number }> {
-  // Never used for blocking commands, so the writes of concurrent jobs can share a round trip.
-  const redis = createWorkerRedis(config.redisUrl, { enableAutoPipelining: true });
-  // BullMQ defines its ~60 scripts on the connection it is given, and ioredis copies all of them
-  // into every pipeline built on that connection: kept apart, our own pipelines stay cheap.
-  const queueConnection = createWorkerRedis(config.redisUrl);
-  const workerConnection = createWorkerRedis(config.redisUrl);
+  const { redis, queueConnection, workerConnection } = createWorkerConnections(config.redisUrl);
   const prisma = createPrisma(config.databaseUrl);
   await warnUnlessNoEviction(redis, logger);
 
