@@ -44,17 +44,18 @@ function isolatedUrl(name) {
  * Suites that act on every row of a table (sell/all sells every open position) get a database of
  * their own, copied from the migrated test database (a template copy takes milliseconds).
  */
-const ISOLATED_DATABASES = ['tsp_test_exits', 'tsp_test_faults'];
+const ISOLATED_SUFFIXES = ['exits'];
 
 async function cloneIsolatedDatabases() {
   const { Client } = require(path.join(__dirname, '../../packages/db/node_modules/pg'));
   const template = new URL(TEST_DATABASE_URL).pathname.slice(1);
+  const isolated = ISOLATED_SUFFIXES.map((suffix) => `${template}_${suffix}`);
   const admin = new URL(TEST_DATABASE_URL);
   admin.pathname = '/postgres';
   const client = new Client({ connectionString: admin.toString() });
   await client.connect();
   try {
-    for (const name of ISOLATED_DATABASES) {
+    for (const name of isolated) {
       await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       try {
         await client.query(`CREATE DATABASE "${name}" TEMPLATE "${template}"`);

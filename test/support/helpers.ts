@@ -7,10 +7,14 @@ export function uniquePrefix(label: string): string {
   return `test-${label}-${randomUUID().slice(0, 8)}`;
 }
 
-/** A database of the suite's own, copied from the migrated test database by the global setup. */
-export function isolatedDatabaseUrl(name: 'tsp_test_exits' | 'tsp_test_faults'): string {
+/**
+ * A database of the suite's own, copied from the migrated test database by the global setup and
+ * named after it (tsp_test → tsp_test_exits), so two test runs with their own TEST_DATABASE_URL
+ * never drop each other's copies.
+ */
+export function isolatedDatabaseUrl(suffix: 'exits'): string {
   const url = new URL(process.env.DATABASE_URL!);
-  url.pathname = `/${name}`;
+  url.pathname = `${url.pathname}_${suffix}`;
   return url.toString();
 }
 

@@ -27,7 +27,7 @@ describe('manual exits, positions and dead letters through ingest', () => {
   beforeAll(async () => {
     destination = await startLocalServer((req) => (refused.has(JSON.parse(req.body).ticker) ? { status: 400, body: '{"error":"refused"}' } : { status: 200, body: '{"ok":true}' }));
     const config = loadConfig({
-      ...process.env, KEY_PREFIX: prefix, DATABASE_URL: isolatedDatabaseUrl('tsp_test_exits'),
+      ...process.env, KEY_PREFIX: prefix, DATABASE_URL: isolatedDatabaseUrl('exits'),
       INGEST_PORT: '0', APPROVER_PORT: '0', FORWARDER_PORT: '0',
       DEST_WEBHOOK_URL: `${destination.url}/hook`, DEST_WEBHOOK_MAX_REQ_PER_MIN: '6000',
       ADMIN_TOKEN: ADMIN, FINVIZ_UPDATE_TOKEN: UPDATE_TOKEN,
