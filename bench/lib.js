@@ -122,6 +122,11 @@ function serviceEnv(prefix, extra = {}) {
     REDIS_URL,
     DATABASE_URL,
     KEY_PREFIX: prefix,
+    // The load generators post without a secret, from this machine: the bench's ingest opts out of
+    // webhook authentication explicitly (a secret check is one constant-time compare per signal).
+    WEBHOOK_SECRET: '',
+    WEBHOOK_ALLOWED_IPS: '',
+    WEBHOOK_AUTH: 'none',
     // info is what production runs; logs go to a file so the bench process does not pay for them.
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL || 'info',
     ...extra,

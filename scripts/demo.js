@@ -10,6 +10,8 @@ const { ROOT, SERVICES, loadEnv } = require('./load-env');
 const PAGE_FILE = path.join(ROOT, 'fixtures/finviz/finviz-screener-v111-2026.html');
 const TOP_N = 5;
 const ADMIN_TOKEN = 'demo-admin';
+// Ingest starts only with a webhook secret (or an allow-list): the demo's alerts carry this one.
+const WEBHOOK_SECRET = 'demo-webhook-secret';
 const PORTS = { ingest: 18080, screener: 18081, approver: 18082, forwarder: 18083 };
 const INGEST = `http://127.0.0.1:${PORTS.ingest}`;
 
@@ -88,6 +90,11 @@ async function api(method, route, body, headers = {}) {
   return { status: res.status, body: text ? JSON.parse(text) : null };
 }
 
+/** POST /webhook/in as an alert would, with the demo's secret (header X-Webhook-Secret). */
+function postSignal(body, headers = {}) {
+  return api('POST', '/webhook/in', body, { 'x-webhook-secret': WEBHOOK_SECRET, ...headers });
+}
+
 async function waitUntil(check, what, timeoutMs = 30_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -126,7 +133,7 @@ async function main() {
     TOP_N: String(TOP_N),
     DEST_WEBHOOK_URL: `http://127.0.0.1:${destination.address().port}/traderspost`,
     ADMIN_TOKEN,
-    WEBHOOK_SECRET: '',
+    WEBHOOK_SECRET,
     WEBHOOK_ALLOWED_IPS: '',
     LOG_LEVEL: 'warn',
   };
@@ -163,18 +170,18 @@ async function main() {
     say('\nSending sample signals to POST /webhook/in:');
     const ids = [];
     for (const [label, body] of samples) {
-      const res = await api('POST', '/webhook/in', body);
+      const res = await postSignal(body);
       say(`  ${label.padEnd(36)} -> ${res.status} ${JSON.stringify(res.body)}`);
       if (res.status === 202) ids.push([label, res.body.id]);
     }
-    const repeat = await api('POST', '/webhook/in', samples[0][1], { 'idempotency-key': 'demo-1' });
-    const again = await api('POST', '/webhook/in', samples[0][1], { 'idempotency-key': 'demo-1' });
+    const repeat = await postSignal(samples[0][1], { 'idempotency-key': 'demo-1' });
+    const again = await postSignal(samples[0][1], { 'idempotency-key': 'demo-1' });
     say(`  ${'same Idempotency-Key twice'.padEnd(36)} -> ${repeat.status}, then ${again.status} ${JSON.stringify(again.body)}`);
     ids.push(['BUY again (idempotency key demo-1)', repeat.body.id]);
 
     // Once the BUY is delivered tsp holds a position, so a SELL of it passes whatever the Top-N.
     await waitUntil(async () => (await api('GET', `/signals/${ids[0][1]}`)).body.status === 'forwarded', 'the first delivery');
-    const sell = await api('POST', '/webhook/in', { ticker: first, action: 'sell', price: 4.6 });
+    const sell = await postSignal({ ticker: first, action: 'sell', price: 4.6 });
     say(`  ${'SELL of the ticker just bought'.padEnd(36)} -> ${sell.status} ${JSON.stringify(sell.body)}`);
     ids.push(['SELL of the ticker just bought', sell.body.id]);
 

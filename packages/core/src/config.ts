@@ -3,14 +3,22 @@
  * message is one line naming the variable, so a misconfigured service dies at once, never later.
  */
 
+import { InvalidIpRangeError, parseIpRange, TRADINGVIEW_IPS, type IpRange } from './ip-ranges';
+import { redactUrl } from './redact-url';
+
 export class ConfigError extends Error {
   constructor(readonly variable: string, problem: string) {
-    super(`${variable} ${problem}`);
+    // The message is printed at start-up: a URL in it (a DATABASE_URL with its password, a
+    // FINVIZ_URL with `auth=`) keeps its shape but never its credentials.
+    super(redactUrl(`${variable} ${problem}`));
     this.name = 'ConfigError';
   }
 }
 
 export type SellPolicy = 'open_position' | 'always' | 'topn';
+
+/** Whose X-Forwarded-For is believed: the nearest `hops` proxies, or proxies at these addresses. */
+export type TrustProxy = { hops: number } | { proxies: IpRange[] };
 
 export interface Config {
   redisUrl: string;
@@ -47,8 +55,13 @@ export interface Config {
   queueMaxSize: number;
   sellPolicy: SellPolicy;
   signalTtlSec: number;
-  webhookAllowedIps: string[];
+  /** Senders allowed to post to /webhook/in; empty: any sender (then WEBHOOK_SECRET or WEBHOOK_AUTH=none is required). */
+  webhookAllowedIps: IpRange[];
   webhookSecret: string | null;
+  /** 'none': the operator's explicit opt-out that lets ingest take signals with no secret and no allow-list. */
+  webhookAuth: 'none' | null;
+  /** Proxies whose X-Forwarded-For names the client; null (the default): the connecting address is the client. */
+  trustProxy: TrustProxy | null;
   adminToken: string | null;
   finvizUpdateToken: string | null;
   logLevel: string;
@@ -101,13 +114,39 @@ function list(env: Env, name: string, fallback: string[]): string[] {
   return raw.split(',').map((item) => item.trim()).filter(Boolean);
 }
 
-function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+function oneOf<T extends string, F extends T | null>(env: Env, name: string, allowed: readonly T[], fallback: F): T | F {
   const raw = str(env, name);
   if (raw === null) return fallback;
   if (!(allowed as readonly string[]).includes(raw)) {
     throw new ConfigError(name, `must be one of ${allowed.join(', ')} (got "${raw}")`);
   }
   return raw as T;
+}
+
+/** A comma list of addresses and CIDRs, parsed strictly; `keywords` name lists of their own. */
+function ipRanges(env: Env, name: string, expected: string, keywords: Record<string, readonly string[]> = {}): IpRange[] {
+  return list(env, name, []).flatMap((entry) => {
+    const expanded = keywords[entry.toLowerCase()] ?? [entry];
+    try {
+      return expanded.map(parseIpRange);
+    } catch (error) {
+      if (error instanceof InvalidIpRangeError) throw new ConfigError(name, `${expected}: ${error.message}`);
+      throw error;
+    }
+  });
+}
+
+/** TRUST_PROXY: a hop count (whole number ≥ 1) or a comma list of proxy addresses/CIDRs; unset or `off`: none. */
+function trustProxy(env: Env): TrustProxy | null {
+  const name = 'TRUST_PROXY';
+  const raw = str(env, name);
+  if (raw === null || raw.toLowerCase() === 'off') return null;
+  // Digits alone are a hop count; `true` (express's "trust everyone") would let any client forge its address.
+  if (/^[0-9]+$/.test(raw)) {
+    if (!/^[1-9][0-9]{0,2}$/.test(raw)) throw new ConfigError(name, `as a hop count must be a whole number from 1 to 999 (got "${raw}")`);
+    return { hops: Number(raw) };
+  }
+  return { proxies: ipRanges(env, name, 'must be off, a hop count (1, 2, ...) or a comma list of proxy addresses/CIDRs') };
 }
 
 const LOG_LEVELS = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'] as const;
@@ -151,8 +190,10 @@ export function loadConfig(env: Env = process.env): Config {
     queueMaxSize: int(env, 'QUEUE_MAX_SIZE', 100_000, 1),
     sellPolicy: oneOf(env, 'SELL_POLICY', ['open_position', 'always', 'topn'] as const, 'open_position'),
     signalTtlSec: int(env, 'SIGNAL_TTL_SEC', 300, 1, 86_400),
-    webhookAllowedIps: list(env, 'WEBHOOK_ALLOWED_IPS', []),
+    webhookAllowedIps: ipRanges(env, 'WEBHOOK_ALLOWED_IPS', 'must be a comma list of addresses/CIDRs or "tradingview"', { tradingview: TRADINGVIEW_IPS }),
     webhookSecret: str(env, 'WEBHOOK_SECRET'),
+    webhookAuth: oneOf(env, 'WEBHOOK_AUTH', ['none'] as const, null),
+    trustProxy: trustProxy(env),
     adminToken: str(env, 'ADMIN_TOKEN'),
     finvizUpdateToken: str(env, 'FINVIZ_UPDATE_TOKEN'),
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
@@ -165,4 +206,36 @@ function keyPrefix(env: Env): string {
   // BullMQ joins prefix and queue name with ':'; a ':' or space inside the prefix would blur keys.
   if (!/^[A-Za-z0-9_.-]+$/.test(prefix)) throw new ConfigError('KEY_PREFIX', `may hold only letters, digits, "_", "-" and "." (got "${prefix}")`);
   return prefix;
+}
+
+/** How /webhook/in authenticates its senders, as ingest's /status reports it. */
+export type WebhookAuthMode = 'secret' | 'allowed_ips' | 'secret_and_allowed_ips' | 'none';
+
+/** Logged at every start of an ingest that takes unauthenticated signals, and listed in its /status. */
+export const UNAUTHENTICATED_WEBHOOK_WARNING =
+  'WEBHOOK_AUTH=none: POST /webhook/in accepts signals from anyone (no WEBHOOK_SECRET, no WEBHOOK_ALLOWED_IPS)';
+
+/** What /webhook/in checks under this configuration. */
+export function webhookAuthMode(config: Pick<Config, 'webhookSecret' | 'webhookAllowedIps'>): WebhookAuthMode {
+  const secret = config.webhookSecret !== null;
+  const allowList = config.webhookAllowedIps.length > 0;
+  if (secret && allowList) return 'secret_and_allowed_ips';
+  if (secret) return 'secret';
+  return allowList ? 'allowed_ips' : 'none';
+}
+
+/**
+ * Ingest's start-up rule (the other services ignore it): a webhook anyone may post trades to is
+ * never the default. Without a secret and an allow-list, only WEBHOOK_AUTH=none lets it start.
+ */
+export function requireWebhookAuth(config: Pick<Config, 'webhookSecret' | 'webhookAllowedIps' | 'webhookAuth'>): WebhookAuthMode {
+  const mode = webhookAuthMode(config);
+  if (mode === 'none' && config.webhookAuth !== 'none') {
+    throw new ConfigError(
+      'WEBHOOK_SECRET',
+      'is not set, nor is WEBHOOK_ALLOWED_IPS, so anyone could post signals: set WEBHOOK_SECRET (recommended) or WEBHOOK_ALLOWED_IPS, '
+        + 'or WEBHOOK_AUTH=none to accept unauthenticated signals knowingly',
+    );
+  }
+  return mode;
 }

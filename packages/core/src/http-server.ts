@@ -2,6 +2,8 @@ import http from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { errorResponse, type HttpRequest, type HttpResponse, type Route } from './http-route';
 import type { Logger } from './logger';
+import type { TrustProxy } from './config';
+import { formatIpRange } from './ip-ranges';
 import { bearerMatches } from './auth';
 import { withTimeout } from './with-timeout';
 import type { Registry } from 'prom-client';
@@ -20,6 +22,14 @@ export interface ServiceHttpOptions {
   metrics: Registry;
   /** Mounts things that are not plain routes (Bull Board); runs after the route table. */
   mount?: (app: Express) => void;
+  /** Proxies whose X-Forwarded-For names the client (TRUST_PROXY); absent or null: the connecting address is the client. */
+  trustProxy?: TrustProxy | null;
+}
+
+/** TRUST_PROXY as express's `trust proxy` setting (never `true`, which believes any client's header). */
+function expressTrustProxy(trust: TrustProxy | null | undefined): number | string[] | false {
+  if (!trust) return false;
+  return 'hops' in trust ? trust.hops : trust.proxies.map(formatIpRange);
 }
 
 const DEPENDENCY_TIMEOUT_MS = 2000;
@@ -30,7 +40,8 @@ function toHttpRequest(req: Request): HttpRequest {
     query: (req.query ?? {}) as Record<string, string | undefined>,
     headers: req.headers as Record<string, string | undefined>,
     body: req.body,
-    ip: req.socket.remoteAddress ?? '',
+    // req.ip is the socket's address unless `trust proxy` believes an X-Forwarded-For hop.
+    ip: req.ip ?? '',
   };
 }
 
@@ -95,6 +106,7 @@ export function createServiceApp(options: ServiceHttpOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.set('trust proxy', expressTrustProxy(options.trustProxy));
 
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok', service: options.service });

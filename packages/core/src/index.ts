@@ -11,6 +11,8 @@ export * from './metrics';
 export * from './stats';
 export * from './topn';
 export * from './finviz-config';
+export * from './ip-ranges';
+export * from './redact-url';
 export * from './jobs';
 export * from './position-book';
 export * from './decision-hash';

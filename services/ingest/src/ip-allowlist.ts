@@ -1,24 +1,19 @@
 import net from 'node:net';
-
-/** TradingView's webhook sender addresses, per its documentation. */
-export const TRADINGVIEW_IPS = ['52.89.214.238', '34.212.75.30', '54.218.53.128', '52.32.178.7'];
+import type { IpRange } from '@tsp/core';
 
 /**
- * WEBHOOK_ALLOWED_IPS as a matcher: addresses and CIDRs, IPv4 or IPv6, and the word
- * `tradingview`. An empty list allows everyone.
+ * WEBHOOK_ALLOWED_IPS as a matcher, built from the list core parsed at start-up (addresses and
+ * CIDRs, IPv4 or IPv6; `tradingview` already expanded). An empty list allows everyone: ingest
+ * then starts only with WEBHOOK_SECRET or WEBHOOK_AUTH=none. A client seen as an IPv4-mapped IPv6
+ * address (`::ffff:1.2.3.4`, what a dual-stack socket reports) matches the IPv4 entries.
  */
-export function createIpAllowlist(entries: string[]): (ip: string) => boolean {
-  if (entries.length === 0) return () => true;
+export function createIpAllowlist(ranges: readonly IpRange[]): (ip: string) => boolean {
+  if (ranges.length === 0) return () => true;
   const blockList = new net.BlockList();
-  for (const entry of entries.flatMap((e) => (e.toLowerCase() === 'tradingview' ? TRADINGVIEW_IPS : [e]))) {
-    const [address, bits] = entry.split('/');
-    const type = net.isIPv6(address) ? 'ipv6' : 'ipv4';
-    if (!net.isIP(address)) throw new Error(`WEBHOOK_ALLOWED_IPS: "${entry}" is not an address or CIDR`);
-    if (bits !== undefined) blockList.addSubnet(address, Number(bits), type);
-    else blockList.addAddress(address, type);
-  }
+  for (const { family, address, prefix } of ranges) blockList.addSubnet(address, prefix, family);
   return (ip: string) => {
-    const plain = ip.startsWith('::ffff:') ? ip.slice(7) : ip;
-    return blockList.check(plain, net.isIPv6(plain) ? 'ipv6' : 'ipv4');
+    const family = net.isIPv4(ip) ? 'ipv4' : net.isIPv6(ip) ? 'ipv6' : null;
+    // node:net's BlockList itself compares IPv4-mapped IPv6 addresses with IPv4 entries.
+    return family !== null && blockList.check(ip, family);
   };
 }

@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import {
-  closeServer, createFailFastRedis, PositionBook, createRegistry, createServiceApp, listen, pingRedis, QUEUE, SystemStats,
-  waitForRedis, warnUnlessNoEviction, type Config, type Logger, type RunningService,
+  closeServer, createFailFastRedis, PositionBook, createRegistry, createServiceApp, listen, pingRedis, QUEUE, requireWebhookAuth, SystemStats,
+  UNAUTHENTICATED_WEBHOOK_WARNING, waitForRedis, warnUnlessNoEviction, type Config, type Logger, type RunningService,
 } from '@tsp/core';
 import { createPrisma, pingPostgres } from '@tsp/db';
 import type { IngestContext } from './ingest-context';
@@ -17,6 +17,8 @@ import { mountBullBoard } from './bull-board';
 import { mountAdminPage } from './admin-page';
 
 export async function startIngest(config: Config, logger: Logger): Promise<RunningService & { port: number }> {
+  // Refuses to start (ConfigError) with neither a secret nor an allow-list, unless WEBHOOK_AUTH=none.
+  if (requireWebhookAuth(config) === 'none') logger.warn(UNAUTHENTICATED_WEBHOOK_WARNING);
   const isAllowedIp = createIpAllowlist(config.webhookAllowedIps);
   // Auto-pipelining writes the commands of concurrent requests to Redis together: fewer syscalls per signal.
   const redis = createFailFastRedis(config.redisUrl, { enableAutoPipelining: true });
@@ -58,6 +60,7 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
     readiness: { redis: () => pingRedis(redis), postgres: () => pingPostgres(prisma) },
     status: getSystemStatus(ctx),
     metrics: registry,
+    trustProxy: config.trustProxy,
     mount: (express) => {
       mountAdminPage(express, config.adminToken);
       mountBullBoard(express, [signalsQueue, forwardQueue], config.adminToken);

@@ -123,6 +123,8 @@ export class FaultLab {
       DATABASE_URL: this.postgres.databaseUrl,
       KEY_PREFIX,
       ADMIN_TOKEN,
+      // The faults are in delivery, not in who may post: the lab's client posts without a secret.
+      WEBHOOK_AUTH: 'none',
       DEST_WEBHOOK_URL: this.destination.url,
       DEST_WEBHOOK_MAX_REQ_PER_MIN: '6000',
       // The lab refreshes the set every 10 s; an hour of slack keeps a slow test from seeing it stale.

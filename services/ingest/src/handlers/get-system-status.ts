@@ -1,6 +1,7 @@
 import { QUEUE, readTopnSet, redisKeys, topnAgeSec, isTopnStale } from '@tsp/core';
 import type { Queue } from 'bullmq';
 import type { IngestContext } from '../ingest-context';
+import { webhookAuthStatus } from '../webhook-auth-status';
 
 const JOB_STATES = ['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed'] as const;
 
@@ -41,6 +42,7 @@ export function getSystemStatus(ctx: IngestContext) {
       rate_limiter: { enabled: ctx.config.destRateLimitingEnabled, max_per_min: Number(capOverride) || ctx.config.destMaxReqPerMin, set_at_runtime: capOverride !== null },
       delivery_paused: deliveryPaused,
       audit_outbox: auditBacklog,
+      ...webhookAuthStatus(ctx.config),
     };
   };
 }
