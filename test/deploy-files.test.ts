@@ -49,6 +49,8 @@ const CONTRACT_VARS: Record<string, string | null> = {
   SIGNAL_TTL_SEC: '300',
   WEBHOOK_ALLOWED_IPS: null,
   WEBHOOK_SECRET: null,
+  WEBHOOK_AUTH: null,
+  TRUST_PROXY: null,
   ADMIN_TOKEN: null,
   FINVIZ_UPDATE_TOKEN: null,
   LOG_LEVEL: 'info',
@@ -57,7 +59,8 @@ const CONTRACT_VARS: Record<string, string | null> = {
 /** What each service is described as using (at least); every service also has its port variable. */
 const EVERY_SERVICE = ['REDIS_URL', 'DATABASE_URL', 'KEY_PREFIX', 'LOG_LEVEL', 'ADMIN_TOKEN'];
 const SERVICE_VARS: Record<Service, string[]> = {
-  ingest: ['WEBHOOK_SECRET', 'WEBHOOK_ALLOWED_IPS', 'FINVIZ_UPDATE_TOKEN', 'QUEUE_MAX_SIZE', 'FINVIZ_ALLOWED_HOSTS'],
+  // Ingest starts only with WEBHOOK_SECRET or WEBHOOK_ALLOWED_IPS, or WEBHOOK_AUTH=none: each deployment names all three.
+  ingest: ['WEBHOOK_SECRET', 'WEBHOOK_ALLOWED_IPS', 'WEBHOOK_AUTH', 'TRUST_PROXY', 'FINVIZ_UPDATE_TOKEN', 'QUEUE_MAX_SIZE', 'FINVIZ_ALLOWED_HOSTS'],
   screener: ['FINVIZ_URL', 'TOP_N', 'FINVIZ_REFRESH_SEC', 'FINVIZ_USE_ELITE', 'FINVIZ_EMAIL', 'FINVIZ_PASSWORD', 'FINVIZ_AUTH_TOKEN', 'FINVIZ_ALLOWED_HOSTS'],
   approver: ['TOPN_MAX_AGE_SEC', 'SELL_POLICY', 'WORKER_CONCURRENCY'],
   forwarder: [
