@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Config } from './config';
 
 /**
  * The screener's runtime configuration (`GET/POST /finviz/config`): written by ingest into
@@ -81,14 +82,10 @@ export const StoredFinvizConfigSchema = z.object({
 });
 export type StoredFinvizConfig = z.infer<typeof StoredFinvizConfigSchema>;
 
-/** Elite URLs may carry the API token in `auth=`; nothing shown or logged may. */
-export function redactFinvizUrl(raw: string): string {
-  try {
-    const url = new URL(raw);
-    if (url.password) url.password = '***';
-    if (url.searchParams.has('auth')) url.searchParams.set('auth', '***');
-    return url.toString();
-  } catch {
-    return '(invalid URL)';
-  }
+/** A config's values, before it is stored with a version. */
+export type FinvizConfigValues = Pick<StoredFinvizConfig, 'url' | 'top_n' | 'refresh'>;
+
+/** The environment's values (FINVIZ_URL, TOP_N, FINVIZ_REFRESH_SEC): in force until a config is stored. */
+export function environmentFinvizConfig(config: Pick<Config, 'finvizUrl' | 'topN' | 'finvizRefreshSec'>): FinvizConfigValues {
+  return { url: config.finvizUrl, top_n: config.topN, refresh: config.finvizRefreshSec };
 }

@@ -31,3 +31,4 @@ export * from './signal-view';
 export * from './dead-letter-handlers';
 export * from './audit-trail';
 export * from './durable-positions';
+export * from './finviz-config-store';

@@ -2,10 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type IORedis from 'ioredis';
 import {
-  ConfigError, finvizConfigUpdateSchema, finvizHostAllowed, redactFinvizUrl, redisKeys, StoredFinvizConfigSchema, withTimeout,
+  ConfigError, environmentFinvizConfig, finvizConfigUpdateSchema, finvizHostAllowed, redactUrl, redisKeys, StoredFinvizConfigSchema, withTimeout,
   type Config, type Logger, type StoredFinvizConfig,
 } from '@tsp/core';
-import type { PrismaClient } from '@tsp/db';
+import { FinvizConfigStore, type PrismaClient } from '@tsp/db';
 import type { ScreenerSettings } from './screener-loop';
 
 export interface FinvizSettingsOptions {
@@ -43,11 +43,13 @@ export class FinvizSettingsStore {
   private poller: NodeJS.Timeout | null = null;
   private refusedVersion: number | null = null;
   private readonly channel: string;
+  private readonly store: FinvizConfigStore;
 
   constructor(private readonly options: FinvizSettingsOptions) {
     const { config } = options;
     this.active = { url: config.finvizUrl, topN: config.topN, refreshSec: config.finvizRefreshSec };
     this.channel = redisKeys(config.keyPrefix).finvizConfigUpdated;
+    this.store = new FinvizConfigStore(options.prisma, config.keyPrefix);
   }
 
   get settings(): ScreenerSettings {
@@ -57,7 +59,7 @@ export class FinvizSettingsStore {
   /** For /status and /admin/state: never a credential (the URL's `auth=` is masked). */
   describe() {
     return {
-      url: this.active.url ? redactFinvizUrl(this.active.url) : null,
+      url: this.active.url ? redactUrl(this.active.url) : null,
       top_n: this.active.topN,
       refresh: this.active.refreshSec,
       source: this.source,
@@ -94,15 +96,8 @@ export class FinvizSettingsStore {
   /** Reads the stored config and applies it if newer. Answers it, null when none is stored, undefined when Postgres failed. */
   async reload(): Promise<StoredFinvizConfig | null | undefined> {
     try {
-      const row = await withTimeout(
-        this.options.prisma.finvizConfig.findUnique({ where: { deployment: this.options.config.keyPrefix } }),
-        DB_TIMEOUT_MS,
-      );
-      if (!row) return null;
-      const stored: StoredFinvizConfig = {
-        url: row.url, top_n: row.topN, refresh: row.refreshSec, version: row.version,
-        updated_at: row.updatedAt.toISOString(), updated_by: row.updatedBy,
-      };
+      const stored = await withTimeout(this.store.read(), DB_TIMEOUT_MS);
+      if (!stored) return null;
       this.apply(stored);
       return stored;
     } catch (error) {
@@ -130,7 +125,7 @@ export class FinvizSettingsStore {
     if (stored.url && !finvizHostAllowed(stored.url, config.finvizAllowedHosts)) {
       if (this.refusedVersion !== stored.version) {
         logger.error('refusing the stored Finviz config: its URL names a host outside this screener\'s FINVIZ_ALLOWED_HOSTS', {
-          version: stored.version, url: redactFinvizUrl(stored.url),
+          version: stored.version, url: redactUrl(stored.url),
         });
       }
       this.refusedVersion = stored.version;
@@ -143,7 +138,7 @@ export class FinvizSettingsStore {
     const changed = previous.url !== this.active.url || previous.topN !== this.active.topN || previous.refreshSec !== this.active.refreshSec;
     if (changed) {
       logger.info('applying the Finviz config', {
-        version: stored.version, url: stored.url ? redactFinvizUrl(stored.url) : null, top_n: stored.top_n, refresh: stored.refresh,
+        version: stored.version, url: stored.url ? redactUrl(stored.url) : null, top_n: stored.top_n, refresh: stored.refresh,
         updated_by: stored.updated_by,
       });
       this.options.onChange?.(previous, this.active);
@@ -156,7 +151,7 @@ export class FinvizSettingsStore {
    * valid stops the start, naming it.
    */
   private async importFile(): Promise<void> {
-    const { config, prisma, logger } = this.options;
+    const { config, logger } = this.options;
     const file = path.resolve(config.finvizConfigFile);
     if (!fs.existsSync(file)) return;
     let update;
@@ -167,26 +162,16 @@ export class FinvizSettingsStore {
     } catch (error) {
       throw new ConfigError('FINVIZ_CONFIG_FILE', `names ${file}, which is not a valid {url, top_n, refresh} config: ${(error as Error).message}`);
     }
-    const after = {
-      url: update.url ?? config.finvizUrl, top_n: update.top_n ?? config.topN, refresh: update.refresh ?? config.finvizRefreshSec,
-    };
+    const environment = environmentFinvizConfig(config);
+    const after = { url: update.url ?? environment.url, top_n: update.top_n ?? environment.top_n, refresh: update.refresh ?? environment.refresh };
     try {
-      await prisma.$transaction(async (tx) => {
-        // Several replicas may start at once: the first import wins, the others find it stored.
-        const created = await tx.finvizConfig.createMany({
-          data: [{
-            deployment: config.keyPrefix, url: after.url, topN: after.top_n, refreshSec: after.refresh, version: 1,
-            updatedAt: new Date(), updatedBy: IMPORT_ACTOR,
-          }],
-          skipDuplicates: true,
+      // Several replicas may start at once: the first import wins, the others find it stored.
+      const imported = await this.store.importOnce(after, { actor: IMPORT_ACTOR, ip: null, userAgent: null });
+      if (imported) {
+        logger.info(`imported the Finviz config from ${file}; from now on it is changed with POST /finviz/config`, {
+          url: after.url ? redactUrl(after.url) : null, top_n: after.top_n, refresh: after.refresh,
         });
-        if (created.count === 1) {
-          await tx.finvizConfigAudit.create({ data: { deployment: config.keyPrefix, actor: IMPORT_ACTOR, after } });
-          logger.info(`imported the Finviz config from ${file}; from now on it is changed with POST /finviz/config`, {
-            url: after.url ? redactFinvizUrl(after.url) : null, top_n: after.top_n, refresh: after.refresh,
-          });
-        }
-      });
+      }
     } catch (error) {
       logger.warn(`could not store the config of ${file}; will import it on a later start`, { error: (error as Error).message });
       return;

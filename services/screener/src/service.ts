@@ -1,6 +1,6 @@
 import IORedis from 'ioredis';
 import {
-  closeServer, ConfigError, createFailFastRedis, createRegistry, createServiceApp, isTopnStale, listen, pingRedis, redactFinvizUrl,
+  closeServer, ConfigError, createFailFastRedis, createRegistry, createServiceApp, isTopnStale, listen, pingRedis, redactUrl,
   redisKeys, topnAgeSec, waitForRedis, warnUnlessNoEviction, type Config, type Logger, type RunningService,
 } from '@tsp/core';
 import { createPrisma, pingPostgres } from '@tsp/db';
@@ -151,7 +151,7 @@ export async function startScreener(config: Config, logger: Logger): Promise<Run
       const set = publisher.current;
       return {
         service: 'screener',
-        finviz_url: url ? redactFinvizUrl(url) : null,
+        finviz_url: url ? redactUrl(url) : null,
         top_n: topN,
         refresh_sec: refreshSec,
         config: settings.describe(),

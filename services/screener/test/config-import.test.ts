@@ -70,6 +70,28 @@ describe('importing finviz_config.json', () => {
     }
   });
 
+  it('keeps the URL\'s token out of the audit and /status: only the stored config holds it', async () => {
+    const prefix = uniquePrefix('import-secret');
+    prefixes.push(prefix);
+    const secret = 'SECRET-elite-token-7f3a';
+    const url = `${finviz.url}/screener.ashx?v=111&s=ta_topgainers&auth=${secret}`;
+    fs.writeFileSync(file, JSON.stringify({ url, top_n: 4 }));
+    const screener = await startScreener(config(prefix), createLogger('screener', process.env.LOG_LEVEL));
+    try {
+      const status = await (await fetch(`http://127.0.0.1:${screener.port}/status`)).text();
+      expect(status).toContain('auth=***');
+      expect(status).not.toContain(secret);
+    } finally {
+      await screener.stop();
+    }
+    const audit = await prisma.finvizConfigAudit.findMany({ where: { deployment: prefix } });
+    expect(audit).toHaveLength(1);
+    expect(audit[0].after).toMatchObject({ url: `${finviz.url}/screener.ashx?v=111&s=ta_topgainers&auth=***`, top_n: 4 });
+    expect(JSON.stringify(audit.map(({ id: _id, ...row }) => row))).not.toContain(secret);
+    // The screener needs the token to fetch: the config itself keeps it.
+    expect((await prisma.finvizConfig.findUnique({ where: { deployment: prefix } }))?.url).toBe(url);
+  });
+
   it('refuses to start on a file that is not a valid config, naming FINVIZ_CONFIG_FILE', async () => {
     const prefix = uniquePrefix('import-bad');
     prefixes.push(prefix);

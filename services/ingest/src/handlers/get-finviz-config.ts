@@ -1,10 +1,11 @@
 import { unavailableResponse, type HttpResponse } from '@tsp/core';
+import { FinvizConfigStore } from '@tsp/db';
 import type { IngestContext } from '../ingest-context';
-import { FinvizConfigStore } from '../finviz-config-store';
+import { finvizConfigView } from '../finviz-config-view';
 
 /** GET /finviz/config — the screener's settings in force: URL (credentials masked), top_n, refresh. */
 export function getFinvizConfig(ctx: IngestContext) {
-  const store = new FinvizConfigStore(ctx.prisma, ctx.config);
+  const store = new FinvizConfigStore(ctx.prisma, ctx.config.keyPrefix);
   return async (): Promise<HttpResponse> => {
     let stored;
     try {
@@ -13,6 +14,6 @@ export function getFinvizConfig(ctx: IngestContext) {
       ctx.logger.warn('could not read the Finviz config', { error: (error as Error).message });
       return unavailableResponse('Postgres is unavailable; the config cannot be read');
     }
-    return { status: 200, body: store.view(stored) };
+    return { status: 200, body: finvizConfigView(stored, ctx.config) };
   };
 }

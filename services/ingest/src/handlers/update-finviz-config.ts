@@ -1,6 +1,9 @@
-import { bearerToken, errorResponse, finvizConfigUpdateSchema, secretsEqual, unavailableResponse, type HttpRequest, type HttpResponse } from '@tsp/core';
+import {
+  bearerToken, environmentFinvizConfig, errorResponse, finvizConfigUpdateSchema, redisKeys, secretsEqual, unavailableResponse, type HttpRequest, type HttpResponse,
+} from '@tsp/core';
+import { FinvizConfigStore } from '@tsp/db';
 import type { IngestContext } from '../ingest-context';
-import { FinvizConfigStore } from '../finviz-config-store';
+import { finvizConfigView } from '../finviz-config-view';
 
 /**
  * Guard of /finviz/config: Bearer FINVIZ_UPDATE_TOKEN or ADMIN_TOKEN, compared in constant time.
@@ -30,7 +33,7 @@ export function finvizConfigGuard(ctx: IngestContext) {
  * and announced to the screener, which applies it within about a second.
  */
 export function updateFinvizConfig(ctx: IngestContext) {
-  const store = new FinvizConfigStore(ctx.prisma, ctx.config);
+  const store = new FinvizConfigStore(ctx.prisma, ctx.config.keyPrefix);
   const schema = finvizConfigUpdateSchema(ctx.config.finvizAllowedHosts);
   return async (req: HttpRequest): Promise<HttpResponse> => {
     if (req.body === null || typeof req.body !== 'object' || Array.isArray(req.body)) {
@@ -47,7 +50,7 @@ export function updateFinvizConfig(ctx: IngestContext) {
 
     let stored;
     try {
-      stored = await store.update(parsed.data, {
+      stored = await store.update(parsed.data, environmentFinvizConfig(ctx.config), {
         actor: req.principal ?? 'unknown', ip: req.ip || null, userAgent: req.headers['user-agent']?.slice(0, 500) ?? null,
       });
     } catch (error) {
@@ -56,14 +59,16 @@ export function updateFinvizConfig(ctx: IngestContext) {
     }
     let announced = true;
     try {
-      await store.announce(ctx.redis, stored);
+      // Tells every screener replica; they also re-read Postgres now and then, so a lost message only delays.
+      await ctx.redis.publish(redisKeys(ctx.config.keyPrefix).finvizConfigUpdated, JSON.stringify(stored));
     } catch (error) {
       announced = false;
       ctx.logger.warn('stored the Finviz config but could not announce it; the screener reads it from Postgres within seconds', {
         error: (error as Error).message,
       });
     }
-    ctx.logger.info('Finviz config changed', { ...store.view(stored), actor: req.principal });
-    return { status: 200, body: { ...store.view(stored), announced } };
+    const view = finvizConfigView(stored, ctx.config);
+    ctx.logger.info('Finviz config changed', { ...view, actor: req.principal });
+    return { status: 200, body: { ...view, announced } };
   };
 }
