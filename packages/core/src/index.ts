@@ -17,3 +17,4 @@ export * from './jobs';
 export * from './position-book';
 export * from './decision-hash';
 export * from './with-timeout';
+export * from './ticker';

@@ -1,7 +1,5 @@
+import { parseTicker } from '@tsp/core';
 import { UnrecognisedPageError } from './screener-errors';
-
-/** Finviz writes tickers as letters/digits with "-" or "." for share classes (BRK-B). */
-const TICKER_SHAPE = /^[A-Z0-9][A-Z0-9.-]{0,14}$/;
 
 /** RFC 4180 rows: quoted fields may hold commas, doubled quotes and line breaks. */
 export function parseCsvRows(text: string): string[][] {
@@ -55,10 +53,11 @@ export function parseExportCsv(text: string): string[] {
     throw new UnrecognisedPageError(`the export is not a screener CSV with a "Ticker" column (starts with "${start}")`);
   }
   return rows.map((cells, index) => {
-    const ticker = (cells[column] ?? '').trim().toUpperCase();
-    if (!TICKER_SHAPE.test(ticker)) {
-      throw new UnrecognisedPageError(`row ${index + 1} of the export has no readable ticker`);
+    // The rule a webhook's ticker is read by, so that the export's BRK-B (or BRK.B) meets it.
+    const ticker = parseTicker((cells[column] ?? '').trim());
+    if (!ticker.ok) {
+      throw new UnrecognisedPageError(`row ${index + 1} of the export has no readable ticker: ${ticker.message}`);
     }
-    return ticker;
+    return ticker.ticker;
   });
 }

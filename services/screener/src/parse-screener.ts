@@ -1,4 +1,5 @@
 import { load, type CheerioAPI } from 'cheerio';
+import { parseTicker } from '@tsp/core';
 import { UnrecognisedPageError, type PageLooksLike } from './screener-errors';
 
 /** One page of screener results, tickers in the page's (ranked) order. */
@@ -20,8 +21,6 @@ export interface ScreenerPage {
 const TICKER_HEADER = 'ticker';
 /** Ticker links across Finviz's URL styles: quote.ashx?t= (≤2025), quote?t= (2026), stock?t= (2026-07). */
 const QUOTE_PATH = /(?:^|\/)(?:quote(?:\.ashx)?|stock)$/i;
-/** Finviz writes tickers as letters/digits with "-" or "." for share classes (BRK-B). */
-const TICKER_SHAPE = /^[A-Z0-9][A-Z0-9.-]{0,14}$/;
 const COUNT_TEXT = /(?:#\s*([\d,]+)\s*\/\s*)?([\d,]+)\s+Total\b/i;
 const COUNT_TEXT_STRICT = /#\s*([\d,]+)\s*\/\s*([\d,]+)\s+Total\b/i;
 
@@ -72,11 +71,12 @@ function readTickers($: CheerioAPI, results: NonNullable<ReturnType<typeof findR
     // A row too short to have the column (a spacer, a "no results" colspan row) is not a result.
     if (cells.length <= results.tickerIndex) return;
     const cell = cells.eq(results.tickerIndex);
-    const ticker = (cell.attr('data-boxover-ticker')?.trim() || tickerFromLinks($, cell) || normalise(cell.text())).toUpperCase();
-    if (!TICKER_SHAPE.test(ticker)) {
-      throw new UnrecognisedPageError(`row ${index + 1} of the results table has no readable ticker (cell reads "${normalise(cell.text()).slice(0, 40)}")`);
+    // The rule a webhook's ticker is read by, so that Finviz's BRK-B (or BRK.B on old pages) meets it.
+    const ticker = parseTicker(cell.attr('data-boxover-ticker')?.trim() || tickerFromLinks($, cell) || normalise(cell.text()));
+    if (!ticker.ok) {
+      throw new UnrecognisedPageError(`row ${index + 1} of the results table has no readable ticker: ${ticker.message}`);
     }
-    tickers.push(ticker);
+    tickers.push(ticker.ticker);
   });
   return tickers;
 }

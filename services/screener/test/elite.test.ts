@@ -171,4 +171,10 @@ describe('reading the export CSV', () => {
     expect(() => parseExportCsv('<html><body>Please log in</body></html>')).toThrow(/not a screener CSV/);
     expect(() => parseExportCsv('"No.","Ticker"\n"1",""\n')).toThrow(/no readable ticker/);
   });
+
+  it('writes BRK.B as BRK-B and refuses what the ticker rule refuses', () => {
+    expect(parseExportCsv('"No.","Ticker"\n"1","BRK.B"\n"2","brk/a"\n')).toEqual(['BRK-B', 'BRK-A']);
+    expect(() => parseExportCsv('"No.","Ticker"\n"1","BRK.B.C"\n')).toThrow(/row 1 .*more than one class suffix/);
+    expect(() => parseExportCsv('"No.","Ticker"\n"1","{{ticker}}"\n')).toThrow(/row 1 .*template/);
+  });
 });

@@ -61,6 +61,23 @@ describe('parsing a Finviz screener page', () => {
     expect(() => parseScreener(page('th', [], ''))).toThrow(UnrecognisedPageError);
   });
 
+  it('writes an old page\'s BRK.B as BRK-B, the way a webhook\'s ticker is written', () => {
+    const html = page('td', [
+      '<tr><td>1</td><td><a href="quote.ashx?t=BRK.B">BRK.B</a></td><td>Berkshire</td></tr>',
+      '<tr><td>2</td><td>bf.b</td><td>Brown-Forman</td></tr>',
+    ]);
+    expect(parseScreener(html).tickers).toEqual(['BRK-B', 'BF-B']);
+  });
+
+  it.each([
+    ['a Cyrillic look-alike', 'data-boxover-ticker="\u0410APL"'],
+    ['two class suffixes', 'data-boxover-ticker="BRK.B.C"'],
+    ['an 11-character symbol', 'data-boxover-ticker="ABCDEFGHIJK"'],
+  ])('refuses a page whose ticker cell holds %s, saying which rule it breaks', (_name, attribute) => {
+    const html = page('th', [`<tr><td>1</td><td ${attribute}>x</td><td>Company</td></tr>`]);
+    expect(() => parseScreener(html)).toThrow(/row 1 .*ticker "/);
+  });
+
   it('refuses a row whose ticker cell holds no ticker', () => {
     expect(() => parseScreener(page('th', ['<tr><td>1</td><td>Sign in to see more</td><td></td></tr>']))).toThrow(UnrecognisedPageError);
   });
