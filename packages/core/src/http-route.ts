@@ -1,14 +1,17 @@
+import type { z } from 'zod';
 import type { ErrorBody } from './schemas';
 
 /** What a handler sees: plain data, no framework object, so handlers are tested without a server. */
-export interface HttpRequest {
+export interface HttpRequest<Query = Record<string, string | undefined>, Body = unknown> {
+  method: string;
   params: Record<string, string>;
-  query: Record<string, string | undefined>;
+  /** The query string; the route's `query` schema's output when it declares one. */
+  query: Query;
   headers: Record<string, string | undefined>;
-  /** Parsed JSON body, or the raw text for routes that read `rawText`. */
-  body: unknown;
+  /** Parsed JSON body, the raw text for "rawText" routes, or the route's `request` schema's output. */
+  body: Body;
   ip: string;
-  /** Set by a route's guard (e.g. "admin"). */
+  /** Which credential a guard accepted (e.g. "ADMIN_TOKEN"): the audit's "who". */
   principal?: string;
 }
 
@@ -21,25 +24,58 @@ export interface HttpResponse {
   contentType?: string;
 }
 
-export type Handler = (req: HttpRequest) => Promise<HttpResponse> | HttpResponse;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each route's handler declares its own query and body types
+export type Handler<Query = any, Body = any> = (req: HttpRequest<Query, Body>) => Promise<HttpResponse> | HttpResponse;
 
-/** A guard answers a response to refuse the request, or null to let it through. */
-export type Guard = (req: HttpRequest) => HttpResponse | null;
+/** The credentials a route accepts, as the OpenAPI document names them. */
+export type AuthScheme = 'adminToken' | 'adminSession' | 'finvizUpdateToken' | 'webhookSecret' | 'tokenInBody' | 'senderAddress';
+
+/**
+ * Lets a request through (null) or answers for it. Guards sit on the route entry, never inside
+ * handlers, so the route table shows who may call what; `accepts` documents it.
+ */
+export interface Guard {
+  accepts: AuthScheme[];
+  check(req: HttpRequest): HttpResponse | null | Promise<HttpResponse | null>;
+}
+
+/** What the OpenAPI document says of a route beyond its schemas. */
+export interface RouteDocs {
+  summary: string;
+  /** The body as documented, when the route reads it itself (rawText routes) rather than through `request`. */
+  body?: z.ZodType;
+  ok: { status: number; body?: z.ZodType; description: string };
+  /** Error statuses this route answers, each with the contract's JSON error body. */
+  errors: Record<number, string>;
+}
+
+/** The outcome of a route's own body parser: the value, or the answer to send instead. */
+export type ParsedBody = { ok: true; value: unknown } | { ok: false; response: HttpResponse };
 
 export interface Route {
   method: 'get' | 'post' | 'put' | 'delete';
   path: string;
   handler: Handler;
-  guard?: Guard;
+  /** Checked in order after the body is read and before it is validated. */
+  guards?: Guard[];
   /**
    * How the body is read: "json" (application/json only), "rawText" (the body as a string, for
-   * handlers that accept several content types), or "none".
+   * routes that accept several content types and parse it with `parse`), or "none".
    */
   body?: 'json' | 'rawText' | 'none';
   /** Body size limit, express syntax (default 100kb). */
   limit?: string;
   /** Content types accepted by "rawText" routes. */
   accepts?: string[];
+  /** Turns a rawText body into a value before the guards run (a guard may read a field of it). */
+  parse?: (raw: string) => ParsedBody;
+  /** Validates the query string (400 invalid_query naming each field); the handler gets its output. */
+  query?: z.ZodType;
+  /** Validates the JSON body (400 `invalidBody` naming each field); the handler gets its output. */
+  request?: z.ZodType;
+  /** The error code of a body that fails `request` (default "invalid_request"). */
+  invalidBody?: string;
+  docs?: RouteDocs;
 }
 
 export function errorResponse(status: number, error: string, message: string, details?: unknown[]): HttpResponse {
@@ -52,6 +88,23 @@ export function errorResponse(status: number, error: string, message: string, de
 export const RETRY_AFTER_SEC = 5;
 
 /** 503 with Retry-After: a dependency is down, nothing was done, the same request may be sent again. */
-export function unavailableResponse(message: string, details?: unknown[]): HttpResponse {
-  return { ...errorResponse(503, 'unavailable', message, details), headers: { 'Retry-After': String(RETRY_AFTER_SEC) } };
+export function unavailableResponse(message: string, details?: unknown[], retryAfterSec = RETRY_AFTER_SEC): HttpResponse {
+  return { ...errorResponse(503, 'unavailable', message, details), headers: { 'Retry-After': String(retryAfterSec) } };
+}
+
+/** The 400 for input whose fields do not validate, naming each field. */
+export function invalidFields(error: string, what: string, issues: readonly { path: readonly PropertyKey[]; message: string }[]): HttpResponse {
+  const details = issues.map((issue) => ({ field: issue.path.map(String).join('.') || 'body', message: issue.message }));
+  return errorResponse(400, error, `Invalid ${what}: ${details.map((d) => d.field).join(', ')}`, details);
+}
+
+/**
+ * Thrown by a handler (or the storage it calls) when a dependency it needs is down: the server
+ * answers 503 with Retry-After, so handlers need no try/catch of their own for it.
+ */
+export class DependencyUnavailableError extends Error {
+  constructor(readonly dependency: string, message: string) {
+    super(message);
+    this.name = 'DependencyUnavailableError';
+  }
 }

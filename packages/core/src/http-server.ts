@@ -1,10 +1,11 @@
 import http from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { errorResponse, type HttpRequest, type HttpResponse, type Route } from './http-route';
+import {
+  DependencyUnavailableError, errorResponse, invalidFields, unavailableResponse, type HttpRequest, type HttpResponse, type Route,
+} from './http-route';
 import type { Logger } from './logger';
 import type { TrustProxy } from './config';
 import { formatIpRange } from './ip-ranges';
-import { bearerMatches } from './auth';
 import { withTimeout } from './with-timeout';
 import type { Registry } from 'prom-client';
 
@@ -40,6 +41,7 @@ function toHttpRequest(req: Request): HttpRequest {
     query: (req.query ?? {}) as Record<string, string | undefined>,
     headers: req.headers as Record<string, string | undefined>,
     body: req.body,
+    method: req.method,
     // req.ip is the socket's address unless `trust proxy` believes an X-Forwarded-For hop.
     ip: req.ip ?? '',
   };
@@ -90,15 +92,37 @@ function bodyErrorHandler(err: unknown, _req: Request, res: Response, next: Next
   }
 }
 
-/** Guard: Bearer ADMIN_TOKEN (fails closed when no token is configured). */
-export function adminGuard(adminToken: string | null) {
-  return (req: HttpRequest): HttpResponse | null => {
-    if (!adminToken) return errorResponse(401, 'unauthorized', 'ADMIN_TOKEN is not configured; admin routes are disabled');
-    if (!bearerMatches(req.headers.authorization, adminToken)) {
-      return errorResponse(401, 'unauthorized', 'Missing or wrong Bearer token');
-    }
-    return null;
-  };
+/**
+ * One request through its route: the route's own body parser, its guards in order, its query and
+ * body schemas, then the handler. A dependency the handler finds down answers 503.
+ */
+async function serveRoute(route: Route, request: HttpRequest, logger: Logger): Promise<HttpResponse> {
+  if (route.parse) {
+    const parsed = route.parse(typeof request.body === 'string' ? request.body : '');
+    if (!parsed.ok) return parsed.response;
+    request.body = parsed.value;
+  }
+  for (const guard of route.guards ?? []) {
+    const refusal = await guard.check(request);
+    if (refusal) return refusal;
+  }
+  if (route.query) {
+    const query = route.query.safeParse(request.query);
+    if (!query.success) return invalidFields('invalid_query', 'query', query.error.issues);
+    request.query = query.data as HttpRequest['query'];
+  }
+  if (route.request) {
+    const body = route.request.safeParse(request.body ?? {});
+    if (!body.success) return invalidFields(route.invalidBody ?? 'invalid_request', 'request', body.error.issues);
+    request.body = body.data;
+  }
+  try {
+    return await route.handler(request);
+  } catch (error) {
+    if (!(error instanceof DependencyUnavailableError)) throw error;
+    logger.warn(`${route.method.toUpperCase()} ${route.path}: ${error.dependency} unavailable`, { error: error.message });
+    return unavailableResponse(error.message);
+  }
 }
 
 export function createServiceApp(options: ServiceHttpOptions): Express {
@@ -142,13 +166,7 @@ export function createServiceApp(options: ServiceHttpOptions): Express {
 
   for (const route of options.routes) {
     app[route.method](route.path, ...bodyReader(route), async (req: Request, res: Response) => {
-      const request = toHttpRequest(req);
-      const refusal = route.guard?.(request);
-      if (refusal) {
-        send(res, refusal);
-        return;
-      }
-      send(res, await route.handler(request));
+      send(res, await serveRoute(route, toHttpRequest(req), logger));
     });
   }
 

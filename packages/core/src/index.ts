@@ -6,6 +6,7 @@ export * from './redis';
 export * from './auth';
 export * from './http-route';
 export * from './http-server';
+export * from './guards';
 export * from './lifecycle';
 export * from './metrics';
 export * from './stats';

@@ -1,4 +1,4 @@
-import { adminGuard, type Config, type Route } from '@tsp/core';
+import { adminTokenGuard, type Config, type Route } from '@tsp/core';
 import type { TopnCache } from './topn-cache';
 
 /** Admin routes of the approver. (/health, /ready, /status, /metrics come from core.) */
@@ -7,7 +7,7 @@ export function approverRoutes(config: Config, topn: TopnCache): Route[] {
     {
       method: 'post',
       path: '/admin/topn/reload',
-      guard: adminGuard(config.adminToken),
+      guards: [adminTokenGuard(config.adminToken)],
       body: 'none',
       handler: async () => {
         await topn.reload();

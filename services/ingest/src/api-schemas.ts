@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DeadReasonSchema, RejectReasonSchema, ApprovalBasisSchema, SignalKindSchema, SignalStatusSchema } from '@tsp/core';
+import { DeadReasonSchema, RejectReasonSchema, ApprovalBasisSchema, SideSchema, SignalKindSchema, SignalStatusSchema } from '@tsp/core';
 
 /**
  * The shapes of ingest's public API (contract section 4), as zod schemas: the OpenAPI document
@@ -50,6 +50,29 @@ export const SignalViewSchema = z.object({
   snapshot_id: z.string().nullable(),
   deliveries: z.array(DeliveryViewSchema),
 });
+
+const isoTime = z.iso.datetime({ offset: true });
+
+export const SignalListQuerySchema = z.object({
+  status: SignalStatusSchema.optional().describe('queued: signals still awaiting their decision, read from the queue'),
+  ticker: z.string().trim().toUpperCase().max(32).optional(),
+  side: z.string().trim().toUpperCase().pipe(SideSchema).optional().describe('BUY or SELL'),
+  from: isoTime.optional().describe('received at or after (ISO-8601)'),
+  to: isoTime.optional().describe('received at or before (ISO-8601)'),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  cursor: z.string().max(200).optional().describe('next_cursor of the previous page'),
+});
+export type SignalListQuery = z.infer<typeof SignalListQuerySchema>;
+
+export const TopnHistoryQuerySchema = z.object({
+  from: isoTime.optional().describe('fetched at or after (ISO-8601)'),
+  to: isoTime.optional().describe('fetched at or before (ISO-8601)'),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: z.string().max(200).optional().describe('next_cursor of the previous page'),
+});
+export type TopnHistoryQuery = z.infer<typeof TopnHistoryQuerySchema>;
+
+export const DeadListQuerySchema = z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) });
 
 export const SignalListSchema = z.object({ items: z.array(SignalViewSchema), next_cursor: z.string().nullable() });
 export const DeadListSchema = z.object({ items: z.array(SignalViewSchema) });

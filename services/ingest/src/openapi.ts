@@ -1,64 +1,75 @@
 import { z } from 'zod';
-import type { Route } from '@tsp/core';
-import { API_DOCS, type RouteDoc } from './api-docs';
+import type { AuthScheme, Route, RouteDocs } from '@tsp/core';
 import { ErrorSchema } from './api-schemas';
-
-const SECURITY: Record<RouteDoc['auth'], Record<string, string[]>[] | undefined> = {
-  admin: [{ adminToken: [] }, { adminCookie: [] }],
-  finviz: [{ finvizUpdateToken: [] }, { adminToken: [] }],
-  webhook: [{}, { webhookSecret: [] }],
-  token_in_body: [],
-  none: [],
-};
 
 const jsonSchema = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
 
-export const UNDOCUMENTED: RouteDoc = { summary: 'undocumented', auth: 'none', ok: { status: 200, description: 'undocumented' }, errors: {} };
+/** A route without docs still appears, flagged, so the omission shows (and fails a test). */
+export const UNDOCUMENTED: RouteDocs = { summary: 'undocumented', ok: { status: 200, description: 'undocumented' }, errors: {} };
+
+const SECURITY_SCHEMES: Record<Exclude<AuthScheme, 'senderAddress' | 'tokenInBody'>, unknown> = {
+  adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' },
+  adminSession: { type: 'apiKey', in: 'cookie', name: 'tsp_admin', description: 'the session the /admin login form sets' },
+  finvizUpdateToken: { type: 'http', scheme: 'bearer', description: 'FINVIZ_UPDATE_TOKEN' },
+  webhookSecret: { type: 'apiKey', in: 'header', name: 'X-Webhook-Secret', description: 'WEBHOOK_SECRET (or the JSON field "secret"); required when it is set' },
+};
 
 /** ":id" in express paths is "{id}" in OpenAPI. */
 const openApiPath = (path: string) => path.replace(/:(\w+)/g, '{$1}');
 
-function operation(route: Route, doc: RouteDoc) {
+/** The query schema's fields as OpenAPI parameters, with the schema's own types and descriptions. */
+function queryParameters(schema: z.ZodType | undefined) {
+  if (!schema) return [];
+  const { properties = {} } = jsonSchema(schema) as { properties?: Record<string, { description?: string }> };
+  return Object.entries(properties).map(([name, property]) => ({
+    name, in: 'query', required: false, ...(property.description ? { description: property.description } : {}), schema: property,
+  }));
+}
+
+/**
+ * Alternatives of OpenAPI security requirements, from the guards on the route. The webhook
+ * secret is optional (only when WEBHOOK_SECRET is set); a token in the body and the sender's
+ * address have no OpenAPI scheme and are said in the summary instead.
+ */
+function security(route: Route) {
+  const schemes = (route.guards ?? []).flatMap((guard) => guard.accepts).filter((s): s is keyof typeof SECURITY_SCHEMES => s in SECURITY_SCHEMES);
+  if (!schemes.length) return undefined;
+  const alternatives = schemes.map((scheme) => ({ [scheme]: [] }));
+  return schemes.includes('webhookSecret') ? [{}, ...alternatives] : alternatives;
+}
+
+function operation(route: Route) {
+  const docs = route.docs ?? UNDOCUMENTED;
   const parameters = [
     ...[...route.path.matchAll(/:(\w+)/g)].map(([, name]) => ({ name, in: 'path', required: true, schema: { type: 'string' } })),
-    ...Object.entries(doc.query ?? {}).map(([name, description]) => ({ name, in: 'query', required: false, description, schema: { type: 'string' } })),
+    ...queryParameters(route.query),
   ];
   const responses: Record<string, unknown> = {
-    [doc.ok.status]: { description: doc.ok.description, ...(doc.ok.body ? { content: { 'application/json': { schema: jsonSchema(doc.ok.body) } } } : {}) },
+    [docs.ok.status]: { description: docs.ok.description, ...(docs.ok.body ? { content: { 'application/json': { schema: jsonSchema(docs.ok.body) } } } : {}) },
   };
-  for (const [status, description] of Object.entries(doc.errors)) {
+  for (const [status, description] of Object.entries(docs.errors)) {
     responses[status] = { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
   }
+  const body = route.request ?? docs.body;
   const mediaTypes = route.accepts ?? ['application/json'];
+  const requirements = security(route);
   return {
-    summary: doc.summary,
+    summary: docs.summary,
     ...(parameters.length ? { parameters } : {}),
-    ...(doc.request ? { requestBody: { required: true, content: Object.fromEntries(mediaTypes.map((type) => [type, { schema: jsonSchema(doc.request!) }])) } } : {}),
+    ...(body ? { requestBody: { required: true, content: Object.fromEntries(mediaTypes.map((type) => [type, { schema: jsonSchema(body) }])) } } : {}),
     responses,
-    ...(SECURITY[doc.auth]?.length ? { security: SECURITY[doc.auth] } : {}),
+    ...(requirements ? { security: requirements } : {}),
   };
 }
 
-/** The OpenAPI 3.1 document of ingest's routes, from the route table and the zod schemas. */
+/** The OpenAPI 3.1 document of ingest's routes, from the route table and its zod schemas. */
 export function buildOpenApi(routes: Route[], version: string) {
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const route of routes) {
-    // A route missing from API_DOCS still appears, flagged, so the omission shows (and fails a test).
-    const doc = API_DOCS[`${route.method.toUpperCase()} ${route.path}`] ?? UNDOCUMENTED;
-    (paths[openApiPath(route.path)] ??= {})[route.method] = operation(route, doc);
-  }
+  for (const route of routes) (paths[openApiPath(route.path)] ??= {})[route.method] = operation(route);
   return {
     openapi: '3.1.0',
     info: { title: 'tsp — trading-signal relay, public API (ingest)', version },
     paths,
-    components: {
-      schemas: { Error: jsonSchema(ErrorSchema) },
-      securitySchemes: {
-        adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' },
-        adminCookie: { type: 'apiKey', in: 'cookie', name: 'tsp_admin', description: 'set by the /admin login form' },
-        finvizUpdateToken: { type: 'http', scheme: 'bearer', description: 'FINVIZ_UPDATE_TOKEN' },
-        webhookSecret: { type: 'apiKey', in: 'header', name: 'X-Webhook-Secret', description: 'WEBHOOK_SECRET (or the JSON field "secret")' },
-      },
-    },
+    components: { schemas: { Error: jsonSchema(ErrorSchema) }, securitySchemes: SECURITY_SCHEMES },
   };
 }

@@ -1,4 +1,4 @@
-import { errorResponse, type HttpResponse } from '@tsp/core';
+import { errorResponse } from '@tsp/core';
 
 /**
  * Paging cursors for lists ordered newest first: the last item's (time, id), stable under
@@ -17,12 +17,6 @@ export function decodeCursor(cursor: string): PageCursor | null {
   const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   const time = new Date(at ?? '');
   return id && !Number.isNaN(time.getTime()) ? { at: time, id } : null;
-}
-
-/** The 400 for a query whose fields do not validate, naming each field. */
-export function invalidQuery(issues: { path: PropertyKey[]; message: string }[]): HttpResponse {
-  const details = issues.map((issue) => ({ field: issue.path.map(String).join('.'), message: issue.message }));
-  return errorResponse(400, 'invalid_query', `Invalid query: ${details.map((d) => d.field).join(', ')}`, details);
 }
 
 export const INVALID_CURSOR = errorResponse(400, 'invalid_query', 'Invalid query: cursor', [{ field: 'cursor', message: 'not a cursor this API gave out' }]);

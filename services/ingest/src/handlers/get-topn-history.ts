@@ -1,15 +1,8 @@
-import { z } from 'zod';
-import { unavailableResponse, type HttpRequest, type HttpResponse } from '@tsp/core';
+import type { HttpRequest, HttpResponse } from '@tsp/core';
 import type { Prisma } from '@tsp/db';
 import type { IngestContext } from '../ingest-context';
-import { decodeCursor, encodeCursor, INVALID_CURSOR, invalidQuery } from '../page-cursor';
-
-const HistoryQuerySchema = z.object({
-  from: z.iso.datetime({ offset: true }).optional(),
-  to: z.iso.datetime({ offset: true }).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-  cursor: z.string().optional(),
-});
+import type { TopnHistoryQuery } from '../api-schemas';
+import { decodeCursor, encodeCursor, INVALID_CURSOR } from '../page-cursor';
 
 /**
  * GET /finviz/topn/history?from=&to=&limit=&cursor= — each changed Top-N set the screener
@@ -17,10 +10,8 @@ const HistoryQuerySchema = z.object({
  * this rejected at 10:02?" is answered by the set in force then.
  */
 export function getTopnHistory(ctx: IngestContext) {
-  return async (req: HttpRequest): Promise<HttpResponse> => {
-    const parsed = HistoryQuerySchema.safeParse(req.query);
-    if (!parsed.success) return invalidQuery(parsed.error.issues);
-    const query = parsed.data;
+  return async (req: HttpRequest<TopnHistoryQuery>): Promise<HttpResponse> => {
+    const query = req.query;
     const cursor = query.cursor ? decodeCursor(query.cursor) : null;
     if (query.cursor && !cursor) return INVALID_CURSOR;
 
@@ -32,13 +23,7 @@ export function getTopnHistory(ctx: IngestContext) {
     if (cursor) {
       where.AND = [{ OR: [{ fetchedAt: { lt: cursor.at } }, { fetchedAt: cursor.at, id: { lt: cursor.id } }] }];
     }
-    let rows;
-    try {
-      rows = await ctx.prisma.topnSnapshot.findMany({ where, orderBy: [{ fetchedAt: 'desc' }, { id: 'desc' }], take: query.limit + 1 });
-    } catch (error) {
-      ctx.logger.warn('could not read the Top-N history', { error: (error as Error).message });
-      return unavailableResponse('Postgres is unavailable; the history cannot be read');
-    }
+    const rows = await ctx.prisma.topnSnapshot.findMany({ where, orderBy: [{ fetchedAt: 'desc' }, { id: 'desc' }], take: query.limit + 1 });
     const page = rows.slice(0, query.limit);
     const last = page[page.length - 1];
     return {

@@ -1,28 +1,20 @@
-import { z } from 'zod';
-import { SideSchema, SignalStatusSchema, type HttpRequest, type HttpResponse } from '@tsp/core';
+import { SignalJobSchema, type HttpRequest, type HttpResponse } from '@tsp/core';
 import type { Prisma } from '@tsp/db';
 import type { IngestContext } from '../ingest-context';
-import { decodeCursor, encodeCursor, INVALID_CURSOR, invalidQuery } from '../page-cursor';
-import { viewOfRow } from '../signal-view';
+import type { SignalListQuery } from '../api-schemas';
+import { decodeCursor, encodeCursor, INVALID_CURSOR } from '../page-cursor';
+import { viewOfQueuedJob, viewOfRow } from '../signal-view';
 
-const ListQuerySchema = z.object({
-  status: SignalStatusSchema.optional(),
-  ticker: z.string().trim().toUpperCase().optional(),
-  side: z.string().trim().toUpperCase().pipe(SideSchema).optional(),
-  from: z.iso.datetime({ offset: true }).optional(),
-  to: z.iso.datetime({ offset: true }).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
-  cursor: z.string().optional(),
-});
+/** Undecided signals live only as jobs: waiting, parked for their turn, or being decided. */
+const UNDECIDED_STATES = ['waiting', 'prioritized', 'delayed', 'active'] as const;
 
 /** GET /signals — newest first, filtered, paged by cursor. */
 export function listSignals(ctx: IngestContext) {
-  return async (req: HttpRequest): Promise<HttpResponse> => {
-    const parsed = ListQuerySchema.safeParse(req.query);
-    if (!parsed.success) return invalidQuery(parsed.error.issues);
-    const query = parsed.data;
+  return async (req: HttpRequest<SignalListQuery>): Promise<HttpResponse> => {
+    const query = req.query;
     const cursor = query.cursor ? decodeCursor(query.cursor) : null;
     if (query.cursor && !cursor) return INVALID_CURSOR;
+    if (query.status === 'queued') return listQueued(ctx, query);
 
     const where: Prisma.SignalWhereInput = {
       status: query.status,
@@ -46,4 +38,23 @@ export function listSignals(ctx: IngestContext) {
       body: { items: page.map(viewOfRow), next_cursor: rows.length > query.limit && last ? encodeCursor(last.receivedAt, last.id) : null },
     };
   };
+}
+
+/**
+ * status=queued: the audit trail's rows are written when a signal is decided, so the signals not
+ * decided yet are read from the queue itself (at most `limit`, newest first, one page).
+ */
+async function listQueued(ctx: IngestContext, query: SignalListQuery): Promise<HttpResponse> {
+  const jobs = await ctx.signalsQueue.getJobs([...UNDECIDED_STATES], 0, query.limit - 1, false);
+  const from = query.from ? Date.parse(query.from) : -Infinity;
+  const to = query.to ? Date.parse(query.to) : Infinity;
+  const items = jobs
+    .map((job) => SignalJobSchema.safeParse(job?.data))
+    .flatMap((parsed) => (parsed.success ? [parsed.data] : []))
+    .filter((s) => (!query.ticker || s.ticker === query.ticker) && (!query.side || s.side === query.side))
+    .filter((s) => Date.parse(s.receivedAt) >= from && Date.parse(s.receivedAt) <= to)
+    .sort((a, b) => b.receivedAt.localeCompare(a.receivedAt) || b.id.localeCompare(a.id))
+    .slice(0, query.limit)
+    .map(viewOfQueuedJob);
+  return { status: 200, body: { items, next_cursor: null } };
 }
