@@ -80,6 +80,16 @@ describe('manual exits, positions and dead letters through ingest', () => {
     expect(res.body.details).toEqual([expect.objectContaining({ field: 'ticker' })]);
   });
 
+  it.each([['a Cyrillic look-alike', '\u0410APL'], ['two class suffixes', 'BRK.B.C'], ['a template leftover', '{{ticker}}']])(
+    'refuses a manual exit for a ticker with %s, saying why, and queues nothing',
+    async (_name, ticker) => {
+      const res = await request(ingest).post('/sell/individual').send({ ticker, token: ADMIN });
+      expect(res.status).toBe(400);
+      expect(res.body.details).toEqual([{ field: 'ticker', message: expect.stringMatching(/^ticker ".+" \S/) }]);
+      expect(await redis.exists(`${prefix}:signals:wait`, `${prefix}:signals:prioritized`)).toBe(0);
+    },
+  );
+
   it('sells one ticker with action exit and the last known price, audited as manual, and closes the position', async () => {
     const res = await request(ingest).post('/sell/individual').send({ ticker: AAA.toLowerCase(), token: UPDATE_TOKEN });
     expect(res.status).toBe(202);

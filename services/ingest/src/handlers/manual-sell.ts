@@ -1,11 +1,11 @@
 import {
-  errorResponse, redisKeys, secretsEqual, signalJobOptions, unavailableResponse,
+  errorResponse, parseTicker, redisKeys, secretsEqual, signalJobOptions, unavailableResponse,
   type HttpRequest, type HttpResponse, type SignalJob,
 } from '@tsp/core';
 import { openPositions } from '@tsp/db';
 import type { IngestContext } from '../ingest-context';
 import { SellIndividualSchema } from '../api-schemas';
-import { isTicker, newSignalId, normaliseTicker } from '../signal/normalise-signal';
+import { newSignalId } from '../signal/normalise-signal';
 
 
 
@@ -23,8 +23,8 @@ function unauthorized(): HttpResponse {
 async function lastKnownPrice(ctx: IngestContext, ticker: string): Promise<number | undefined> {
   const positionPrice = await ctx.positions.lastPrice(ticker).catch(() => null);
   if (positionPrice) return positionPrice;
-  const seen = Number(await ctx.redis.hget(redisKeys(ctx.config.keyPrefix).lastPrice, ticker).catch(() => null));
-  return seen > 0 ? seen : undefined;
+  const seen = Number(await ctx.redis.get(redisKeys(ctx.config.keyPrefix).lastPrice(ticker)).catch(() => null));
+  return Number.isFinite(seen) && seen > 0 ? seen : undefined;
 }
 
 async function enqueueManualSell(ctx: IngestContext, ticker: string): Promise<string> {
@@ -47,10 +47,11 @@ export function sellIndividual(ctx: IngestContext) {
     const body = (req.body ?? {}) as Record<string, unknown>;
     if (!tokenAccepted(ctx, body.token)) return unauthorized();
     const parsed = SellIndividualSchema.safeParse(body);
-    const ticker = parsed.success ? normaliseTicker(parsed.data.ticker) : '';
-    if (!isTicker(ticker)) {
-      return errorResponse(400, 'invalid_signal', 'Invalid sell: ticker', [{ field: 'ticker', message: 'ticker is required, e.g. "AAPL"' }]);
+    const read = parsed.success ? parseTicker(parsed.data.ticker) : { ok: false as const, message: 'ticker is required, e.g. "AAPL"' };
+    if (!read.ok) {
+      return errorResponse(400, 'invalid_signal', 'Invalid sell: ticker', [{ field: 'ticker', message: read.message }]);
     }
+    const { ticker } = read;
     try {
       const id = await enqueueManualSell(ctx, ticker);
       return { status: 202, body: { ids: [id], tickers: [ticker] } };
