@@ -198,3 +198,33 @@ describe('time', () => {
     expect(accepted({ ticker: 'AAPL', side: 'buy', time: inADay }).time).toBe(inADay);
   });
 });
+
+describe('control characters and lone surrogates', () => {
+  it.each([
+    ['NUL in a passthrough string', { note: 'a\u0000b' }, ['note']],
+    ['a C0 control nested in an object', { meta: { note: 'x\u0001' } }, ['meta.note']],
+    ['a control character in an array', { tags: ['a', 'b', 'c\u001F'] }, ['tags[2]']],
+    ['DEL', { note: 'x\u007F' }, ['note']],
+    ['a C1 control', { note: 'x\u0085' }, ['note']],
+    ['NUL in a key', { 'bad\u0000key': 1 }, ['bad\\u0000key']],
+    ['a tab in a nested key', { meta: { 'a\tb': 'x' } }, ['meta.a\\u0009b']],
+    ['a lone high surrogate', { note: '\uD800' }, ['note']],
+    ['a lone low surrogate', { note: 'x\uDC00y' }, ['note']],
+    ['a lone surrogate in a key', { ['k\uDBFF']: 'x' }, ['k\\uDBFF']],
+    ['NUL in the ticker', { ticker: 'AAPL\u0000' }, ['ticker']],
+    ['a tab in the ticker', { ticker: 'AAPL\t' }, ['ticker']],
+    ['a line feed in the side', { side: 'buy\n' }, ['side']],
+    ['NUL in the secret', { secret: 's\u0000' }, ['secret']],
+  ])('refuses %s, naming the field by its path', (_name, fields, expected) => {
+    expect(refusedFields({ ticker: 'AAPL', side: 'buy', ...fields })).toEqual(expected);
+  });
+
+  it('accepts tab, CR and LF inside a passthrough string and passes it on unchanged', () => {
+    const signal = accepted({ ticker: 'AAPL', side: 'buy', note: 'line 1\r\nline 2\tend', meta: { lines: ['a\nb'] } });
+    expect(signal.body).toMatchObject({ note: 'line 1\r\nline 2\tend', meta: { lines: ['a\nb'] } });
+  });
+
+  it('accepts a surrogate pair (an emoji) and a no-break space in a passthrough string', () => {
+    expect(accepted({ ticker: 'AAPL', side: 'buy', note: 'to the moon \uD83D\uDE80\u00A0!' }).body.note).toBe('to the moon \uD83D\uDE80\u00A0!');
+  });
+});

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseTicker, type OutboundBody, type SignalJob } from '@tsp/core';
 import type { FieldError } from './field-error';
+import { inspectStrings } from './inspect-strings';
 import { readPrice } from './read-price';
 import { readSideAndAction } from './side-and-action';
 import { readTime } from './read-time';
@@ -9,8 +10,11 @@ export type NormaliseResult =
   | { ok: true; signal: Omit<SignalJob, 'id' | 'receivedAt' | 'idempotencyKey'> }
   | { ok: false; errors: FieldError[] };
 
+/** The top-level fields tsp reads itself; every other field passes through to the destination. */
+const OWN_FIELDS: ReadonlySet<string> = new Set(['ticker', 'side', 'action', 'price', 'time', 'secret']);
+
 /**
- * Validates and normalises a source signal. Every bad field is reported at once; fields
+ * Validates and normalises a source signal. Every bad field is reported at once, each once; fields
  * tsp does not know pass through unchanged to the destination, except `secret`, which is never kept.
  */
 export function normaliseSignal(input: Record<string, unknown>, now: Date): NormaliseResult {
@@ -23,18 +27,25 @@ export function normaliseSignal(input: Record<string, unknown>, now: Date): Norm
   const price = readPrice(rawPrice);
   const time = readTime(rawTime, now);
 
-  const errors: FieldError[] = [
+  const errors = oncePerField([
+    ...inspectStrings(input, OWN_FIELDS),
     ...(ticker.ok ? [] : [{ field: 'ticker', message: ticker.message }]),
     ...(sideAndAction.ok ? [] : sideAndAction.errors),
     ...(price.ok ? [] : [{ field: 'price', message: price.message }]),
     ...(time.ok ? [] : [{ field: 'time', message: time.message }]),
-  ];
+  ]);
   if (errors.length > 0 || !ticker.ok || !sideAndAction.ok || !price.ok || !time.ok) return { ok: false, errors };
 
   const { side, action } = sideAndAction;
   const body: OutboundBody = { ...passthrough, ticker: ticker.ticker, side, action, time: time.time };
   if (price.price !== undefined) body.price = price.price;
   return { ok: true, signal: { kind: 'source', ticker: ticker.ticker, side, action, price: price.price, time: time.time, body } };
+}
+
+/** The first error of each field: a NUL in the ticker is one problem, not two. */
+function oncePerField(errors: FieldError[]): FieldError[] {
+  const seen = new Set<string>();
+  return errors.filter((error) => !seen.has(error.field) && seen.add(error.field));
 }
 
 export function newSignalId(): string {
