@@ -65,9 +65,85 @@ describe('POST /webhook/in', () => {
     expect(repeat.body.id).toBe(first.body.id);
   });
 
+  /** A JSON object posted with the secret in the body. */
+  const post = (body: Record<string, unknown>) => () => request(url).post('/webhook/in').send({ secret: SECRET, ...body });
+  /** Raw text posted as application/json with the secret in a header, for bodies JSON.stringify cannot write. */
+  const postText = (text: string) => () => request(url).post('/webhook/in').set('Content-Type', 'application/json').set('X-Webhook-Secret', SECRET).send(text);
+  const signal = { ticker: 'AAPL', side: 'buy' };
+  /** A signal whose `deep` field brings the whole body to `levels` levels of objects and arrays. */
+  const nestedText = (levels: number) => `{"ticker":"AAPL","side":"buy","deep":${'['.repeat(levels - 1)}${']'.repeat(levels - 1)}}`;
+  /** A signal of exactly `bytes` bytes of JSON text. */
+  const textOfBytes = (bytes: number) => {
+    const empty = JSON.stringify({ ...signal, pad: '' });
+    return JSON.stringify({ ...signal, pad: 'x'.repeat(bytes - empty.length) });
+  };
+  const wrongTypes: [string, unknown][] = [['a number', 7], ['an array', ['AAPL']], ['an object', { value: 'AAPL' }], ['a boolean', false]];
+
+  it('accepts tab, CR and LF inside a passthrough string and passes them on unchanged', async () => {
+    const res = await post({ ...signal, note: 'line 1\r\nline 2\tend', meta: { lines: ['a\nb'] } })();
+    expect(res.status).toBe(202);
+    expect((await queue.getJob(res.body.id))?.data.body).toMatchObject({ note: 'line 1\r\nline 2\tend', meta: { lines: ['a\nb'] } });
+  });
+
+  it('accepts JSON nested 32 levels deep', async () => {
+    const res = await postText(nestedText(32))();
+    expect(res.status).toBe(202);
+    expect((await queue.getJob(res.body.id))?.data.body.deep).toBeDefined();
+  });
+
+  it('accepts a body of exactly 16 KiB', async () => {
+    expect((await postText(textOfBytes(16 * 1024))()).status).toBe(202);
+  });
+
+  it('accepts NaN as a ticker: NAN is listed', async () => {
+    const res = await post({ ticker: 'NaN', side: 'buy' })();
+    expect(res.status).toBe(202);
+    expect((await queue.getJob(res.body.id))?.data.ticker).toBe('NAN');
+  });
+
   describe('every error enqueues nothing', () => {
     // Every row has all five entries: jest reads a missing last argument as a done() callback.
     const cases: [string, () => request.Test, number, string, string[] | undefined][] = [
+      // Wrong types, for every field tsp reads (a number is a price's and a time's right type).
+      ...(['ticker', 'side', 'action', 'price', 'time'] as const).flatMap((field) =>
+        wrongTypes
+          .filter(([, value]) => !(typeof value === 'number' && (field === 'price' || field === 'time')))
+          .map(([name, value]): [string, () => request.Test, number, string, string[]] => [`a ${field} that is ${name}`, post({ ...signal, [field]: value }), 400, 'invalid_signal', [field]])),
+      // Sizes.
+      ['an 11-character ticker', post({ ...signal, ticker: 'ABCDEFGHIJK' }), 400, 'invalid_signal', ['ticker']],
+      ['a body one byte over 16 KiB', postText(textOfBytes(16 * 1024 + 1)), 413, 'payload_too_large', undefined],
+      // Control characters and lone surrogates, named by their path.
+      ['NUL in a passthrough string', post({ ...signal, note: 'a\u0000b' }), 400, 'invalid_signal', ['note']],
+      ['NUL in a nested passthrough string', post({ ...signal, meta: { note: '\u0000' } }), 400, 'invalid_signal', ['meta.note']],
+      ['a control character in an array item', post({ ...signal, tags: ['a', 'b', 'bell\u0007'] }), 400, 'invalid_signal', ['tags[2]']],
+      ['NUL in a key', post({ ...signal, 'k\u0000': 1 }), 400, 'invalid_signal', ['k\\u0000']],
+      ['NUL in the ticker', post({ ...signal, ticker: 'AAPL\u0000' }), 400, 'invalid_signal', ['ticker']],
+      ['a C1 control character', post({ ...signal, note: '\u009B31m' }), 400, 'invalid_signal', ['note']],
+      ['a lone surrogate in the raw text', postText('{"ticker":"AAPL","side":"buy","note":"\\ud800"}'), 400, 'invalid_signal', ['note']],
+      // Tickers the one rule refuses.
+      ['a Cyrillic look-alike ticker', post({ ...signal, ticker: '\u0410APL' }), 400, 'invalid_signal', ['ticker']],
+      ['a full-width ticker', post({ ...signal, ticker: '\uFF21\uFF21\uFF30\uFF2C' }), 400, 'invalid_signal', ['ticker']],
+      ['a ticker with a zero-width space', post({ ...signal, ticker: 'AA\u200BPL' }), 400, 'invalid_signal', ['ticker']],
+      ['a ticker with a no-break space', post({ ...signal, ticker: 'AAPL\u00A0' }), 400, 'invalid_signal', ['ticker']],
+      ['an unfilled {{ticker}} placeholder', post({ ...signal, ticker: '{{ticker}}' }), 400, 'invalid_signal', ['ticker']],
+      ['the ticker "undefined"', post({ ...signal, ticker: 'undefined' }), 400, 'invalid_signal', ['ticker']],
+      ['the ticker "null"', post({ ...signal, ticker: 'null' }), 400, 'invalid_signal', ['ticker']],
+      ['an empty exchange prefix', post({ ...signal, ticker: ':AAPL' }), 400, 'invalid_signal', ['ticker']],
+      // Prices and times.
+      ['an empty price', post({ ...signal, price: '' }), 400, 'invalid_signal', ['price']],
+      ['a 400-digit price', post({ ...signal, price: '9'.repeat(400) }), 400, 'invalid_signal', ['price']],
+      ['a price of 1e999 (Infinity once parsed)', postText('{"ticker":"AAPL","side":"buy","price":1e999}'), 400, 'invalid_signal', ['price']],
+      ['a time in 1970', post({ ...signal, time: '1970-01-01T00:00:00Z' }), 400, 'invalid_signal', ['time']],
+      ['a time in the year 9999', post({ ...signal, time: '9999-12-31T00:00:00Z' }), 400, 'invalid_signal', ['time']],
+      ['a time two days ahead', post({ ...signal, time: Math.floor(Date.now() / 1000) + 2 * 86400 }), 400, 'invalid_signal', ['time']],
+      // Side and action.
+      ['a side BUY and an action that is a SELL word', post({ ticker: 'AAPL', side: 'buy', action: 'exit' }), 400, 'invalid_signal', ['side', 'action']],
+      ['a side SELL and an action that is a BUY word', post({ ticker: 'AAPL', side: 'sell', action: 'add' }), 400, 'invalid_signal', ['side', 'action']],
+      ['an action that is no action word', post({ ticker: 'AAPL', side: 'buy', action: 'hold' }), 400, 'invalid_signal', ['action']],
+      ['cancel without a side', post({ ticker: 'AAPL', action: 'cancel' }), 400, 'invalid_signal', ['side']],
+      // Nesting, refused before JSON.parse.
+      ['JSON nested 5,000 levels deep', postText(nestedText(5000)), 400, 'invalid_json', undefined],
+      ['JSON nested 33 levels deep', postText(nestedText(33)), 400, 'invalid_json', undefined],
       ['a missing ticker', () => request(url).post('/webhook/in').send({ side: 'buy', secret: SECRET }), 400, 'invalid_signal', ['ticker']],
       ['a bad side', () => request(url).post('/webhook/in').send({ ticker: 'AAPL', side: 'hold', secret: SECRET }), 400, 'invalid_signal', ['side']],
       ['a bad price', () => request(url).post('/webhook/in').send({ ticker: 'AAPL', side: 'buy', price: 0, secret: SECRET }), 400, 'invalid_signal', ['price']],

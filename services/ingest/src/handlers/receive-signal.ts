@@ -2,16 +2,7 @@ import { errorResponse, secretsEqual, signalJobOptions, unavailableResponse, typ
 import type { IngestContext } from '../ingest-context';
 import { normaliseSignal, newSignalId } from '../signal/normalise-signal';
 import { idempotencyKeyOf } from '../signal/idempotency';
-
-function parseBody(raw: unknown): Record<string, unknown> | null {
-  if (typeof raw !== 'string') return null;
-  try {
-    const value = JSON.parse(raw);
-    return value && typeof value === 'object' && !Array.isArray(value) ? value : null;
-  } catch {
-    return null;
-  }
-}
+import { parseSignalBody } from '../signal/parse-signal-body';
 
 
 /**
@@ -23,8 +14,9 @@ export function receiveSignal(ctx: IngestContext) {
     if (!ctx.isAllowedIp(req.ip)) {
       return errorResponse(403, 'forbidden', `Address ${req.ip} may not post signals (WEBHOOK_ALLOWED_IPS)`);
     }
-    const input = parseBody(req.body);
-    if (!input) return errorResponse(400, 'invalid_json', 'Body must be a JSON object');
+    const parsed = parseSignalBody(req.body);
+    if (!parsed.ok) return errorResponse(400, 'invalid_json', parsed.message);
+    const { input } = parsed;
 
     if (ctx.config.webhookSecret) {
       const given = typeof input.secret === 'string' ? input.secret : req.headers['x-webhook-secret'];
