@@ -199,7 +199,7 @@ describe('time', () => {
   });
 });
 
-describe('control characters and lone surrogates', () => {
+describe('control characters, lone surrogates and non-finite numbers anywhere in the body', () => {
   it.each([
     ['NUL in a passthrough string', { note: 'a\u0000b' }, ['note']],
     ['a C0 control nested in an object', { meta: { note: 'x\u0001' } }, ['meta.note']],
@@ -217,6 +217,11 @@ describe('control characters and lone surrogates', () => {
     ['NUL in the secret', { secret: 's\u0000' }, ['secret']],
   ])('refuses %s, naming the field by its path', (_name, fields, expected) => {
     expect(refusedFields({ ticker: 'AAPL', side: 'buy', ...fields })).toEqual(expected);
+  });
+
+  it('refuses a passthrough number that is not finite, which JSON would write back as null', () => {
+    expect(refusedFields({ ticker: 'AAPL', side: 'buy', qty: Number.POSITIVE_INFINITY })).toEqual(['qty']);
+    expect(refusedFields({ ticker: 'AAPL', side: 'buy', meta: { sizes: [1, Number.NEGATIVE_INFINITY] } })).toEqual(['meta.sizes[1]']);
   });
 
   it('accepts tab, CR and LF inside a passthrough string and passes it on unchanged', () => {

@@ -112,13 +112,14 @@ describe('POST /webhook/in', () => {
       // Sizes.
       ['an 11-character ticker', post({ ...signal, ticker: 'ABCDEFGHIJK' }), 400, 'invalid_signal', ['ticker']],
       ['a body one byte over 16 KiB', postText(textOfBytes(16 * 1024 + 1)), 413, 'payload_too_large', undefined],
-      // Control characters and lone surrogates, named by their path.
+      // Control characters, lone surrogates and non-finite numbers, named by their path.
       ['NUL in a passthrough string', post({ ...signal, note: 'a\u0000b' }), 400, 'invalid_signal', ['note']],
       ['NUL in a nested passthrough string', post({ ...signal, meta: { note: '\u0000' } }), 400, 'invalid_signal', ['meta.note']],
       ['a control character in an array item', post({ ...signal, tags: ['a', 'b', 'bell\u0007'] }), 400, 'invalid_signal', ['tags[2]']],
       ['NUL in a key', post({ ...signal, 'k\u0000': 1 }), 400, 'invalid_signal', ['k\\u0000']],
       ['NUL in the ticker', post({ ...signal, ticker: 'AAPL\u0000' }), 400, 'invalid_signal', ['ticker']],
       ['a C1 control character', post({ ...signal, note: '\u009B31m' }), 400, 'invalid_signal', ['note']],
+      ['a passthrough number of 1e999 (Infinity once parsed)', postText('{"ticker":"AAPL","side":"buy","qty":1e999}'), 400, 'invalid_signal', ['qty']],
       ['a lone surrogate in the raw text', postText('{"ticker":"AAPL","side":"buy","note":"\\ud800"}'), 400, 'invalid_signal', ['note']],
       // Tickers the one rule refuses.
       ['a Cyrillic look-alike ticker', post({ ...signal, ticker: '\u0410APL' }), 400, 'invalid_signal', ['ticker']],

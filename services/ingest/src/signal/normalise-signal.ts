@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseTicker, type OutboundBody, type SignalJob } from '@tsp/core';
 import type { FieldError } from './field-error';
-import { inspectStrings } from './inspect-strings';
+import { inspectValues } from './inspect-values';
 import { readPrice } from './read-price';
 import { readSideAndAction } from './side-and-action';
 import { readTime } from './read-time';
@@ -28,7 +28,7 @@ export function normaliseSignal(input: Record<string, unknown>, now: Date): Norm
   const time = readTime(rawTime, now);
 
   const errors = oncePerField([
-    ...inspectStrings(input, OWN_FIELDS),
+    ...inspectValues(input, OWN_FIELDS),
     ...(ticker.ok ? [] : [{ field: 'ticker', message: ticker.message }]),
     ...(sideAndAction.ok ? [] : sideAndAction.errors),
     ...(price.ok ? [] : [{ field: 'price', message: price.message }]),
@@ -45,7 +45,11 @@ export function normaliseSignal(input: Record<string, unknown>, now: Date): Norm
 /** The first error of each field: a NUL in the ticker is one problem, not two. */
 function oncePerField(errors: FieldError[]): FieldError[] {
   const seen = new Set<string>();
-  return errors.filter((error) => !seen.has(error.field) && seen.add(error.field));
+  return errors.filter((error) => {
+    if (seen.has(error.field)) return false;
+    seen.add(error.field);
+    return true;
+  });
 }
 
 export function newSignalId(): string {

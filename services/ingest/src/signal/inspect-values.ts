@@ -1,11 +1,14 @@
 import type { FieldError } from './field-error';
 
 /**
- * Finds control characters and lone UTF-16 surrogates in every string value and every object key
- * of a signal, at any depth. Postgres refuses `\u0000` in JSONB, so one such signal used to stall
- * the audit trail; a lone surrogate cannot be written as UTF-8 at all; and a control character in
- * a key or a field tsp reads is never meant and can hide what a value says. Tab, CR and LF are
- * ordinary text in a passthrough value (a note, a comment) and are allowed there only.
+ * Finds what no signal may carry anywhere in its body, at any depth:
+ * - control characters and lone UTF-16 surrogates in a string value or an object key. Postgres
+ *   refuses `\u0000` in JSONB, so one such signal used to stall the audit trail; a lone surrogate
+ *   cannot be written as UTF-8 at all; and a control character in a key or a field tsp reads is
+ *   never meant and can hide what a value says. Tab, CR and LF are ordinary text in a passthrough
+ *   value (a note, a comment) and are allowed there only;
+ * - numbers that are not finite. JSON.parse reads `1e999` as Infinity, which JSON cannot write
+ *   back: a passthrough `qty` of 1e999 would reach the destination as null.
  */
 
 /** C0 controls, DEL and C1 controls. */
@@ -17,11 +20,11 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 const UNPRINTABLE = new RegExp(`${CONTROL.source}|${LONE_SURROGATE.source}`, 'g');
 
 /**
- * Every problem string of a parsed body, named by its path (`note`, `meta.note`, `tags[2]`, or
- * the key itself). Values of `ownFields` (top-level fields tsp reads itself) may not hold tab, CR
- * or LF either.
+ * Every problem value or key of a parsed body, named by its path (`note`, `meta.note`, `tags[2]`,
+ * or the key itself). Values of `ownFields` (top-level fields tsp reads itself) may not hold tab,
+ * CR or LF either.
  */
-export function inspectStrings(body: Record<string, unknown>, ownFields: ReadonlySet<string>): FieldError[] {
+export function inspectValues(body: Record<string, unknown>, ownFields: ReadonlySet<string>): FieldError[] {
   return Object.entries(body).flatMap(([key, value]) => inspectEntry('', key, value, !ownFields.has(key)));
 }
 
@@ -36,6 +39,9 @@ function inspectValue(path: string, value: unknown, passthrough: boolean): Field
   if (typeof value === 'string') {
     const problem = problemOf(value, passthrough ? CONTROL_BUT_LINE_BREAKS_AND_TABS : CONTROL);
     return problem ? [{ field: path, message: `${path} holds ${problem}` }] : [];
+  }
+  if (typeof value === 'number' && !Number.isFinite(value)) {
+    return [{ field: path, message: `${path} must be a finite number, not ${value} (JSON's 1e999 is read as Infinity)` }];
   }
   if (Array.isArray(value)) return value.flatMap((item, index) => inspectValue(`${path}[${index}]`, item, passthrough));
   if (value !== null && typeof value === 'object') {
