@@ -145,6 +145,11 @@ describe('side and action', () => {
     expect(refusedFields({ ticker: 'AAPL', action: 'cancel' })).toEqual(['side']);
   });
 
+  it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty'])('refuses %s as a side and as an action, though every object has it', (word) => {
+    expect(refusedFields({ ticker: 'AAPL', side: word })).toEqual(['side']);
+    expect(refusedFields({ ticker: 'AAPL', action: word })).toEqual(['action']);
+  });
+
   it('refuses action words as a side', () => {
     expect(refusedFields({ ticker: 'AAPL', side: 'add' })).toEqual(['side']);
     expect(refusedFields({ ticker: 'AAPL', side: 'cancel' })).toEqual(['side']);

@@ -9,16 +9,16 @@ import type { FieldError } from './field-error';
 
 export type SideAndAction = { ok: true; side: Side; action: string } | { ok: false; errors: FieldError[] };
 
-/** The words `side` accepts (contract section 4). */
-const SIDE_WORDS: Record<string, Side> = {
-  buy: 'BUY', long: 'BUY', enter: 'BUY',
-  sell: 'SELL', short: 'SELL', exit: 'SELL', close: 'SELL', flat: 'SELL',
-};
+/** The words `side` accepts (contract section 4). Maps, not object literals: "constructor" is no side. */
+const SIDE_WORDS = new Map<string, Side>([
+  ['buy', 'BUY'], ['long', 'BUY'], ['enter', 'BUY'],
+  ['sell', 'SELL'], ['short', 'SELL'], ['exit', 'SELL'], ['close', 'SELL'], ['flat', 'SELL'],
+]);
 /** The words `action` accepts: TradersPost's (buy, sell, exit, cancel, add) and the side words. `cancel` fits either side. */
-const ACTION_WORDS: Record<string, Side | 'either'> = { ...SIDE_WORDS, add: 'BUY', cancel: 'either' };
+const ACTION_WORDS = new Map<string, Side | 'either'>([...SIDE_WORDS, ['add', 'BUY'], ['cancel', 'either']]);
 
 const SIDE_HELP = 'BUY or SELL (or long/enter, short/exit/close/flat), any case';
-const ACTION_HELP = `one of ${Object.keys(ACTION_WORDS).join(', ')}, any case`;
+const ACTION_HELP = `one of ${[...ACTION_WORDS.keys()].join(', ')}, any case`;
 
 function wordOf(raw: unknown): string | null {
   return typeof raw === 'string' ? raw.trim() : null;
@@ -32,8 +32,8 @@ function wordOf(raw: unknown): string | null {
 export function readSideAndAction(rawSide: unknown, rawAction: unknown): SideAndAction {
   const sideWord = wordOf(rawSide);
   const actionWord = wordOf(rawAction);
-  const side = sideWord === null ? undefined : SIDE_WORDS[sideWord.toLowerCase()];
-  const actionSide = actionWord === null ? undefined : ACTION_WORDS[actionWord.toLowerCase()];
+  const side = sideWord === null ? undefined : SIDE_WORDS.get(sideWord.toLowerCase());
+  const actionSide = actionWord === null ? undefined : ACTION_WORDS.get(actionWord.toLowerCase());
 
   const errors: FieldError[] = [];
   if (rawSide !== undefined && side === undefined) errors.push({ field: 'side', message: `side must be ${SIDE_HELP}` });
