@@ -63,6 +63,10 @@ export interface Config {
   /** Proxies whose X-Forwarded-For names the client; null (the default): the connecting address is the client. */
   trustProxy: TrustProxy | null;
   adminToken: string | null;
+  /** How long an admin console session lives; the server refuses it after this, whatever the browser keeps. */
+  adminSessionTtlSec: number;
+  /** Whether the console cookie carries `Secure`; null (the default): when the request came over TLS. */
+  adminCookieSecure: boolean | null;
   finvizUpdateToken: string | null;
   logLevel: string;
   /** How long a worker's job lock lives: a crashed worker's jobs are retaken after about this long. */
@@ -195,6 +199,8 @@ export function loadConfig(env: Env = process.env): Config {
     webhookAuth: oneOf(env, 'WEBHOOK_AUTH', ['none'] as const, null),
     trustProxy: trustProxy(env),
     adminToken: str(env, 'ADMIN_TOKEN'),
+    adminSessionTtlSec: int(env, 'ADMIN_SESSION_TTL_SEC', 12 * 3600, 60, 30 * 86_400),
+    adminCookieSecure: str(env, 'ADMIN_COOKIE_SECURE') === null ? null : bool(env, 'ADMIN_COOKIE_SECURE', false),
     finvizUpdateToken: str(env, 'FINVIZ_UPDATE_TOKEN'),
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
     jobLockMs: int(env, 'JOB_LOCK_MS', 30_000, 1000, 600_000),

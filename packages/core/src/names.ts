@@ -39,6 +39,10 @@ export const redisKeys = (prefix: string) => ({
   screenerLeader: `${prefix}:screener:leader`,
   /** Epoch ms before which no screener replica may fetch (back-off carried across a leader change). */
   screenerNextFetch: `${prefix}:screener:next_fetch_at`,
+  /** A signed-out admin console session (by its id), kept only for the rest of the session's life so the key is bounded. */
+  adminSessionRevoked: (sessionId: string) => `${prefix}:admin:session:revoked:${sessionId}`,
+  /** Recent failed console logins of one client address (sorted set of attempt times, TTL of the throttle window). */
+  adminLoginFailures: (address: string) => `${prefix}:admin:login:failures:${address}`,
 });
 
 /** Counters kept in Redis so any ingest replica can report the whole system. */

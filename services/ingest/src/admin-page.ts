@@ -1,9 +1,9 @@
 import type { Express, Request, Response } from 'express';
 import express from 'express';
-import { secretsEqual } from '@tsp/core';
-import { ADMIN_COOKIE, BULL_BOARD_PATH, isAdminRequest } from './bull-board';
-
-const COOKIE_MAX_AGE_SEC = 12 * 3600;
+import { DependencyUnavailableError, RETRY_AFTER_SEC } from '@tsp/core';
+import type { AdminDoor } from './admin-door';
+import { BULL_BOARD_PATH } from './bull-board';
+import { isSameOriginRequest } from './same-origin';
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
@@ -16,17 +16,35 @@ const page = (title: string, body: string) => `<!doctype html><html><head><meta 
 const loginForm = (error = '') => page('tsp admin — sign in', `<h1>tsp admin</h1>${error ? `<p style="color:#b00">${escapeHtml(error)}</p>` : ''}
 <form method="post" action="/admin/login"><label>Admin token <input type="password" name="token" autofocus></label> <button type="submit">Sign in</button></form>`);
 
+const DISABLED = 'ADMIN_TOKEN is not configured; the console is disabled.';
+
 /**
- * The admin console: a login form that sets a cookie (browsers cannot send Bearer headers to
- * Bull Board), and a page that reads the relay's own JSON endpoints.
+ * Answers 503 when Redis cannot say whether a session or login attempt is allowed: the console
+ * never lets anyone in unchecked, and never says "wrong token" for an outage.
  */
-export function mountAdminPage(app: Express, adminToken: string | null): void {
-  app.get('/admin', (req: Request, res: Response) => {
-    if (!isAdminRequest(req.headers, adminToken)) {
-      res.type('html').send(loginForm(adminToken ? '' : 'ADMIN_TOKEN is not configured; the console is disabled.'));
+function whenRedisAnswers(handler: (req: Request, res: Response) => Promise<void>) {
+  return async (req: Request, res: Response) => {
+    try {
+      await handler(req, res);
+    } catch (error) {
+      if (!(error instanceof DependencyUnavailableError)) throw error;
+      res.status(503).set('Retry-After', String(RETRY_AFTER_SEC)).type('html').send(loginForm('Redis is unavailable; sign-in cannot be checked. Try again shortly.'));
+    }
+  };
+}
+
+/**
+ * The admin console: a login form that issues a session cookie (browsers cannot send Bearer
+ * headers to Bull Board), a page that reads the relay's own JSON endpoints, and sign-out.
+ */
+export function mountAdminPage(app: Express, door: AdminDoor): void {
+  app.get('/admin', whenRedisAnswers(async (req, res) => {
+    if (!(await door.authenticate(req)).ok) {
+      res.type('html').send(loginForm(door.enabled ? '' : DISABLED));
       return;
     }
     res.type('html').send(page('tsp admin', `<h1>tsp admin</h1>
+<form method="post" action="/admin/logout" style="float:right"><button type="submit">Sign out</button></form>
 <p><a href="${BULL_BOARD_PATH}">Queues (Bull Board)</a> · <a href="/status">/status</a> · <a href="/finviz/topn">/finviz/topn</a> · <a href="/metrics">/metrics</a></p>
 <h2>Top-N</h2><p id="topn">loading…</p>
 <h2>Open positions</h2><table id="positions"><tr><th>ticker</th><th>opened</th><th>last price</th></tr></table>
@@ -42,15 +60,31 @@ get('/admin/dead?limit=100').then(list=>{const table=document.getElementById('de
 document.getElementById('replay-all').onclick=()=>post('/admin/dead/replay-all').then(r=>{document.getElementById('replay-msg').textContent=r.status===202?'replayed '+r.body.ids.length:r.body.message;});
 fetch('/signals?limit=50',{credentials:'same-origin'}).then(r=>r.json()).then(list=>{const table=document.getElementById('signals');for(const s of list.items||[]){const row=table.insertRow();for(const v of [s.received_at,s.ticker,s.side,s.status,s.reason||s.basis||'',s.rank??''])row.insertCell().textContent=v;}});
 </script>`));
-  });
+  }));
 
-  app.post('/admin/login', express.urlencoded({ extended: false, limit: '4kb' }), (req: Request, res: Response) => {
+  app.post('/admin/login', express.urlencoded({ extended: false, limit: '4kb' }), whenRedisAnswers(async (req, res) => {
     const token = typeof req.body?.token === 'string' ? req.body.token : '';
-    if (!adminToken || !secretsEqual(token, adminToken)) {
-      res.status(401).type('html').send(loginForm('Wrong token.'));
+    // req.ip: the client as TRUST_PROXY lets express see it, so each address behind a proxy has its own count.
+    const result = await door.signIn(token, req.ip ?? '');
+    if (result.ok) {
+      res.setHeader('Set-Cookie', result.cookie(req.secure));
+      res.redirect(303, '/admin');
+    } else if (result.reason === 'throttled') {
+      res.status(429).set('Retry-After', String(result.retryAfterSec)).type('html')
+        .send(loginForm(`Too many failed sign-ins from this address; try again in ${result.retryAfterSec} s.`));
+    } else {
+      res.status(401).type('html').send(loginForm(result.reason === 'disabled' ? DISABLED : 'Wrong token.'));
+    }
+  }));
+
+  app.post('/admin/logout', whenRedisAnswers(async (req, res) => {
+    // Signing someone out from another site is a nuisance attack; only the console's own form may.
+    if (!isSameOriginRequest(req.headers)) {
+      res.status(403).json({ error: 'forbidden', message: 'Cross-origin request refused: Origin is not this host' });
       return;
     }
-    res.setHeader('Set-Cookie', `${ADMIN_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${COOKIE_MAX_AGE_SEC}`);
+    await door.signOut(req);
+    res.setHeader('Set-Cookie', door.clearedCookie(req.secure));
     res.redirect(303, '/admin');
-  });
+  }));
 }

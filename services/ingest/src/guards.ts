@@ -1,6 +1,6 @@
-import { bearerToken, errorResponse, secretGuard, secretsEqual, type Guard } from '@tsp/core';
+import { bearerToken, DependencyUnavailableError, errorResponse, secretGuard, secretsEqual, unavailableResponse, type Guard } from '@tsp/core';
 import type { IngestContext } from './ingest-context';
-import { isAdminRequest } from './bull-board';
+import type { AdminAuth } from './admin-door';
 
 /**
  * Every guard of ingest's routes, in one place: the route table puts them on its entries, and the
@@ -30,13 +30,26 @@ export function ingestGuards(ctx: IngestContext) {
     },
   };
 
-  /** ADMIN_TOKEN as a Bearer header (scripts), or the console's session cookie (browsers). */
+  /**
+   * ADMIN_TOKEN as a Bearer header (scripts), or the console's session cookie (browsers); a
+   * state-changing request the cookie authenticates must come from the console's own origin.
+   */
   const admin: Guard = {
     accepts: ['adminToken', 'adminSession'],
-    check(req) {
-      if (!isAdminRequest(req.headers, adminToken)) return errorResponse(401, 'unauthorized', 'Missing or wrong Bearer token (ADMIN_TOKEN)');
-      req.principal ??= 'ADMIN_TOKEN';
-      return null;
+    async check(req) {
+      let auth: AdminAuth;
+      try {
+        auth = await ctx.adminDoor.authenticate(req);
+      } catch (error) {
+        if (error instanceof DependencyUnavailableError) return unavailableResponse(error.message);
+        throw error;
+      }
+      if (auth.ok) {
+        req.principal = auth.principal;
+        return null;
+      }
+      if (auth.reason === 'cross_origin') return errorResponse(403, 'forbidden', 'Cross-origin request refused: a session cookie needs Origin of this host (or a Bearer token)');
+      return errorResponse(401, 'unauthorized', 'Missing or wrong Bearer token (ADMIN_TOKEN) or console session');
     },
   };
 

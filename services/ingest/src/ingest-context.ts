@@ -6,6 +6,7 @@ import type { PrismaClient } from '@tsp/db';
 import type { IdempotencyStore } from './signal/idempotency';
 import type { QueueDepth } from './queue-depth';
 import type { ReceivedTally } from './received-tally';
+import type { AdminDoor } from './admin-door';
 
 /** Everything the ingest handlers need, built once in service.ts. */
 export interface IngestContext {
@@ -21,5 +22,7 @@ export interface IngestContext {
   positions: PositionBook;
   received: ReceivedTally;
   isAllowedIp: (ip: string) => boolean;
+  /** Who may use the admin console and routes (ADMIN_TOKEN or a console session). */
+  adminDoor: AdminDoor;
   metrics: { received: Counter; invalid: Counter };
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { AuthScheme, Route, RouteDocs } from '@tsp/core';
 import { ErrorSchema } from './api-schemas';
+import { ADMIN_SESSION_COOKIE } from './admin-session';
 
 const jsonSchema = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
 
@@ -9,7 +10,7 @@ export const UNDOCUMENTED: RouteDocs = { summary: 'undocumented', ok: { status: 
 
 const SECURITY_SCHEMES: Record<Exclude<AuthScheme, 'senderAddress' | 'tokenInBody'>, unknown> = {
   adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' },
-  adminSession: { type: 'apiKey', in: 'cookie', name: 'tsp_admin', description: 'the session the /admin login form sets' },
+  adminSession: { type: 'apiKey', in: 'cookie', name: ADMIN_SESSION_COOKIE, description: 'the signed, expiring session the /admin login form sets; state-changing requests also need Origin of this host' },
   finvizUpdateToken: { type: 'http', scheme: 'bearer', description: 'FINVIZ_UPDATE_TOKEN' },
   webhookSecret: { type: 'apiKey', in: 'header', name: 'X-Webhook-Secret', description: 'WEBHOOK_SECRET (or the JSON field "secret"); required when it is set' },
 };

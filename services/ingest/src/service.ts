@@ -15,6 +15,7 @@ import { ReceivedTally } from './received-tally';
 import { getSystemStatus } from './handlers/get-system-status';
 import { mountBullBoard } from './bull-board';
 import { mountAdminPage } from './admin-page';
+import { AdminDoor } from './admin-door';
 
 export async function startIngest(config: Config, logger: Logger): Promise<RunningService & { port: number }> {
   // Refuses to start (ConfigError) with neither a secret nor an allow-list, unless WEBHOOK_AUTH=none.
@@ -48,6 +49,7 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
     positions: new PositionBook(redis, config.keyPrefix),
     received: new ReceivedTally(redis, stats, config.keyPrefix, logger),
     isAllowedIp,
+    adminDoor: new AdminDoor(redis, config),
     metrics: createIngestMetrics(registry, { [QUEUE.signals]: signalsQueue, [QUEUE.forward]: forwardQueue }),
   };
 
@@ -62,8 +64,8 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
     metrics: registry,
     trustProxy: config.trustProxy,
     mount: (express) => {
-      mountAdminPage(express, config.adminToken);
-      mountBullBoard(express, [signalsQueue, forwardQueue], config.adminToken);
+      mountAdminPage(express, ctx.adminDoor);
+      mountBullBoard(express, [signalsQueue, forwardQueue], ctx.adminDoor);
     },
   });
   const server = await listen(app, config.ports.ingest);
