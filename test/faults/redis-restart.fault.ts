@@ -8,7 +8,7 @@ import { waitFor } from '../support/helpers';
 import { allInStatus } from './support/audit-reader';
 import { FaultLab } from './support/fault-lab';
 import { keyMismatches } from './support/one-key-per-signal';
-import { leadOverPace } from './support/rate-window';
+import { leadOverPace } from '../support/rate-window';
 import { faultSignal } from './support/relay-client';
 
 const CAP_PER_MIN = 120;

@@ -28,6 +28,8 @@ export interface Config {
   destWebhookUrl: string | null;
   destWebhookSecret: string | null;
   destMaxReqPerMin: number;
+  /** A second window on the same global cap (TradersPost allows 60 a minute and 500 an hour). */
+  destMaxReqPerHour: number;
   destRateLimitingEnabled: boolean;
   destTimeoutMs: number;
   forwardMaxAttempts: number;
@@ -55,6 +57,10 @@ export interface Config {
   queueMaxSize: number;
   sellPolicy: SellPolicy;
   signalTtlSec: number;
+  /** An entry whose `time` is older than this on arrival is rejected `stale`; 0: off. An alert's own `max_lag` overrides it. */
+  signalMaxLagSec: number;
+  /** Audit records waiting for Postgres past which ingest answers 503 (back-pressure) rather than accept more. */
+  auditOutboxMax: number;
   /** Senders allowed to post to /webhook/in; empty: any sender (then WEBHOOK_SECRET or WEBHOOK_AUTH=none is required). */
   webhookAllowedIps: IpRange[];
   webhookSecret: string | null;
@@ -171,6 +177,7 @@ export function loadConfig(env: Env = process.env): Config {
     destWebhookUrl: url(env, 'DEST_WEBHOOK_URL', ['http:', 'https:']),
     destWebhookSecret: str(env, 'DEST_WEBHOOK_SECRET'),
     destMaxReqPerMin: int(env, 'DEST_WEBHOOK_MAX_REQ_PER_MIN', 60, 1, 600_000),
+    destMaxReqPerHour: int(env, 'DEST_WEBHOOK_MAX_REQ_PER_HOUR', 500, 1, 36_000_000),
     destRateLimitingEnabled: bool(env, 'DEST_WEBHOOK_RATE_LIMITING_ENABLED', true),
     destTimeoutMs: int(env, 'DEST_WEBHOOK_TIMEOUT_MS', 5000, 1, 600_000),
     forwardMaxAttempts: int(env, 'FORWARD_MAX_ATTEMPTS', 8, 1, 100),
@@ -194,6 +201,8 @@ export function loadConfig(env: Env = process.env): Config {
     queueMaxSize: int(env, 'QUEUE_MAX_SIZE', 100_000, 1),
     sellPolicy: oneOf(env, 'SELL_POLICY', ['open_position', 'always', 'topn'] as const, 'open_position'),
     signalTtlSec: int(env, 'SIGNAL_TTL_SEC', 300, 1, 86_400),
+    signalMaxLagSec: int(env, 'SIGNAL_MAX_LAG_SEC', 0, 0, 30 * 86_400),
+    auditOutboxMax: int(env, 'AUDIT_OUTBOX_MAX', 200_000, 1, 100_000_000),
     webhookAllowedIps: ipRanges(env, 'WEBHOOK_ALLOWED_IPS', 'must be a comma list of addresses/CIDRs or "tradingview"', { tradingview: TRADINGVIEW_IPS }),
     webhookSecret: str(env, 'WEBHOOK_SECRET'),
     webhookAuth: oneOf(env, 'WEBHOOK_AUTH', ['none'] as const, null),

@@ -1,17 +1,17 @@
-import type { ChainableCommander } from 'ioredis';
-import { redisKeys } from './names';
-
 /**
  * A signal's decision lives in a Redis hash (redisKeys.decision): the approver writes the decision
- * once; the forwarder marks the delivery, so a re-run of the approver's job (after a crash) knows
- * not to hand the signal on again once BullMQ may have cleaned the delivered job away.
+ * once; whatever ends the signal (delivered or dead) writes `ended` in the same script that
+ * records the end, so a re-run of either worker's job (after a crash or a lost reply) knows the
+ * signal is done and neither hands it on again nor sends it again.
  */
-export const DECISION_FIELD = { decision: 'decision', delivered: 'delivered' } as const;
+export const DECISION_FIELD = { decision: 'decision', ended: 'ended' } as const;
 
-/** Only if the hash exists: a replay after the decision's TTL must not leave a hash with no TTL. */
-const MARK_DELIVERED = `if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('HSET', KEYS[1], ARGV[1], '1') end return 0`;
+/** How a signal ended, as `ended` records it. */
+export type SignalEnd = 'delivered' | 'dead';
 
-/** Marks the signal delivered, added to the caller's pipeline (it travels with the delivery's other writes). */
-export function markDeliveredIn(pipeline: ChainableCommander, prefix: string, signalId: string): ChainableCommander {
-  return pipeline.eval(MARK_DELIVERED, 1, redisKeys(prefix).decision(signalId), DECISION_FIELD.delivered);
-}
+/**
+ * How long the hash lives: past every re-run that may need it (the approver's bounded retries,
+ * DECISION_RETRY; a delivery's re-run after a lost reply, within a job lock), and short, because
+ * every signal has one (see the README's "What a signal costs in Redis").
+ */
+export const DECISION_TTL_SEC = 3600;

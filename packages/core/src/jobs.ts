@@ -1,22 +1,39 @@
 /**
  * BullMQ job options shared by every producer of a queue, so a job means the same thing
- * whoever added it. Plain objects: core does not depend on BullMQ.
+ * whoever added it. Plain objects, typed by the caller.
  */
 
 /** The forwarder registers a backoff strategy of this name (exponential, full jitter, Retry-After). */
 export const DESTINATION_BACKOFF = 'destination';
+/** The approver registers a backoff strategy of this name (exponential, capped: see DECISION_RETRY). */
+export const DECISION_BACKOFF = 'decision';
 
 /**
- * Manual exits go to the head of the queue (LIFO). Not BullMQ priorities: a job without a priority
- * is taken before every prioritized one, so prioritizing the exit would put it last.
+ * How long the approver keeps trying to decide a signal it cannot decide yet (Redis or Postgres
+ * failing): attempts × a capped exponential wait, about 17 minutes in all. Bounded, so a
+ * decision's record in Redis needs to outlive only this (see DECISION_TTL_SEC).
  */
-export function forwardJobOptions(signalId: string, maxAttempts: number, urgent = false) {
+export const DECISION_RETRY = { attempts: 40, baseMs: 500, maxMs: 30_000 } as const;
+
+/** The approver's wait before attempt n + 1. */
+export function decisionRetryDelayMs(attemptsMade: number): number {
+  return Math.min(DECISION_RETRY.maxMs, DECISION_RETRY.baseMs * 2 ** Math.max(0, attemptsMade - 1));
+}
+
+/**
+ * BullMQ priorities of deliveries (lower goes first). Every delivery has one: BullMQ takes a job
+ * without a priority before every prioritized one. Exits go first so that, behind a backlog at the
+ * rate cap, risk comes off before new risk is taken; per-ticker order is kept by the lanes.
+ */
+export const DELIVERY_PRIORITY = { exit: 1, entry: 2 } as const;
+
+export function forwardJobOptions(signalId: string, maxAttempts: number, priority: number) {
   return {
     // The signal id is the job id: adding the same signal twice is a no-op in BullMQ.
     jobId: signalId,
     attempts: maxAttempts,
     backoff: { type: DESTINATION_BACKOFF },
-    lifo: urgent,
+    priority,
     removeOnComplete: { age: 24 * 3600, count: 10_000 },
     removeOnFail: { age: 7 * 24 * 3600 },
   };
@@ -25,11 +42,10 @@ export function forwardJobOptions(signalId: string, maxAttempts: number, urgent 
 export function signalJobOptions(signalId: string, urgent = false) {
   return {
     jobId: signalId,
-    // Manual exits are decided before queued entries (see forwardJobOptions).
+    // Manual exits are decided before queued entries. (LIFO, not a priority: see DELIVERY_PRIORITY.)
     lifo: urgent,
-    // The approver retries while Postgres is unreachable; a decision is idempotent per signal.
-    attempts: 50,
-    backoff: { type: 'exponential', delay: 500 },
+    attempts: DECISION_RETRY.attempts,
+    backoff: { type: DECISION_BACKOFF },
     removeOnComplete: { age: 3600, count: 10_000 },
     removeOnFail: { age: 7 * 24 * 3600 },
   };

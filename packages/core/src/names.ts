@@ -5,6 +5,8 @@ export const QUEUE = {
   forward: 'forward',
 } as const;
 
+export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
+
 export type ServiceName = 'ingest' | 'screener' | 'approver' | 'forwarder';
 
 /** Redis keys, all under the deployment's KEY_PREFIX. */
@@ -19,20 +21,29 @@ export const redisKeys = (prefix: string) => ({
   limiterId: `${prefix}-destination`,
   /** Open positions (hash ticker → JSON), kept current by the forwarder for the approver. */
   positions: `${prefix}:positions`,
-  /** Last price seen per ticker (hash), so a manual exit can carry one. */
-  lastPrice: `${prefix}:lastprice`,
-  /** Start times of recent requests to the destination (sorted set): the exact sliding-window check. */
+  /** Last price seen of one ticker, so a manual exit can carry one; expires (LAST_PRICE_TTL_SEC), so any ticker anyone sends costs memory only for a while. */
+  lastPrice: (ticker: string) => `${prefix}:lastprice:${ticker}`,
+  /** A BullMQ job's hash (BullMQ's own layout: prefix, queue, id). */
+  job: (queue: QueueName, id: string) => `${prefix}:${queue}:${id}`,
+  /** One ticker's signals accepted and not ended yet, in acceptance order (sorted set id → sequence; see ticker-lane.ts). */
+  lane: (ticker: string) => `${prefix}:lane:${ticker}`,
+  /** The sequence that orders every lane (one counter). */
+  laneSeq: `${prefix}:lane:seq`,
+  /** Signals parked until they head their lane (hash id → queue to wake them in); an entry lives while its signal waits. */
+  laneParked: `${prefix}:lane:parked`,
+  /** Start times of the last minute's requests to the destination (sorted set): the exact sliding-window check (rate-windows.ts). */
   destinationStarts: `${prefix}:destination:starts`,
+  /** The same for the hour's window (DEST_WEBHOOK_MAX_REQ_PER_HOUR); at most that many members, expires with the window. */
+  destinationStartsHour: `${prefix}:destination:starts:hour`,
   /** The destination cap set at runtime through the forwarder admin route; overrides the env for every replica. */
   rateCap: `${prefix}:ratecap`,
   /** Audit events a forwarder could not write to Postgres, applied in order when it is back. */
   auditOutbox: `${prefix}:audit:outbox`,
   auditOutboxLock: `${prefix}:audit:outbox:lock`,
-  /** Outbox records Postgres kept refusing (not just unreachable); kept for an operator to inspect. */
+  /** Outbox records Postgres refused for their data (not just unreachable), kept for an operator to inspect; capped (SET_ASIDE_MAX). */
   auditOutboxFailed: `${prefix}:audit:outbox:failed`,
   /** A signal's decision, and whether it was delivered (see decision-hash.ts): decided once, even while Postgres is down. */
   decision: (signalId: string) => `${prefix}:decision:${signalId}`,
-  heartbeat: (service: ServiceName) => `${prefix}:heartbeat:${service}`,
   /** Announces a runtime change of the Finviz screener config (payload: the stored config, JSON). */
   finvizConfigUpdated: `${prefix}:finviz:config:updated`,
   /** The screener replicas' leader lock (value: the leader's random id; SET NX PX, renewed). */
@@ -53,6 +64,8 @@ export const STAT = {
   forwarded: 'forwarded',
   failed: 'failed',
   dead: 'dead',
+  /** Audit records Postgres refused for their data, set aside in `auditOutboxFailed`. */
+  auditSetAside: 'audit_set_aside',
 } as const;
 export type StatName = (typeof STAT)[keyof typeof STAT];
 
@@ -63,6 +76,9 @@ export const METRIC = {
   forwardAttempts: 'tsp_forward_attempts_total',
   queueJobs: 'tsp_queue_jobs',
   e2eSeconds: 'tsp_signal_e2e_seconds',
+  exitsPastTtl: 'tsp_exits_past_ttl_total',
+  auditOutbox: 'tsp_audit_outbox_records',
+  auditSetAside: 'tsp_audit_records_set_aside_total',
   screenerFetches: 'tsp_screener_fetches_total',
   topnAgeSeconds: 'tsp_topn_age_seconds',
   screenerLogins: 'tsp_screener_logins_total',

@@ -1,6 +1,5 @@
-import type { ChainableCommander, default as IORedis } from 'ioredis';
+import type IORedis from 'ioredis';
 import { redisKeys } from './names';
-import { execPipeline } from './redis';
 
 export interface OpenPosition {
   ticker: string;
@@ -9,20 +8,31 @@ export interface OpenPosition {
   signalId: string;
 }
 
+/** ARGV of POSITION_LUA's positionOpen after its key: ticker, the position as JSON, the price ('' for none). */
+export function positionArgs(position: OpenPosition): [string, string, string] {
+  return [position.ticker, JSON.stringify(position), position.lastPrice === null ? '' : String(position.lastPrice)];
+}
+
 /** Always present in a loaded book, so "no positions" differs from "book lost with Redis". */
 const LOADED_MARKER = '__loaded__';
 
 /**
- * Adding to an open position keeps when it was opened; the price follows the latest fill. One
- * script, so two deliveries of one ticker cannot interleave their read and write.
+ * Lua for scripts that move a position along with other writes. Adding to an open position keeps
+ * when it was opened; the price follows the latest fill. In a script, so two deliveries of one
+ * ticker cannot interleave their read and write.
  */
-const OPEN_POSITION = `
-local stored = redis.call('HGET', KEYS[1], ARGV[1])
-if not stored then return redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
-if ARGV[3] == '' then return 0 end
-local position = cjson.decode(stored)
-position.lastPrice = tonumber(ARGV[3])
-return redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(position))`;
+export const POSITION_LUA = `
+local function positionOpen(key, ticker, position, lastPrice)
+  local stored = redis.call('HGET', key, ticker)
+  if not stored then return redis.call('HSET', key, ticker, position) end
+  if lastPrice == '' then return 0 end
+  local open = cjson.decode(stored)
+  open.lastPrice = tonumber(lastPrice)
+  return redis.call('HSET', key, ticker, cjson.encode(open))
+end`;
+
+const OPEN_POSITION = `${POSITION_LUA}
+return positionOpen(KEYS[1], ARGV[1], ARGV[2], ARGV[3])`;
 
 /**
  * Open positions as the approver needs them at decision time: in Redis, updated by the forwarder
@@ -56,20 +66,11 @@ export class PositionBook {
   }
 
   async open(position: OpenPosition): Promise<void> {
-    await execPipeline(this.openIn(this.redis.pipeline(), position));
+    await this.redis.eval(OPEN_POSITION, 1, this.key, ...positionArgs(position));
   }
 
   async close(ticker: string): Promise<void> {
-    await execPipeline(this.closeIn(this.redis.pipeline(), ticker));
-  }
-
-  /** open(), added to the caller's pipeline so it travels with the delivery's other writes. */
-  openIn(pipeline: ChainableCommander, position: OpenPosition): ChainableCommander {
-    return pipeline.eval(OPEN_POSITION, 1, this.key, position.ticker, JSON.stringify(position), position.lastPrice ?? '');
-  }
-
-  closeIn(pipeline: ChainableCommander, ticker: string): ChainableCommander {
-    return pipeline.hdel(this.key, ticker);
+    await this.redis.hdel(this.key, ticker);
   }
 
   /** null when the book is not loaded (Redis lost it): the caller must ask Postgres. */

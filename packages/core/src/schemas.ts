@@ -30,12 +30,17 @@ export const SignalJobSchema = z.object({
   price: z.number().positive().optional(),
   time: z.string(),
   receivedAt: z.string(),
+  /** Seconds between the alert's own `time` and its arrival; absent when the alert gave no time (it is then not judged for lag). */
+  lagSec: z.number().optional(),
+  /** The alert's own `max_lag` (seconds), overriding SIGNAL_MAX_LAG_SEC; 0 turns the guard off for it. */
+  maxLagSec: z.number().nonnegative().optional(),
   idempotencyKey: z.string().optional(),
   body: OutboundBodySchema,
 });
 export type SignalJob = z.infer<typeof SignalJobSchema>;
 
-export const RejectReasonSchema = z.enum(['not_in_topn', 'topn_stale', 'topn_unavailable', 'no_open_position']);
+/** `stale`: an entry older than its allowed lag on arrival; `malformed`: a job that failed its schema (recorded, never dropped). */
+export const RejectReasonSchema = z.enum(['not_in_topn', 'topn_stale', 'topn_unavailable', 'no_open_position', 'stale', 'malformed']);
 export type RejectReason = z.infer<typeof RejectReasonSchema>;
 
 export const ApprovalBasisSchema = z.enum(['topn', 'open_position', 'manual', 'late_topn']);

@@ -1,4 +1,4 @@
-import type { ChainableCommander, default as IORedis } from 'ioredis';
+import type IORedis from 'ioredis';
 import { redisKeys, STAT, type StatName } from './names';
 import { E2E_BUCKETS } from './metrics';
 
@@ -13,6 +13,32 @@ export interface E2eDistribution {
 }
 
 const labelledField = (counter: string, label: string) => `${counter}|${label}`;
+
+/** One counter to add to: a hash field of Redis and by how much. */
+export interface CounterIncrement {
+  key: string;
+  field: string;
+  by: number;
+  /** A fractional amount (a sum of seconds), added with HINCRBYFLOAT. */
+  float?: boolean;
+}
+
+/**
+ * Lua for scripts that count along with other writes: adds ARGV[argIndex + 2i], ARGV[argIndex +
+ * 2i + 1] (field, amount) to KEYS[keyIndex + i] for each counter, whole amounts exactly.
+ */
+export const COUNT_LUA = `
+local function countAll(keyIndex, argIndex)
+  for i = keyIndex, #KEYS do
+    local field, by = ARGV[argIndex + 2 * (i - keyIndex)], ARGV[argIndex + 2 * (i - keyIndex) + 1]
+    if string.find(by, '[.eE]') then redis.call('HINCRBYFLOAT', KEYS[i], field, by) else redis.call('HINCRBY', KEYS[i], field, by) end
+  end
+end`;
+
+/** The keys and ARGV pairs COUNT_LUA's countAll reads: keys go last in KEYS, pairs last in ARGV. */
+export function countArgs(counters: CounterIncrement[]): { keys: string[]; args: string[] } {
+  return { keys: counters.map((c) => c.key), args: counters.flatMap((c) => [c.field, c.float ? c.by.toFixed(9) : String(Math.trunc(c.by))]) };
+}
 
 /**
  * System-wide counters kept in Redis, so /status and /metrics on any ingest replica report the
@@ -43,18 +69,28 @@ export class SystemStats {
 
   /**
    * One delivered signal: counted as forwarded, as a delivered attempt, and its time from receipt
-   * in the e2e distribution. Added to the caller's pipeline, so the counts travel in the same
-   * round trip as the delivery's other writes. The distribution keeps one count per bucket (the
-   * smallest that holds the value); readE2e() makes them cumulative.
+   * in the e2e distribution, for a script that counts as it records the delivery. The
+   * distribution keeps one count per bucket (the smallest that holds the value); readE2e() makes
+   * them cumulative.
    */
-  countDeliveryIn(pipeline: ChainableCommander, e2eSeconds: number): void {
+  deliveryCounters(e2eSeconds: number): CounterIncrement[] {
     const bucket = E2E_BUCKETS.find((le) => e2eSeconds <= le);
-    pipeline
-      .hincrby(this.keys.stats, STAT.forwarded, 1)
-      .hincrby(this.keys.statsLabelled, labelledField('forward_attempts', 'delivered'), 1)
-      .hincrby(this.keys.statsE2e, bucket === undefined ? 'le:+Inf' : `le:${bucket}`, 1)
-      .hincrby(this.keys.statsE2e, 'count', 1)
-      .hincrbyfloat(this.keys.statsE2e, 'sum', e2eSeconds);
+    return [
+      { key: this.keys.stats, field: STAT.forwarded, by: 1 },
+      { key: this.keys.statsLabelled, field: labelledField('forward_attempts', 'delivered'), by: 1 },
+      { key: this.keys.statsE2e, field: bucket === undefined ? 'le:+Inf' : `le:${bucket}`, by: 1 },
+      { key: this.keys.statsE2e, field: 'count', by: 1 },
+      { key: this.keys.statsE2e, field: 'sum', by: e2eSeconds, float: true },
+    ];
+  }
+
+  /** A failed attempt by outcome (retry, dead, expired), counted as failed, and as dead when it ends the signal. */
+  failureCounters(outcome: 'retry' | 'dead' | 'expired', countsAsAttempt: boolean): CounterIncrement[] {
+    return [
+      ...(countsAsAttempt ? [{ key: this.keys.stats, field: STAT.failed, by: 1 }] : []),
+      { key: this.keys.statsLabelled, field: labelledField('forward_attempts', outcome), by: 1 },
+      ...(outcome === 'retry' ? [] : [{ key: this.keys.stats, field: STAT.dead, by: 1 }]),
+    ];
   }
 
   /** The hash fields increment(stat, by, label) adds to; public for a script that counts as it writes. */

@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import type { AttemptRecord, AuditRecord, DecisionRecord, ExpiryRecord } from './audit-records';
+import type { AttemptRecord, AuditRecord, DecisionRecord, ExpiryRecord, MalformedRecord } from './audit-records';
 
 /**
  * Applies a batch of audit records, oldest first, in one transaction of a few set-based
@@ -14,6 +14,7 @@ export async function applyAuditBatch(pool: Pool, records: AuditRecord[]): Promi
   const decisions = records.filter((r): r is DecisionRecord => r.type === 'decision');
   const attempts = lastOfEach(records.filter((r): r is AttemptRecord => r.type === 'attempt'), (r) => `${r.signalId}|${r.attempt}`);
   const expired = records.filter((r): r is ExpiryRecord => r.type === 'expired').map((r) => r.signalId);
+  const malformed = records.filter((r): r is MalformedRecord => r.type === 'malformed');
 
   const client = await pool.connect();
   try {
@@ -34,6 +35,7 @@ export async function applyAuditBatch(pool: Pool, records: AuditRecord[]): Promi
         UPDATE signals SET status = 'dead', reason = 'expired', updated_at = now()
         WHERE id = ANY($1::uuid[]) AND status <> 'forwarded'`, [expired]);
     }
+    if (malformed.length) await upsertMalformed(client, malformed);
     await client.query('COMMIT');
     return orphans;
   } catch (error) {
@@ -98,6 +100,19 @@ async function orphanAttempts(client: PoolClient, attempts: AttemptRecord[], dec
   const { rows } = await client.query<{ id: string }>('SELECT id FROM signals WHERE id = ANY($1::uuid[])', [ids]);
   const known = new Set(rows.map((row) => row.id));
   return attempts.filter((a) => !decidedInBatch.has(a.signalId) && !known.has(a.signalId));
+}
+
+/** A malformed job's signal: inserted rejected/malformed, or an existing row (a delivery found malformed) marked so. */
+function upsertMalformed(client: PoolClient, records: MalformedRecord[]) {
+  const column = <T>(pick: (s: MalformedRecord['signal']) => T) => records.map((r) => pick(r.signal));
+  return client.query(`
+    INSERT INTO signals (id, kind, ticker, side, action, price, "time", received_at, status, reason, body, decided_at, updated_at)
+    SELECT v.id, v.kind, v.ticker, v.side, '', NULL, v.t, v.received_at, 'rejected', 'malformed', v.body::jsonb, now(), now()
+    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::text[])
+      AS v(id, kind, ticker, side, t, received_at, body)
+    ON CONFLICT (id) DO UPDATE SET status = 'rejected', reason = 'malformed', updated_at = now()`,
+  [column((s) => s.id), column((s) => s.kind), column((s) => s.ticker), column((s) => s.side), column((s) => s.time), column((s) => s.receivedAt),
+    column((s) => JSON.stringify(s.body))]);
 }
 
 function upsertDeliveries(client: PoolClient, attempts: AttemptRecord[]) {

@@ -1,4 +1,4 @@
-import type { DeadReason, Decision, Side, SignalJob } from '@tsp/core';
+import type { DeadReason, Decision, MalformedSignal, Side, SignalJob } from '@tsp/core';
 
 /** A signal and its decision, written once by the approver. */
 export interface DecisionRecord {
@@ -30,6 +30,16 @@ export interface ExpiryRecord {
   signalId: string;
 }
 
-export type AuditRecord = DecisionRecord | AttemptRecord | ExpiryRecord;
+/**
+ * A job that failed its schema in the approver or the forwarder: the signal is recorded rejected,
+ * reason malformed, with what could be read of it, never dropped without a trace.
+ */
+export interface MalformedRecord {
+  type: 'malformed';
+  signal: MalformedSignal;
+  stage: 'approver' | 'forwarder';
+}
 
-export const signalIdOf = (record: AuditRecord) => (record.type === 'decision' ? record.signal.id : record.signalId);
+export type AuditRecord = DecisionRecord | AttemptRecord | ExpiryRecord | MalformedRecord;
+
+export const signalIdOf = (record: AuditRecord) => (record.type === 'decision' || record.type === 'malformed' ? record.signal.id : record.signalId);

@@ -1,5 +1,5 @@
 import type { ChainableCommander, default as IORedis } from 'ioredis';
-import { redisKeys, withTimeout, type Logger } from '@tsp/core';
+import { redisKeys, STAT, withTimeout, type Logger } from '@tsp/core';
 import { DatabaseError, type Pool } from 'pg';
 import { signalIdOf, type AuditRecord } from './audit-records';
 import { applyAuditBatch } from './apply-audit-batch';
@@ -41,8 +41,16 @@ return 1`;
 const IF_OWNER_RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
 const IF_OWNER_TRIM = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('LTRIM', KEYS[2], ARGV[2], -1) return 1 end return 0`;
 const IF_OWNER_RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
-/** A record Postgres refuses (not merely unreachable) this long is moved aside, so it cannot block the rest. */
-const POISON_AFTER_MS = 10 * 60_000;
+/**
+ * Records set aside because Postgres refused them are kept for an operator this many at most (the
+ * newest): a flood of bad records must not fill Redis either.
+ */
+export const SET_ASIDE_MAX = 10_000;
+/** KEYS: set-aside list, stats hash. ARGV: the raw record, the cap, the counter's field. */
+const SET_ASIDE = `
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
+return redis.call('HINCRBY', KEYS[2], ARGV[3], 1)`;
 
 /**
  * Postgres refused the data itself (SQLSTATE class 22, data exception, or 23, integrity
@@ -69,7 +77,14 @@ export class AuditTrail {
   private standByUntil = 0;
   private readonly owner = `${process.pid}-${Math.random().toString(36).slice(2)}`;
 
-  constructor(private readonly pool: Pool, private readonly redis: IORedis, prefix: string, private readonly logger: Logger) {
+  constructor(
+    private readonly pool: Pool,
+    private readonly redis: IORedis,
+    prefix: string,
+    private readonly logger: Logger,
+    /** How many set-aside records are kept (the newest); a parameter so tests can prove the cap small. */
+    private readonly setAsideMax = SET_ASIDE_MAX,
+  ) {
     this.keys = redisKeys(prefix);
   }
 
@@ -171,21 +186,18 @@ export class AuditTrail {
 
   /**
    * Writes a batch; returns how many records from its head are done. When Postgres refuses the
-   * batch (a data error, not an outage), records are tried one by one, and one it has refused for
-   * too long is set aside in the failed outbox, so one bad record cannot stop the trail.
+   * batch for its data (not an outage), records are tried one by one, and one it refuses is set
+   * aside at once, so one bad record can never hold back the others.
    */
   private async writeBatch(records: QueuedRecord[], raw: string[]): Promise<number> {
     try {
       await this.setAsideOrphans(await withTimeout(applyAuditBatch(this.pool, records), WRITE_TIMEOUT_MS, 'Postgres did not answer'));
       return records.length;
     } catch (error) {
-      if (!refusedByPostgres(error) || records.length === 1) {
-        if (records.length === 1 && refusedByPostgres(error) && Date.now() - records[0].queuedAt > POISON_AFTER_MS) {
-          this.logger.error('audit record refused by Postgres for too long; moved to the failed outbox', { id: signalIdOf(records[0]), error: (error as Error).message });
-          await this.redis.rpush(this.keys.auditOutboxFailed, raw[0]);
-          return 1;
-        }
-        throw error;
+      if (!refusedByPostgres(error)) throw error;
+      if (records.length === 1) {
+        await this.setAside(raw[0], 'audit record refused by Postgres for its data; set aside', { id: signalIdOf(records[0]), error: (error as Error).message });
+        return 1;
       }
       for (let i = 0; i < records.length; i++) {
         const done = await this.writeBatch([records[i]], [raw[i]]).catch(() => 0);
@@ -197,9 +209,12 @@ export class AuditTrail {
 
   /** Attempts of a signal with no row: kept aside with a loud log, never silently dropped. */
   private async setAsideOrphans(orphans: AuditRecord[]): Promise<void> {
-    for (const orphan of orphans) {
-      this.logger.error('audit record for a signal with no row; moved to the failed outbox', { id: signalIdOf(orphan) });
-      await this.redis.rpush(this.keys.auditOutboxFailed, JSON.stringify(orphan));
-    }
+    for (const orphan of orphans) await this.setAside(JSON.stringify(orphan), 'audit record for a signal with no row; set aside', { id: signalIdOf(orphan) });
+  }
+
+  /** Keeps a record Postgres will not take in the set-aside list (for an operator), counted, logged once. */
+  private async setAside(raw: string, why: string, meta: Record<string, unknown>): Promise<void> {
+    this.logger.error(`${why} in ${this.keys.auditOutboxFailed}`, meta);
+    await this.redis.eval(SET_ASIDE, 2, this.keys.auditOutboxFailed, this.keys.stats, raw, this.setAsideMax, STAT.auditSetAside);
   }
 }

@@ -28,7 +28,6 @@ export async function pingPostgres(prisma: PrismaClient): Promise<void> {
 
 export * from './dead-letters';
 export * from './signal-view';
-export * from './dead-letter-handlers';
 export * from './audit-trail';
 export * from './durable-positions';
 export * from './finviz-config-store';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import IORedis from 'ioredis';
-import { createLogger, redisKeys, type SignalJob } from '@tsp/core';
+import { createLogger, redisKeys, STAT, type SignalJob } from '@tsp/core';
 import { AuditTrail, createAuditPool, createPrisma, type DecisionRecord } from '../src';
 
 describe('the audit trail', () => {
@@ -12,7 +12,7 @@ describe('the audit trail', () => {
   const audit = new AuditTrail(pool, redis, prefix, createLogger('test', 'error'));
   afterAll(async () => {
     await audit.close();
-    await redis.del(keys.auditOutbox, keys.auditOutboxFailed);
+    await redis.del(keys.auditOutbox, keys.auditOutboxFailed, keys.stats);
     redis.disconnect();
     await prisma.$disconnect();
     await pool.end();
@@ -24,10 +24,10 @@ describe('the audit trail', () => {
     return { type: 'decision', signal, decision: { approved: false, reason: 'not_in_topn', rank: null, snapshotId: 's' }, decidedAt: now };
   };
 
-  it('writes what Postgres takes, and sets aside a record it has refused for too long instead of stopping', async () => {
+  it('writes what Postgres takes, and sets aside at once a record it refuses for its data, counted', async () => {
     const good = decision(randomUUID());
     // Not a uuid: Postgres refuses it (SQLSTATE 22P02), as it would a corrupted record.
-    const refused = { ...decision('not-a-uuid'), queuedAt: Date.now() - 11 * 60_000 };
+    const refused = { ...decision('not-a-uuid'), queuedAt: Date.now() };
     await redis.rpush(keys.auditOutbox, JSON.stringify(refused));
     await audit.record(good);
 
@@ -36,6 +36,21 @@ describe('the audit trail', () => {
     expect(await audit.pending()).toBe(0);
     const failed = await redis.lrange(keys.auditOutboxFailed, 0, -1);
     expect(failed.map((raw) => JSON.parse(raw).signal.id)).toEqual(['not-a-uuid']);
+    expect(await redis.hget(keys.stats, STAT.auditSetAside)).toBe('1');
+  });
+
+  it('never lets a record poisoned with a NUL hold back the records behind it', async () => {
+    // What a NUL in a passthrough field did before ingest refused it: Postgres refuses the JSONB (22P05).
+    const poisoned = decision(randomUUID());
+    poisoned.signal.body = { ticker: 'AUDT', note: 'a\u0000b' };
+    const behind = decision(randomUUID());
+    await redis.rpush(keys.auditOutbox, audit.encode(poisoned), audit.encode(behind));
+
+    expect(await audit.flush()).toBe(2);
+    expect(await prisma.signal.findUnique({ where: { id: behind.signal.id } })).not.toBeNull();
+    expect(await prisma.signal.findUnique({ where: { id: poisoned.signal.id } })).toBeNull();
+    expect((await redis.lrange(keys.auditOutboxFailed, 0, -1)).map((raw) => JSON.parse(raw).signal.id)).toContain(poisoned.signal.id);
+    expect(await redis.hget(keys.stats, STAT.auditSetAside)).toBe('2');
   });
 
   it('leaves the writing to the replica that holds the lease, which writes what every replica queued, until it hands it on', async () => {
@@ -68,14 +83,31 @@ describe('the audit trail', () => {
     await unreachable.end();
   });
 
-  it('keeps a refused record that is still young in the outbox, ahead of the records after it', async () => {
-    const young = decision('also-not-a-uuid');
-    const next = decision(randomUUID());
-    await audit.record(young);
-    await audit.record(next);
+  it('keeps the records in the outbox, in order, while Postgres is unreachable (an outage is not a refusal)', async () => {
+    const unreachable = createAuditPool('postgresql://postgres@127.0.0.1:1/tsp_test');
+    const blind = new AuditTrail(unreachable, redis, `${prefix}-outage`, createLogger('test', 'error'));
+    const outage = redisKeys(`${prefix}-outage`);
+    await blind.record(decision(randomUUID()));
+    await blind.record(decision(randomUUID()));
 
-    expect(await audit.flush()).toBe(0);
-    expect(await audit.pending()).toBe(2);
-    await redis.del(keys.auditOutbox);
+    expect(await blind.flush()).toBe(0);
+    expect(await blind.pending()).toBe(2);
+    expect(await redis.llen(outage.auditOutboxFailed)).toBe(0);
+    await blind.close();
+    await unreachable.end();
+    await redis.del(outage.auditOutbox, outage.auditOutboxLock);
+  });
+
+  it('keeps at most SET_ASIDE_MAX records set aside, the newest', async () => {
+    const records = Array.from({ length: 3 }, () => ({ ...decision('bad-id'), queuedAt: Date.now() }));
+    const capped = new AuditTrail(pool, redis, `${prefix}-cap`, createLogger('test', 'error'), 2);
+    const capKeys = redisKeys(`${prefix}-cap`);
+    records.forEach((r, i) => { r.decidedAt = `2026-01-0${i + 1}T00:00:00.000Z`; });
+    await redis.rpush(capKeys.auditOutbox, ...records.map((r) => JSON.stringify(r)));
+    expect(await capped.flush()).toBe(3);
+    const kept = (await redis.lrange(capKeys.auditOutboxFailed, 0, -1)).map((raw) => JSON.parse(raw).decidedAt);
+    expect(kept).toEqual(['2026-01-02T00:00:00.000Z', '2026-01-03T00:00:00.000Z']);
+    await capped.close();
+    await redis.del(capKeys.auditOutbox, capKeys.auditOutboxFailed, capKeys.stats, capKeys.auditOutboxLock);
   });
 });

@@ -1,12 +1,12 @@
-import { Worker, Queue, UnrecoverableError, type Job } from 'bullmq';
+import { Worker, type Job, type Queue } from 'bullmq';
 import type IORedis from 'ioredis';
 import {
-  forwardJobOptions, MAX_STALLED_COUNT, QUEUE, SignalJobSchema,
-  type Config, type ForwardJob, type Logger, type PositionBook,
+  DECISION_BACKOFF, decisionRetryDelayMs, DELIVERY_PRIORITY, forwardJobOptions, MAX_STALLED_COUNT, parkUntilTurn, QUEUE, salvageSignal,
+  SignalJobSchema, type Config, type ForwardJob, type LaneWaker, type Logger, type PositionBook, type SignalJob, type TickerLanes,
 } from '@tsp/core';
 import { hasOpenPosition, type PrismaClient } from '@tsp/db';
 import type { TopnCache } from './topn-cache';
-import { decide } from './decide';
+import { decide, decidedAtTurn } from './decide';
 import type { DecisionLedger } from './decision-ledger';
 import type { ApproverMetrics } from './approver-metrics';
 
@@ -17,47 +17,68 @@ export interface ApproveWorkerDeps {
   prisma: PrismaClient;
   ledger: DecisionLedger;
   positions: PositionBook;
+  lanes: TickerLanes;
+  waker: LaneWaker;
   topn: TopnCache;
   forwardQueue: Queue;
   metrics: ApproverMetrics;
 }
 
+/** An exit goes to the head of the delivery queue, ahead of entries of other tickers. */
+const priorityOf = (signal: SignalJob) => (signal.side === 'SELL' ? DELIVERY_PRIORITY.exit : DELIVERY_PRIORITY.entry);
+
 /**
  * Decides one signal: record the decision (once), then hand approved signals to the forwarder.
- * Every step is idempotent per signal id, so a crash at any point is repaired by the re-run.
+ * A SELL judged against the position waits, parked, until every earlier signal of its ticker has
+ * ended, so it sees the position as it will be when its turn comes. Every step is idempotent per
+ * signal id, so a crash at any point is repaired by the re-run.
  */
 export function approveSignal(deps: ApproveWorkerDeps) {
-  const { config, prisma, ledger, topn, forwardQueue, positions } = deps;
-  return async (job: Job): Promise<string> => {
+  const { config, prisma, ledger, topn, forwardQueue, positions, lanes, waker, logger } = deps;
+  return async (job: Job, token?: string): Promise<string> => {
     const parsed = SignalJobSchema.safeParse(job.data);
-    if (!parsed.success) throw new UnrecoverableError(`malformed signal job: ${parsed.error.message}`);
+    if (!parsed.success) {
+      const salvaged = salvageSignal(job.id, job.data, parsed.error.message);
+      await waker.wake(await ledger.recordMalformed(salvaged));
+      deps.metrics.rejected.inc({ reason: 'malformed' });
+      logger.error('malformed signal job recorded as rejected (malformed)', { id: salvaged.id, error: salvaged.error });
+      return 'rejected';
+    }
     const signal = parsed.data;
+
+    if (decidedAtTurn(signal, config.sellPolicy)) {
+      const headsNow = async () => (await lanes.turn(signal.ticker, signal.id, QUEUE.signals)).go;
+      if (!(await headsNow())) await parkUntilTurn(job, token, headsNow);
+    }
 
     // Decided first (no I/O for a BUY), recorded after: a re-run's fresh decision is discarded
     // in favour of the recorded one.
-    const { decision, isNew, mayHandOff } = await ledger.record(signal, await decide({
+    const { decision, isNew, mayHandOff, wake } = await ledger.record(signal, await decide({
       signal,
       topn: topn.current,
       topnMaxAgeSec: config.topnMaxAgeSec,
       sellPolicy: config.sellPolicy,
+      maxLagSec: config.signalMaxLagSec,
       hasOpenPosition: (ticker) => hasOpenPosition(positions, prisma, ticker),
       now: Date.now(),
     }));
 
     if (decision.approved && mayHandOff) {
       const forward: ForwardJob = { signal, basis: decision.basis, rank: decision.rank, snapshotId: decision.snapshotId };
-      // Manual exits jump ahead of queued entries.
-      await forwardQueue.add('forward', forward, forwardJobOptions(signal.id, config.forwardMaxAttempts, signal.kind === 'manual'));
+      await forwardQueue.add('forward', forward, forwardJobOptions(signal.id, config.forwardMaxAttempts, priorityOf(signal)));
     }
+    await waker.wake(wake);
 
     if (isNew) {
       if (decision.approved) deps.metrics.approved.inc({ basis: decision.basis });
       else deps.metrics.rejected.inc({ reason: decision.reason });
-      deps.logger.info('signal decided', {
-        id: signal.id, ticker: signal.ticker, side: signal.side,
-        approved: decision.approved, ...(decision.approved ? { basis: decision.basis } : { reason: decision.reason }),
-        rank: decision.rank, snapshot_id: decision.snapshotId,
-      });
+      if (logger.isInfoEnabled()) {
+        logger.info('signal decided', {
+          id: signal.id, ticker: signal.ticker, side: signal.side,
+          approved: decision.approved, ...(decision.approved ? { basis: decision.basis } : { reason: decision.reason }),
+          rank: decision.rank, snapshot_id: decision.snapshotId,
+        });
+      }
     }
     return decision.approved ? 'approved' : 'rejected';
   };
@@ -72,9 +93,16 @@ export function createApproveWorker(deps: ApproveWorkerDeps): Worker {
     // A crashed replica's in-flight decisions are retaken about one lock period later.
     stalledInterval: deps.config.jobLockMs,
     maxStalledCount: MAX_STALLED_COUNT,
+    settings: {
+      backoffStrategy: (attemptsMade: number, type?: string) => (type === DECISION_BACKOFF ? decisionRetryDelayMs(attemptsMade) : 0),
+    },
   });
   worker.on('failed', (job, error) => {
-    deps.logger.warn('deciding a signal failed; it will be retried', { id: job?.id, attempt: job?.attemptsMade, error: error.message });
+    if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) {
+      deps.logger.error('deciding a signal failed for good; it stays in the failed jobs (Bull Board) for an operator', { id: job.id, error: error.message });
+    } else {
+      deps.logger.warn('deciding a signal failed; it will be retried', { id: job?.id, attempt: job?.attemptsMade, error: error.message });
+    }
   });
   worker.on('error', (error) => deps.logger.error('approver worker error', { error: error.message }));
   return worker;

@@ -5,9 +5,29 @@ export interface DecisionInputs {
   topn: TopnSet | null;
   topnMaxAgeSec: number;
   sellPolicy: SellPolicy;
-  /** Asked only for a SELL under the open_position policy. */
+  /** SIGNAL_MAX_LAG_SEC: an entry older than this on arrival is stale; 0 turns the guard off. */
+  maxLagSec: number;
+  /**
+   * Asked only for a SELL under the open_position policy, and only once every earlier signal of
+   * its ticker has ended: the position as it is when the SELL's turn comes.
+   */
   hasOpenPosition: (ticker: string) => Promise<boolean>;
   now: number;
+}
+
+/** Whether a signal's decision depends on the position it finds: it is then decided only at its turn. */
+export function decidedAtTurn(signal: SignalJob, sellPolicy: SellPolicy): boolean {
+  return signal.kind === 'source' && signal.side === 'SELL' && sellPolicy === 'open_position';
+}
+
+/**
+ * An entry (a BUY) fired longer ago than its allowed lag trades as if it were new: refuse it. The
+ * alert's own max_lag wins over SIGNAL_MAX_LAG_SEC; an alert without a time is not judged; an exit
+ * is never refused for lag (closing late beats holding an unintended position).
+ */
+function isStaleEntry(signal: SignalJob, maxLagSec: number): boolean {
+  const allowed = signal.maxLagSec ?? maxLagSec;
+  return signal.side === 'BUY' && allowed > 0 && signal.lagSec !== undefined && signal.lagSec > allowed;
 }
 
 /** BUY (and SELL under SELL_POLICY=topn): the ticker's rank in a fresh set must be ≤ top_n. */
@@ -24,10 +44,11 @@ function decideByTopn(ticker: string, topn: TopnSet | null, maxAgeSec: number, n
 /** The approval rule of the contract, in one place. */
 export async function decide(inputs: DecisionInputs): Promise<Decision> {
   const { signal, topn, topnMaxAgeSec, sellPolicy, now } = inputs;
-  if (signal.kind === 'manual') return { approved: true, basis: 'manual', rank: null, snapshotId: topn?.snapshot_id ?? null };
+  const snapshotId = topn?.snapshot_id ?? null;
+  if (signal.kind === 'manual') return { approved: true, basis: 'manual', rank: null, snapshotId };
+  if (isStaleEntry(signal, inputs.maxLagSec)) return { approved: false, reason: 'stale', rank: null, snapshotId };
   if (signal.side === 'BUY' || sellPolicy === 'topn') return decideByTopn(signal.ticker, topn, topnMaxAgeSec, now);
   // An exit must never be blocked by the Top-N.
-  const snapshotId = topn?.snapshot_id ?? null;
   if (sellPolicy === 'always') return { approved: true, basis: 'open_position', rank: null, snapshotId };
   return (await inputs.hasOpenPosition(signal.ticker))
     ? { approved: true, basis: 'open_position', rank: null, snapshotId }

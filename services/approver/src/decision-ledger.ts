@@ -1,37 +1,49 @@
 import type IORedis from 'ioredis';
-import { DECISION_FIELD, DecisionSchema, redisKeys, STAT, type Decision, type SignalJob, type SystemStats } from '@tsp/core';
+import {
+  DECISION_FIELD, DECISION_TTL_SEC, DecisionSchema, LANE_END_LUA, redisKeys, STAT, wakeOf,
+  type Decision, type LaneWake, type MalformedSignal, type SignalJob, type SystemStats, type TickerLanes,
+} from '@tsp/core';
 import type { AuditTrail } from '@tsp/db';
 
-/** Long enough for any re-run (a crash, a Redis failover) to find the first decision. */
-const DECISION_TTL_SEC = 7 * 24 * 3600;
-
 /**
- * The first decision of a signal wins (HSETNX). Only the winner queues the audit record and
- * counts the decision, in the same atomic step, so a signal is audited and counted exactly once.
- * KEYS: decision hash, audit outbox, then one hash per counter. ARGV: decision, TTL, audit record,
- * then one field per counter, then the decision and delivered field names. Returns {1} for a new
- * decision, else {0, decision, delivered}.
+ * The first decision of a signal wins (HSETNX). Only the winner queues the audit record, counts
+ * the decision and, for a rejection, ends the signal in its ticker's lane, all in the same atomic
+ * step, so a signal is audited, counted and ended exactly once.
+ * KEYS: decision hash, audit outbox, lane, parked, then one hash per counter. ARGV: decision, TTL,
+ * audit record, signal id, 1 if the decision ends the signal, then one field per counter, then the
+ * decision and ended field names. Returns {1, signal to wake, its queue} for a new decision, else
+ * {0, decision, ended}.
  */
-const RECORD_DECISION = `
-local decisionField, deliveredField = ARGV[#ARGV - 1], ARGV[#ARGV]
+const RECORD_DECISION = `${LANE_END_LUA}
+local decisionField, endedField = ARGV[#ARGV - 1], ARGV[#ARGV]
 if redis.call('HSETNX', KEYS[1], decisionField, ARGV[1]) == 0 then
-  return {0, redis.call('HGET', KEYS[1], decisionField), redis.call('HGET', KEYS[1], deliveredField)}
+  return {0, redis.call('HGET', KEYS[1], decisionField), redis.call('HGET', KEYS[1], endedField)}
 end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 redis.call('RPUSH', KEYS[2], ARGV[3])
-for i = 3, #KEYS do redis.call('HINCRBY', KEYS[i], ARGV[i + 1], 1) end
-return {1}`;
+for i = 5, #KEYS do redis.call('HINCRBY', KEYS[i], ARGV[i + 1], 1) end
+local wake = {}
+if ARGV[5] == '1' then wake = laneEnd(KEYS[3], KEYS[4], ARGV[4]) end
+return {1, wake[1], wake[2]}`;
+
+/** KEYS: audit outbox, lane, parked, counters... ARGV: audit record, signal id, counter fields... */
+const RECORD_MALFORMED = `${LANE_END_LUA}
+redis.call('RPUSH', KEYS[1], ARGV[1])
+for i = 4, #KEYS do redis.call('HINCRBY', KEYS[i], ARGV[i - 1], 1) end
+return laneEnd(KEYS[2], KEYS[3], ARGV[2])`;
 
 export interface RecordedDecision {
   decision: Decision;
   /** False when the signal was decided before (a job re-run after a crash, or a racing replica). */
   isNew: boolean;
   /**
-   * Approved and not known to be delivered: the forward job may be added. Adding it again is safe
-   * while BullMQ holds the job (it ignores a job id it has); once the forwarder has delivered it,
-   * the job may be gone, and the delivered mark stops a second delivery.
+   * Approved and not ended: the forward job may be added. Adding it again is safe while BullMQ
+   * holds the job (it ignores a job id it has); once the signal has ended, the job may be gone,
+   * and `ended` stops a second delivery.
    */
   mayHandOff: boolean;
+  /** The next signal of the ticker, parked until this one ended (a rejection ends it). */
+  wake: LaneWake | null;
 }
 
 /**
@@ -46,20 +58,36 @@ export class DecisionLedger {
     private readonly prefix: string,
     private readonly audit: AuditTrail,
     private readonly stats: SystemStats,
+    private readonly lanes: TickerLanes,
   ) {}
 
   async record(signal: SignalJob, decision: Decision): Promise<RecordedDecision> {
     // Queued before the hand-off, so the signal's row precedes its delivery attempts in the trail.
     const auditRecord = this.audit.encode({ type: 'decision', signal, decision, decidedAt: new Date().toISOString() });
     const counters = decision.approved ? this.stats.counterFields(STAT.approved, decision.basis) : this.stats.counterFields(STAT.rejected, decision.reason);
-    const keys = [redisKeys(this.prefix).decision(signal.id), this.audit.outboxKey, ...counters.map((c) => c.key)];
-    const args = [JSON.stringify(decision), DECISION_TTL_SEC, auditRecord, ...counters.map((c) => c.field), DECISION_FIELD.decision, DECISION_FIELD.delivered];
-    const [won, existing, delivered] = (await this.redis.eval(RECORD_DECISION, keys.length, ...keys, ...args)) as [number, string?, string?];
+    const lane = this.lanes.keysOf(signal.ticker);
+    const keys = [redisKeys(this.prefix).decision(signal.id), this.audit.outboxKey, lane.lane, lane.parked, ...counters.map((c) => c.key)];
+    const args = [
+      JSON.stringify(decision), DECISION_TTL_SEC, auditRecord, signal.id, decision.approved ? '0' : '1',
+      ...counters.map((c) => c.field), DECISION_FIELD.decision, DECISION_FIELD.ended,
+    ];
+    const [won, first, second] = (await this.redis.eval(RECORD_DECISION, keys.length, ...keys, ...args)) as [number, string?, string?];
     if (won) {
       this.audit.queued();
-      return { decision, isNew: true, mayHandOff: decision.approved };
+      return { decision, isNew: true, mayHandOff: decision.approved, wake: wakeOf([first, second]) };
     }
-    const recorded = DecisionSchema.parse(JSON.parse(existing as string));
-    return { decision: recorded, isNew: false, mayHandOff: recorded.approved && delivered == null };
+    const recorded = DecisionSchema.parse(JSON.parse(first as string));
+    return { decision: recorded, isNew: false, mayHandOff: recorded.approved && second == null, wake: null };
+  }
+
+  /** A job that failed its schema: audited and counted as rejected/malformed, and ended in its lane if its ticker could be read. */
+  async recordMalformed(signal: MalformedSignal): Promise<LaneWake | null> {
+    const counters = this.stats.counterFields(STAT.rejected, 'malformed');
+    const lane = this.lanes.keysOf(signal.ticker);
+    const keys = [this.audit.outboxKey, lane.lane, lane.parked, ...counters.map((c) => c.key)];
+    const auditRecord = this.audit.encode({ type: 'malformed', signal, stage: 'approver' });
+    const reply = await this.redis.eval(RECORD_MALFORMED, keys.length, ...keys, auditRecord, signal.id, ...counters.map((c) => c.field));
+    this.audit.queued();
+    return wakeOf(reply);
   }
 }

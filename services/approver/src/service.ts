@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import {
-  closeServer, createRegistry, PositionBook, createServiceApp, createWorkerConnections, createWorkerRedis, isTopnStale, listen, pingRedis, QUEUE, SystemStats,
-  topnAgeSec, warnUnlessNoEviction, type Config, type Logger, type RunningService,
+  closeServer, createRegistry, PositionBook, createServiceApp, createWorkerConnections, createWorkerRedis, isTopnStale, LaneWaker, listen, pingRedis, QUEUE,
+  SystemStats, TickerLanes, topnAgeSec, warnUnlessNoEviction, type Config, type Logger, type RunningService,
 } from '@tsp/core';
 import { AuditTrail, createAuditPool, createPrisma, pingPostgres } from '@tsp/db';
 import { TopnCache } from './topn-cache';
@@ -19,13 +19,17 @@ export async function startApprover(config: Config, logger: Logger): Promise<Run
   const topn = new TopnCache(redis, subscriber, config.keyPrefix, logger);
   await topn.start();
   const forwardQueue = new Queue(QUEUE.forward, { connection: queueConnection, prefix: config.keyPrefix });
+  // For waking the signals parked until their turn: SELLs here, deliveries in the forwarder.
+  const signalsQueue = new Queue(QUEUE.signals, { connection: queueConnection, prefix: config.keyPrefix });
+  const lanes = new TickerLanes(redis, config.keyPrefix);
   const registry = createRegistry('approver');
   const auditPool = createAuditPool(config.databaseUrl);
   const audit = new AuditTrail(auditPool, redis, config.keyPrefix, logger);
   audit.start();
   const worker = createApproveWorker({
-    config, logger, connection: workerConnection, prisma, topn, forwardQueue,
-    ledger: new DecisionLedger(redis, config.keyPrefix, audit, new SystemStats(redis, config.keyPrefix)),
+    config, logger, connection: workerConnection, prisma, topn, forwardQueue, lanes,
+    waker: new LaneWaker({ [QUEUE.signals]: signalsQueue, [QUEUE.forward]: forwardQueue }, logger),
+    ledger: new DecisionLedger(redis, config.keyPrefix, audit, new SystemStats(redis, config.keyPrefix), lanes),
     positions: new PositionBook(redis, config.keyPrefix),
     metrics: createApproverMetrics(registry, topn),
   });
@@ -42,6 +46,7 @@ export async function startApprover(config: Config, logger: Logger): Promise<Run
         concurrency: config.workerConcurrency,
         running: worker.isRunning(),
         sell_policy: config.sellPolicy,
+        max_lag_sec: config.signalMaxLagSec,
         topn: set ? { snapshot_id: set.snapshot_id, count: set.tickers.length, top_n: set.top_n, age_sec: topnAgeSec(set), stale: isTopnStale(set, config.topnMaxAgeSec) } : null,
       };
     },
@@ -59,7 +64,7 @@ export async function startApprover(config: Config, logger: Logger): Promise<Run
       topn.stop();
       await audit.close();
       await closeServer(server);
-      await forwardQueue.close();
+      await Promise.all([forwardQueue.close(), signalsQueue.close()]);
       await prisma.$disconnect();
       await auditPool.end();
       for (const connection of [redis, subscriber, workerConnection, queueConnection]) connection.disconnect();

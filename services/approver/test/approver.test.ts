@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import IORedis from 'ioredis';
-import { createLogger, loadConfig, PositionBook, QUEUE, redisKeys, signalJobOptions, SystemStats, type SignalJob, type TopnSet } from '@tsp/core';
+import { createLogger, DECISION_FIELD, loadConfig, PositionBook, QUEUE, redisKeys, signalJobOptions, SystemStats, type SignalJob, type TopnSet } from '@tsp/core';
 import { createPrisma } from '@tsp/db';
 import { startApprover } from '../src/service';
 import { uniquePrefix, waitFor } from '../../../test/support/helpers';
@@ -117,9 +117,9 @@ describe('the approver', () => {
     const job = signal('AMD', 'BUY');
     expect(await decided(job)).toMatchObject({ status: 'approved', rank: 2 });
     await waitFor(async () => (await forward.getJob(job.id))?.id, 5000, 'the hand-off');
-    // As the forwarder leaves it after delivering: the decision marked delivered, and BullMQ may
+    // As the forwarder leaves it after delivering: the signal's end recorded, and BullMQ may
     // have cleaned the job away.
-    await redis.hset(redisKeys(prefix).decision(job.id), 'delivered', '1');
+    await redis.hset(redisKeys(prefix).decision(job.id), DECISION_FIELD.ended, 'delivered');
     await forward.remove(job.id);
 
     await publishTopn(['NVDA']);
@@ -176,5 +176,32 @@ describe('the approver', () => {
       }
       await redis.del(redisKeys(offline).topn);
     }
+  });
+
+  it('records a job that fails its schema as rejected (malformed) with what could be read, never drops it', async () => {
+    const id = randomUUID();
+    // An overflowing price (Infinity is stored as null by BullMQ's JSON) used to be dropped without a trace.
+    await signals.add('signal', { id, kind: 'source', ticker: 'MALF', side: 'BUY', price: null, time: 'x', receivedAt: new Date().toISOString() }, signalJobOptions(id));
+    const row = await waitFor(() => prisma.signal.findUnique({ where: { id } }), 10_000, 'the malformed row');
+    expect(row).toMatchObject({ status: 'rejected', reason: 'malformed', ticker: 'MALF', side: 'BUY', kind: 'source' });
+    expect(await forward.getJob(id)).toBeUndefined();
+    expect(await (await signals.getJob(id))?.getState()).toBe('completed');
+  });
+
+  it('rejects an entry older than its allowed lag as stale, and lets an exit of any age through', async () => {
+    const set = await publishTopn(['LAGG']);
+    const late = { ...signal('LAGG', 'BUY'), lagSec: 600, maxLagSec: 60 };
+    expect(await decided(late)).toMatchObject({ status: 'rejected', reason: 'stale', snapshotId: set.snapshot_id });
+    const unjudged = { ...signal('LAGG', 'BUY'), lagSec: 600, maxLagSec: 0 };
+    expect(await decided(unjudged)).toMatchObject({ status: 'approved' });
+  });
+
+  it('keeps a decision in Redis no longer than its re-runs can need it', async () => {
+    await publishTopn(['TTLS']);
+    const job = signal('TTLS', 'BUY');
+    await decided(job);
+    const ttl = await redis.ttl(redisKeys(prefix).decision(job.id));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(3600);
   });
 });

@@ -1,10 +1,10 @@
 import http from 'node:http';
 import https from 'node:https';
+import type { Readable } from 'node:stream';
 import axios, { type AxiosInstance } from 'axios';
-import type { OutboundBody } from '@tsp/core';
+import { parseRetryAfterMs, type OutboundBody } from '@tsp/core';
 import { PermanentDeliveryError, TransientDeliveryError, type AttemptFacts } from './delivery-errors';
-import { parseRetryAfterMs } from './retry-after';
-import { secretKey, signatureHeaders } from './sign-request';
+import { signatureHeaders, webhookSigner } from './sign-request';
 
 export interface DestinationOptions {
   url: string;
@@ -16,30 +16,48 @@ export interface DestinationOptions {
 /** Statuses the contract retries; every other non-2xx answer is final. */
 const RETRYABLE_STATUS = (status: number) => status === 408 || status === 429 || status >= 500;
 
-/** Keeps only the start of an answer in the audit trail: enough to tell what went wrong. */
-function snippet(data: unknown): string {
-  const text = typeof data === 'string' ? data : JSON.stringify(data ?? '');
-  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+/** Of a failed answer's body, only this much is read: enough to tell what went wrong. */
+const ERROR_BODY_BYTES = 1024;
+const SNIPPET_CHARS = 200;
+
+/**
+ * Reads at most `limit` bytes of an answer's body, then drops the connection's remainder: a
+ * destination cannot make a worker read (or keep) a body of any size.
+ */
+async function readStart(stream: Readable, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of stream) {
+      chunks.push(chunk as Buffer);
+      size += (chunk as Buffer).length;
+      if (size >= limit) break;
+    }
+  } finally {
+    stream.destroy();
+  }
+  const text = Buffer.concat(chunks).subarray(0, limit).toString('utf8');
+  return text.length > SNIPPET_CHARS ? `${text.slice(0, SNIPPET_CHARS)}…` : text;
 }
 
 /**
  * Sends one signal to the destination. Resolves with the attempt's facts on 2xx; otherwise throws
  * a TransientDeliveryError (retry) or a PermanentDeliveryError (dead), each carrying the facts.
+ * The timeout is a hard deadline on the whole exchange (axios's own `timeout` is an idle timer,
+ * which a destination trickling bytes never trips), and the answer's body is barely read.
  */
 export class Destination {
   private readonly http: AxiosInstance;
-  private readonly key: Buffer | null;
+  private readonly signer;
 
   constructor(private readonly options: DestinationOptions) {
-    this.key = options.secret ? secretKey(options.secret) : null;
+    this.signer = options.secret ? webhookSigner(options.secret) : null;
     this.http = axios.create({
-      timeout: options.timeoutMs,
       // Every answer is judged here, not by axios.
       validateStatus: () => true,
       // A redirect of a POST is a misconfigured URL; following it could re-send the trade elsewhere.
       maxRedirects: 0,
-      responseType: 'text',
-      transitional: { clarifyTimeoutError: true },
+      responseType: 'stream',
       httpAgent: new http.Agent({ keepAlive: true }),
       httpsAgent: new https.Agent({ keepAlive: true }),
     });
@@ -51,24 +69,31 @@ export class Destination {
       'content-type': 'application/json',
       'idempotency-key': signalId,
       'user-agent': 'tsp-forwarder',
-      ...(this.key ? signatureHeaders(this.key, signalId, payload) : {}),
+      ...(this.signer ? signatureHeaders(this.signer, signalId, payload) : {}),
     };
     const started = performance.now();
-    let response;
+    const elapsed = () => Math.round(performance.now() - started);
+    const deadline = AbortSignal.timeout(this.options.timeoutMs);
     try {
-      response = await this.http.post(this.options.url, payload, { headers });
+      const response = await this.http.post<Readable>(this.options.url, payload, { headers, signal: deadline });
+      const facts = { httpStatus: response.status, latencyMs: elapsed() };
+      if (response.status >= 200 && response.status < 300) {
+        // Delivered: the body does not matter; close it rather than read it.
+        response.data.destroy();
+        return facts;
+      }
+      const text = await readStart(response.data, ERROR_BODY_BYTES).catch(() => '');
+      const message = `destination answered ${response.status}${text ? `: ${text}` : ''}`;
+      if (RETRYABLE_STATUS(response.status)) {
+        throw new TransientDeliveryError(message, facts, parseRetryAfterMs(response.headers['retry-after'] as string | undefined));
+      }
+      throw new PermanentDeliveryError(message, facts);
     } catch (error) {
-      const facts = { httpStatus: null, latencyMs: Math.round(performance.now() - started) };
+      if (error instanceof TransientDeliveryError || error instanceof PermanentDeliveryError) throw error;
+      const facts = { httpStatus: null, latencyMs: elapsed() };
+      if (deadline.aborted) throw new TransientDeliveryError(`timed out after ${this.options.timeoutMs} ms`, facts);
       const code = (error as { code?: string }).code;
-      const reason = code === 'ETIMEDOUT' || code === 'ECONNABORTED' ? `timed out after ${this.options.timeoutMs} ms` : `${code ?? 'error'}: ${(error as Error).message}`;
-      throw new TransientDeliveryError(reason, facts);
+      throw new TransientDeliveryError(`${code ?? 'error'}: ${(error as Error).message}`, facts);
     }
-    const facts = { httpStatus: response.status, latencyMs: Math.round(performance.now() - started) };
-    if (response.status >= 200 && response.status < 300) return facts;
-    const message = `destination answered ${response.status}${response.data ? `: ${snippet(response.data)}` : ''}`;
-    if (RETRYABLE_STATUS(response.status)) {
-      throw new TransientDeliveryError(message, facts, parseRetryAfterMs(response.headers['retry-after'] as string | undefined));
-    }
-    throw new PermanentDeliveryError(message, facts);
   }
 }

@@ -1,27 +1,28 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type IORedis from 'ioredis';
 import {
-  DESTINATION_BACKOFF, execPipeline, ForwardJobSchema, markDeliveredIn, MAX_STALLED_COUNT, QUEUE, STAT,
-  type Config, type DeadReason, type Logger, type PositionBook, type SystemStats,
+  DESTINATION_BACKOFF, ForwardJobSchema, MAX_STALLED_COUNT, parkUntilTurn, QUEUE, salvageSignal, STAT,
+  type Config, type DeadReason, type LaneWaker, type Logger, type SignalJob, type SystemStats, type TickerLanes,
 } from '@tsp/core';
+import type { AttemptRecord } from '@tsp/db';
 import type { Destination } from './deliver';
 import { PermanentDeliveryError, TransientDeliveryError, type AttemptFacts } from './delivery-errors';
-import type { AttemptRecord, AuditTrail } from '@tsp/db';
 import { LimiterReleasedError, type DestinationRateLimiter } from './rate-limiter';
 import type { ForwarderMetrics } from './forwarder-metrics';
-import { retryDelayMs } from './retry-backoff';
+import { retryAfterWaitMs, retryDelayMs } from './retry-backoff';
+import type { DeliveryLedger } from './delivery-ledger';
+import { UnrecordedDeliveries } from './unrecorded-deliveries';
 
 export interface ForwardWorkerDeps {
   config: Config;
   logger: Logger;
   /** The worker's own connection (BullMQ blocks on it). */
   connection: IORedis;
-  /** For the delivery's writes. */
-  redis: IORedis;
   destination: Destination;
   limiter: DestinationRateLimiter;
-  audit: AuditTrail;
-  positions: PositionBook;
+  ledger: DeliveryLedger;
+  lanes: TickerLanes;
+  waker: LaneWaker;
   stats: SystemStats;
   metrics: ForwarderMetrics;
 }
@@ -30,45 +31,93 @@ export interface ForwardWorkerDeps {
 class ExpiredSignalError extends UnrecoverableError {}
 
 /**
- * Delivers one approved signal: wait for the global rate limit, POST, record the attempt. A
- * failure is thrown so BullMQ keeps the job (retry with backoff, or failed = dead letter); the
- * job id is the signal id, so every attempt carries the same Idempotency-Key.
+ * Delivers one approved signal: wait for its turn in its ticker's lane, then for the global rate
+ * limit, POST, record the attempt. A failure is thrown so BullMQ keeps the job (retry with
+ * backoff, or failed = dead letter); the job id is the signal id, so every attempt carries the
+ * same Idempotency-Key. An entry not delivered within SIGNAL_TTL_SEC is never sent; an exit of a
+ * position tsp holds does not expire (closing late beats holding an unintended position).
  */
 export function forwardSignal(deps: ForwardWorkerDeps) {
-  const { config, destination, limiter, audit, stats, metrics, logger, positions, redis } = deps;
+  const { config, destination, limiter, ledger, stats, metrics, logger, lanes, waker } = deps;
+  const unrecorded = new UnrecordedDeliveries(logger);
+
+  /** The 2xx came: record it (first, and whatever it takes) and wake the next signal of the ticker. */
+  const recordDelivery = async (signal: SignalJob, attempt: AttemptRecord, pastTtl: boolean) => {
+    const e2eSeconds = (Date.now() - Date.parse(signal.receivedAt)) / 1000;
+    const { recorded, wake } = await unrecorded.recordOrKeep(signal.id, attempt, () => ledger.delivered(signal, attempt, e2eSeconds));
+    if (!recorded) return;
+    metrics.attempts.inc({ outcome: 'delivered' });
+    metrics.e2eSeconds.observe(e2eSeconds);
+    if (pastTtl) metrics.exitsPastTtl.inc();
+    await waker.wake(wake);
+    if (logger.isInfoEnabled()) {
+      logger.info('signal delivered', { id: signal.id, ticker: signal.ticker, side: signal.side, attempt: attempt.attempt, http_status: attempt.httpStatus, latency_ms: attempt.latencyMs });
+    }
+  };
+
   return async (job: Job, token?: string): Promise<string> => {
     const parsed = ForwardJobSchema.safeParse(job.data);
-    if (!parsed.success) throw new UnrecoverableError(`malformed forward job: ${parsed.error.message}`);
+    if (!parsed.success) {
+      const salvaged = salvageSignal(job.id, job.data, parsed.error.message);
+      const { wake } = await ledger.malformed(salvaged, stats.counterFields(STAT.rejected, 'malformed').map((c) => ({ ...c, by: 1 })));
+      await waker.wake(wake);
+      logger.error('malformed delivery job recorded as rejected (malformed); nothing was sent', { id: salvaged.id, error: salvaged.error });
+      return 'rejected';
+    }
     const { signal, replayedAt, attemptOffset = 0 } = parsed.data;
     // attemptsMade counts finished attempts; a job retaken after a crash repeats its attempt number.
     const attemptOfJob = job.attemptsMade + 1;
     const attempt = attemptOffset + attemptOfJob;
-    const expiresAt = Math.max(Date.parse(signal.receivedAt), replayedAt ? Date.parse(replayedAt) : 0) + config.signalTtlSec * 1000;
+    const ttlEndsAt = Math.max(Date.parse(signal.receivedAt), replayedAt ? Date.parse(replayedAt) : 0) + config.signalTtlSec * 1000;
 
-    /** Counted here (this replica's /metrics) and in Redis (the relay's, on ingest's /metrics). */
-    const countAttempt = async (outcome: 'retry' | 'dead' | 'expired') => {
-      metrics.attempts.inc({ outcome });
-      await stats.countAttempt(outcome).catch(() => undefined);
-    };
+    // A 2xx this process saw but could not record yet: record it; never send it again.
+    const seen = unrecorded.get(signal.id);
+    if (seen) {
+      await recordDelivery(signal, seen, false);
+      return 'forwarded';
+    }
+    // Run before (a retry, a crash, a lost reply, a wake after parking): it may have ended already.
+    if (job.attemptsStarted > 1) {
+      const ended = await ledger.ended(signal.id);
+      if (ended === 'delivered') return 'forwarded';
+      if (ended === 'dead') throw new UnrecoverableError('the delivery ended dead before; not sent again');
+    }
 
-    const expire = async () => {
-      await countAttempt('expired');
-      await stats.increment(STAT.dead).catch(() => undefined);
-      await audit.record({ type: 'expired', signalId: signal.id });
-      logger.warn('signal expired before it could be delivered', { id: signal.id, ticker: signal.ticker, attempt });
-      return new ExpiredSignalError(`not delivered within SIGNAL_TTL_SEC (${config.signalTtlSec} s)`);
-    };
-    if (Date.now() >= expiresAt) throw await expire();
-
-    let at = new Date();
-    const attemptRecord = (facts: AttemptFacts, outcome: Pick<AttemptRecord, 'status' | 'reason' | 'error'>): AttemptRecord => ({
+    const attemptRecord = (at: Date, facts: AttemptFacts, outcome: Pick<AttemptRecord, 'status' | 'reason' | 'error'>): AttemptRecord => ({
       type: 'attempt', signalId: signal.id, attempt, at: at.toISOString(), httpStatus: facts.httpStatus, latencyMs: facts.latencyMs,
       ticker: signal.ticker, side: signal.side, price: signal.price ?? null, ...outcome,
     });
+    /** Ends the signal dead: with its last attempt when there was one, else as expired before any could start. */
+    const endDead = async (reason: DeadReason, last: AttemptRecord | null) => {
+      const { recorded, wake } = await ledger.dead(signal, last ?? { type: 'expired', signalId: signal.id }, stats.failureCounters(reason === 'expired' ? 'expired' : 'dead', last !== null));
+      if (recorded) metrics.attempts.inc({ outcome: reason === 'expired' ? 'expired' : 'dead' });
+      await waker.wake(wake);
+      return recorded;
+    };
+    const expire = async (last: AttemptRecord | null = null) => {
+      await endDead('expired', last);
+      logger.warn('signal expired before it could be delivered', { id: signal.id, ticker: signal.ticker, attempt });
+      return new ExpiredSignalError(`not delivered within SIGNAL_TTL_SEC (${config.signalTtlSec} s)`);
+    };
+
+    // Per-ticker order: only the head of the ticker's lane may go; the rest park until it ends.
+    const turn = await lanes.turn(signal.ticker, signal.id, QUEUE.forward);
+    if (turn.dropped.length) logger.error('dropped signals from a ticker lane whose jobs were gone', { ticker: signal.ticker, dropped: turn.dropped });
+    if (!turn.go) {
+      // An entry waiting for its turn still expires on time; whether a SELL is an exit is known only at its turn.
+      if (signal.side === 'BUY' && Date.now() >= ttlEndsAt) throw await expire();
+      await parkUntilTurn(job, token, async () => (await lanes.turn(signal.ticker, signal.id, QUEUE.forward)).go);
+    }
+    const isExit = signal.side === 'SELL' && turn.go && turn.positionOpen;
+    const expiresAt = isExit ? Infinity : ttlEndsAt;
+    if (Date.now() >= expiresAt) throw await expire();
+    if (isExit && Date.now() >= ttlEndsAt) logger.warn('delivering an exit older than SIGNAL_TTL_SEC: exits of open positions never expire', { id: signal.id, ticker: signal.ticker, attempt });
+
+    let at = new Date();
     let facts: AttemptFacts;
     try {
-      // Within this replica, a manual exit also goes first among the deliveries waiting for a slot.
-      facts = await limiter.schedule(signal.kind === 'manual', async () => {
+      // Exits (and manual exits) go first among the deliveries waiting for a slot.
+      facts = await limiter.schedule(isExit || signal.kind === 'manual', async () => {
         // The wait for a slot may have outlived the signal: never deliver a stale trade.
         if (Date.now() >= expiresAt) throw await expire();
         at = new Date();
@@ -82,34 +131,26 @@ export function forwardSignal(deps: ForwardWorkerDeps) {
         throw new DelayedError();
       }
       if (!(error instanceof TransientDeliveryError) && !(error instanceof PermanentDeliveryError)) throw error;
-      const permanent = error instanceof PermanentDeliveryError;
-      const deadReason: DeadReason | null = permanent ? 'permanent_error' : attemptOfJob >= config.forwardMaxAttempts ? 'attempts_exhausted' : null;
-      await countAttempt(deadReason ? 'dead' : 'retry');
-      await stats.increment(STAT.failed).catch(() => undefined);
-      if (deadReason) await stats.increment(STAT.dead).catch(() => undefined);
-      await audit.record(attemptRecord(error.facts, { status: deadReason ? 'dead' : 'retrying', reason: deadReason, error: error.message }));
-      logger.warn(deadReason ? 'delivery dead' : 'delivery failed; will retry', { id: signal.id, attempt, error: error.message, reason: deadReason });
-      // Dead is final here, whatever `attempts` the job was queued with (an approver configured with
-      // another FORWARD_MAX_ATTEMPTS must not buy it more tries).
-      if (deadReason) throw new UnrecoverableError(error.message);
+      const failed = (status: AttemptRecord['status'], reason: DeadReason | null) => attemptRecord(at, error.facts, { status, reason, error: error.message });
+      // A Retry-After that outlasts the signal's TTL ends it now, rather than parking it for nothing.
+      if (error instanceof TransientDeliveryError && (error.retryAfterMs ?? 0) > 0 && Date.now() + (error.retryAfterMs ?? 0) >= expiresAt) {
+        throw await expire(failed('dead', 'expired'));
+      }
+      const deadReason: DeadReason | null = error instanceof PermanentDeliveryError ? 'permanent_error' : attemptOfJob >= config.forwardMaxAttempts ? 'attempts_exhausted' : null;
+      if (deadReason) {
+        await endDead(deadReason, failed('dead', deadReason));
+        logger.warn('delivery dead', { id: signal.id, attempt, error: error.message, reason: deadReason });
+        // Dead is final here, whatever `attempts` the job was queued with (an approver configured with
+        // another FORWARD_MAX_ATTEMPTS must not buy it more tries).
+        throw new UnrecoverableError(error.message);
+      }
+      await ledger.retrying(failed('retrying', null));
+      metrics.attempts.inc({ outcome: 'retry' });
+      logger.warn('delivery failed; will retry', { id: signal.id, attempt, error: error.message, wait_ms: retryAfterWaitMs(error) || undefined });
       throw error;
     }
 
-    const e2eSeconds = (Date.now() - Date.parse(signal.receivedAt)) / 1000;
-    metrics.attempts.inc({ outcome: 'delivered' });
-    metrics.e2eSeconds.observe(e2eSeconds);
-    // One pipeline, one round trip: the job (and its worker slot) is done right after the answer.
-    // The position is in the book before the job completes, so a SELL decided a moment from now
-    // already sees it. A failed write fails the job: the retry delivers again under the same key.
-    const writes = redis.pipeline();
-    stats.countDeliveryIn(writes, e2eSeconds);
-    if (signal.side === 'BUY') positions.openIn(writes, { ticker: signal.ticker, openedAt: at.toISOString(), lastPrice: signal.price ?? null, signalId: signal.id });
-    else positions.closeIn(writes, signal.ticker);
-    audit.recordIn(writes, attemptRecord(facts, { status: 'forwarded', reason: null, error: null }));
-    markDeliveredIn(writes, config.keyPrefix, signal.id);
-    await execPipeline(writes);
-    audit.queued();
-    logger.info('signal delivered', { id: signal.id, ticker: signal.ticker, side: signal.side, attempt, http_status: facts.httpStatus, latency_ms: facts.latencyMs });
+    await recordDelivery(signal, attemptRecord(at, facts, { status: 'forwarded', reason: null, error: null }), isExit && Date.now() >= ttlEndsAt);
     return 'forwarded';
   };
 }

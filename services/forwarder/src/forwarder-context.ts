@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Config, Logger } from '@tsp/core';
+import type { Config, DeadLetterStore, Logger } from '@tsp/core';
 import type { PrismaClient } from '@tsp/db';
 import type { DestinationRateLimiter } from './rate-limiter';
 
@@ -10,4 +10,5 @@ export interface ForwarderContext {
   prisma: PrismaClient;
   forwardQueue: Queue;
   limiter: DestinationRateLimiter;
+  deadLetters: DeadLetterStore;
 }

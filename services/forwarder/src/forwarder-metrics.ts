@@ -8,5 +8,7 @@ export function createForwarderMetrics(registry: Registry) {
     /** outcome: delivered, retry, dead, expired. */
     attempts: new Counter({ name: METRIC.forwardAttempts, help: 'Delivery attempts by outcome', labelNames: ['outcome'], registers: [registry] }),
     e2eSeconds: new Histogram({ name: METRIC.e2eSeconds, help: 'Received to delivered, seconds', buckets: E2E_BUCKETS, registers: [registry] }),
+    /** Exits of open positions delivered after SIGNAL_TTL_SEC: they never expire, but someone should know. */
+    exitsPastTtl: new Counter({ name: METRIC.exitsPastTtl, help: 'Exits of open positions delivered older than SIGNAL_TTL_SEC', registers: [registry] }),
   };
 }

@@ -1,32 +1,23 @@
 import Bottleneck from 'bottleneck';
 import IORedis from 'ioredis';
-import type { Logger } from '@tsp/core';
-import { StartLog } from './start-log';
+import { destinationWindows, HOUR_WINDOW_MS, redisKeys, spacingMs, StartAbandonedError, StartLog, type Logger, type RateWindow } from '@tsp/core';
 
 export interface RateLimiterOptions {
   redisUrl: string;
-  /** For the runtime cap override, shared by every replica. */
+  /** For the start logs and the runtime cap override, shared by every replica. */
   redis: IORedis;
-  /** Shared by every forwarder replica: one id, one limit. */
-  limiterId: string;
-  /** Redis key holding a cap set at runtime; when present it wins over maxPerMinute. */
-  capKey: string;
-  /** Redis key of the log of request starts that makes the cap exact. */
-  startLogKey: string;
+  /** KEY_PREFIX: every replica of a deployment shares one limiter, one set of logs, one cap. */
+  prefix: string;
+  /** The minute's cap; a cap set at runtime (POST /admin/rate-limit) wins over it. */
   maxPerMinute: number;
+  /** The hour's cap (DEST_WEBHOOK_MAX_REQ_PER_HOUR). */
+  maxPerHour: number;
+  /** The second window's length: an hour, shorter only in tests. */
+  hourWindowMs?: number;
   enabled: boolean;
   logger: Logger;
 }
 
-/**
- * Spacing, not a reservoir: starts 60 s / cap apart never exceed the cap in any sliding 60 s
- * window. Bottleneck grants slots exactly that far apart, but each replica then starts its request
- * on a local timer, late by however long its event loop is busy; only the two ends of a window
- * matter, so spreading 500 ms of slack over the window's gaps tolerates one end starting up to
- * 500 ms late, and still uses 99.2 % of the cap.
- */
-const WINDOW_SLACK_MS = 500;
-export const spacingMs = (maxPerMinute: number) => Math.ceil((60_000 + WINDOW_SLACK_MS) / maxPerMinute);
 
 const CAP_SYNC_MS = 2000;
 /** Bottleneck priorities: 0 runs first, 5 is its default. */
@@ -44,8 +35,8 @@ export class LimiterReleasedError extends Error {
 
 /**
  * The one global limit on requests to the destination, held in Redis by Bottleneck's clustering
- * mode so that every replica draws from the same budget, with a log of starts (StartLog) that
- * makes it exact. First attempts and retries alike pass through it. Bottleneck is patched
+ * mode so that every replica draws from the same budget, with logs of starts (StartLog, a minute's
+ * and an hour's window) that make it exact. First attempts and retries alike pass through it. Bottleneck is patched
  * (patches/) to survive Redis losing its keys.
  */
 export class DestinationRateLimiter {
@@ -58,7 +49,7 @@ export class DestinationRateLimiter {
 
   constructor(private readonly options: RateLimiterOptions) {
     this.maxPerMinute = options.maxPerMinute;
-    this.starts = new StartLog(options.redis, options.startLogKey);
+    this.starts = new StartLog(options.redis);
     if (!options.enabled) {
       this.limiter = null;
       this.connection = null;
@@ -68,7 +59,7 @@ export class DestinationRateLimiter {
     this.connection = new Bottleneck.IORedisConnection({ Redis: IORedis, client } as never);
     this.connection.on('error', (error: Error) => options.logger.warn('rate limiter Redis error', { error: error.message }));
     this.limiter = new Bottleneck({
-      id: options.limiterId,
+      id: redisKeys(options.prefix).limiterId,
       datastore: 'ioredis',
       connection: this.connection,
       clearDatastore: false,
@@ -96,11 +87,11 @@ export class DestinationRateLimiter {
     if (this.released) throw new LimiterReleasedError();
     try {
       return await this.limiter.schedule({ priority: urgent ? URGENT_PRIORITY : NORMAL_PRIORITY }, async () => {
-        await this.starts.admit(this.maxPerMinute);
+        await this.starts.admit(this.windows(), () => this.released);
         return fn();
       });
     } catch (error) {
-      if (this.released && error instanceof Bottleneck.BottleneckError) throw new LimiterReleasedError();
+      if (error instanceof StartAbandonedError || (this.released && error instanceof Bottleneck.BottleneckError)) throw new LimiterReleasedError();
       throw error;
     }
   }
@@ -115,14 +106,20 @@ export class DestinationRateLimiter {
     await this.limiter.stop({ dropWaitingJobs: true }).catch(() => undefined);
   }
 
+  /** The windows in force: the minute's cap (perhaps set at runtime) and the hour's. */
+  windows(): RateWindow[] {
+    const { prefix, maxPerHour, hourWindowMs = HOUR_WINDOW_MS } = this.options;
+    return destinationWindows(prefix, this.maxPerMinute, maxPerHour, hourWindowMs);
+  }
+
   /** Sets the cap for every replica at once; it outlives restarts of the forwarders. */
   async setMaxPerMinute(maxPerMinute: number): Promise<void> {
-    await this.options.redis.set(this.options.capKey, String(maxPerMinute));
+    await this.options.redis.set(redisKeys(this.options.prefix).rateCap, String(maxPerMinute));
     await this.syncCap(true);
   }
 
   private async syncCap(force: boolean): Promise<void> {
-    const override = Number(await this.options.redis.get(this.options.capKey));
+    const override = Number(await this.options.redis.get(redisKeys(this.options.prefix).rateCap));
     const cap = Number.isInteger(override) && override > 0 ? override : this.options.maxPerMinute;
     if (!force && cap === this.maxPerMinute) return;
     this.maxPerMinute = cap;
@@ -134,6 +131,7 @@ export class DestinationRateLimiter {
     return {
       enabled: this.limiter !== null,
       max_per_minute: this.limiter ? this.maxPerMinute : null,
+      max_per_hour: this.limiter ? this.options.maxPerHour : null,
       spacing_ms: this.limiter ? spacingMs(this.maxPerMinute) : null,
     };
   }

@@ -1,6 +1,5 @@
-import { adminTokenGuard, type Route } from '@tsp/core';
+import { adminTokenGuard, deadLetterRoutes, type Route } from '@tsp/core';
 import type { ForwarderContext } from './forwarder-context';
-import { listDead, replayAllDead, replayDead } from '@tsp/db';
 import { getRateCap, RateCapSchema, setRateCap } from './handlers/rate-cap';
 import { pauseDelivery, resumeDelivery } from './handlers/delivery-pause';
 
@@ -12,8 +11,6 @@ export function forwarderRoutes(ctx: ForwarderContext): Route[] {
     { method: 'post', path: '/admin/resume', handler: resumeDelivery(ctx), guards, body: 'none' },
     { method: 'get', path: '/admin/rate-limit', handler: getRateCap(ctx), guards },
     { method: 'post', path: '/admin/rate-limit', handler: setRateCap(ctx), guards, request: RateCapSchema, invalidBody: 'invalid_rate_limit' },
-    { method: 'get', path: '/admin/dead', handler: listDead(ctx), guards },
-    { method: 'post', path: '/admin/dead/replay-all', handler: replayAllDead(ctx), guards, body: 'none' },
-    { method: 'post', path: '/admin/dead/:id/replay', handler: replayDead(ctx), guards, body: 'none' },
+    ...deadLetterRoutes(ctx.deadLetters, guards, ctx.logger),
   ];
 }

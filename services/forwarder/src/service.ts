@@ -1,10 +1,11 @@
 import { Queue, type Worker } from 'bullmq';
 import {
-  closeServer, createRegistry, PositionBook, createServiceApp, createWorkerConnections, listen, pingRedis, QUEUE, redisKeys, SystemStats,
-  warnUnlessNoEviction, type Config, type Logger, type RunningService,
+  closeServer, createRegistry, createServiceApp, createWorkerConnections, LaneWaker, listen, pingRedis, QUEUE, SystemStats,
+  TickerLanes, warnUnlessNoEviction, type Config, type Logger, type RunningService,
 } from '@tsp/core';
-import { AuditTrail, createAuditPool, createPrisma, pingPostgres } from '@tsp/db';
+import { AuditTrail, createAuditPool, createPrisma, DeadLetters, pingPostgres } from '@tsp/db';
 import { Destination } from './deliver';
+import { DeliveryLedger } from './delivery-ledger';
 
 import { DestinationRateLimiter } from './rate-limiter';
 import { createForwarderMetrics } from './forwarder-metrics';
@@ -22,13 +23,15 @@ export async function startForwarder(config: Config, logger: Logger): Promise<Ru
   const audit = new AuditTrail(auditPool, redis, config.keyPrefix, logger);
   audit.start();
   const forwardQueue = new Queue(QUEUE.forward, { connection: queueConnection, prefix: config.keyPrefix });
+  // For waking the signals parked until their turn: deliveries here, SELLs in the approver.
+  const signalsQueue = new Queue(QUEUE.signals, { connection: queueConnection, prefix: config.keyPrefix });
+  const lanes = new TickerLanes(redis, config.keyPrefix);
   const limiter = new DestinationRateLimiter({
     redisUrl: config.redisUrl,
     redis,
-    limiterId: redisKeys(config.keyPrefix).limiterId,
-    capKey: redisKeys(config.keyPrefix).rateCap,
-    startLogKey: redisKeys(config.keyPrefix).destinationStarts,
+    prefix: config.keyPrefix,
     maxPerMinute: config.destMaxReqPerMin,
+    maxPerHour: config.destMaxReqPerHour,
     enabled: config.destRateLimitingEnabled,
     logger,
   });
@@ -36,11 +39,12 @@ export async function startForwarder(config: Config, logger: Logger): Promise<Ru
   let worker: Worker | null = null;
   if (config.destWebhookUrl) {
     await limiter.start();
+    const stats = new SystemStats(redis, config.keyPrefix);
     worker = createForwardWorker({
-      config, logger, connection: workerConnection, redis, limiter, audit, metrics,
-      positions: new PositionBook(redis, config.keyPrefix),
+      config, logger, connection: workerConnection, limiter, metrics, lanes, stats,
+      ledger: new DeliveryLedger(redis, config.keyPrefix, audit, stats, lanes),
+      waker: new LaneWaker({ [QUEUE.signals]: signalsQueue, [QUEUE.forward]: forwardQueue }, logger),
       destination: new Destination({ url: config.destWebhookUrl, timeoutMs: config.destTimeoutMs, secret: config.destWebhookSecret }),
-      stats: new SystemStats(redis, config.keyPrefix),
     });
   } else {
     logger.warn('DEST_WEBHOOK_URL is not set: approved signals wait in the forward queue until a forwarder with a destination runs');
@@ -49,7 +53,10 @@ export async function startForwarder(config: Config, logger: Logger): Promise<Ru
   const app = createServiceApp({
     service: 'forwarder',
     logger,
-    routes: forwarderRoutes({ config, logger, prisma, forwardQueue, limiter }),
+    routes: forwarderRoutes({
+      config, logger, prisma, forwardQueue, limiter,
+      deadLetters: new DeadLetters({ prisma, forwardQueue, lanes, prefix: config.keyPrefix, maxAttempts: config.forwardMaxAttempts }),
+    }),
     readiness: { redis: () => pingRedis(redis), postgres: () => pingPostgres(prisma) },
     notReadyReason: () => (config.destWebhookUrl ? null : 'DEST_WEBHOOK_URL is not set; approved signals wait in the forward queue'),
     status: async () => ({
@@ -79,7 +86,7 @@ export async function startForwarder(config: Config, logger: Logger): Promise<Ru
       await audit.close();
       await closeServer(server);
       await limiter.stop();
-      await forwardQueue.close();
+      await Promise.all([forwardQueue.close(), signalsQueue.close()]);
       await prisma.$disconnect();
       await auditPool.end();
       for (const connection of [redis, workerConnection, queueConnection]) connection.disconnect();

@@ -1,20 +1,19 @@
-import { createHmac } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
 
 /**
- * Standard Webhooks signing (https://www.standardwebhooks.com): the signed content is
- * `${id}.${timestamp}.${body}`, HMAC-SHA256 with the secret, base64, sent as `v1,<signature>`.
- * A `whsec_` secret carries its key in base64; any other secret is used as raw bytes.
+ * Standard Webhooks signing (https://www.standardwebhooks.com), by its own library (the one
+ * receivers verify with): the signed content is `${id}.${timestamp}.${body}`, HMAC-SHA256,
+ * sent as `v1,<base64>`. A `whsec_` secret carries its key in base64; any other secret is used
+ * as its UTF-8 bytes.
  */
-export function secretKey(secret: string): Buffer {
-  return secret.startsWith('whsec_') ? Buffer.from(secret.slice('whsec_'.length), 'base64') : Buffer.from(secret, 'utf8');
+export function webhookSigner(secret: string): Webhook {
+  return secret.startsWith('whsec_') ? new Webhook(secret) : new Webhook(Buffer.from(secret, 'utf8'), { format: 'raw' });
 }
 
-export function signatureHeaders(key: Buffer, messageId: string, body: string, nowMs = Date.now()): Record<string, string> {
-  const timestamp = Math.floor(nowMs / 1000).toString();
-  const signature = createHmac('sha256', key).update(`${messageId}.${timestamp}.${body}`).digest('base64');
+export function signatureHeaders(signer: Webhook, messageId: string, body: string, now = new Date()): Record<string, string> {
   return {
     'webhook-id': messageId,
-    'webhook-timestamp': timestamp,
-    'webhook-signature': `v1,${signature}`,
+    'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
+    'webhook-signature': signer.sign(messageId, now, body),
   };
 }

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { Destination } from '../src/deliver';
 import { PermanentDeliveryError, TransientDeliveryError } from '../src/delivery-errors';
@@ -61,6 +62,38 @@ describe('one delivery attempt to the destination', () => {
     expect(error).toBeInstanceOf(TransientDeliveryError);
     expect(error.facts.httpStatus).toBeNull();
     expect(error.message).toMatch(/timed out/);
+  });
+
+  it('gives up at its deadline on a destination that trickles its answer a byte at a time', async () => {
+    // axios's own timeout is an idle timer: a byte every 100 ms kept it from ever firing.
+    const trickler = net.createServer((socket) => {
+      const answer = 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}';
+      let sent = 0;
+      const timer = setInterval(() => {
+        if (sent >= answer.length || socket.destroyed) return clearInterval(timer);
+        socket.write(answer[sent++]);
+      }, 100);
+      socket.on('close', () => clearInterval(timer));
+      socket.on('error', () => clearInterval(timer));
+    });
+    await new Promise<void>((resolve) => trickler.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (trickler.address() as net.AddressInfo).port;
+      const error = await new Destination({ url: `http://127.0.0.1:${port}/hook`, timeoutMs: 300, secret: null }).deliver('sig-slow', BODY).catch((e) => e);
+      expect(error).toBeInstanceOf(TransientDeliveryError);
+      expect(error.message).toMatch(/timed out after 300 ms/);
+    } finally {
+      trickler.close();
+    }
+  });
+
+  it('reads no more than the start of a failed answer, however large', async () => {
+    answer = { status: 503, body: 'x'.repeat(5 * 1024 * 1024) };
+    const error = await destination().deliver('sig-big', BODY).catch((e) => e);
+    expect(error).toBeInstanceOf(TransientDeliveryError);
+    expect(error.message.length).toBeLessThan(300);
+    answer = { status: 200, body: 'y'.repeat(5 * 1024 * 1024) };
+    expect(await destination().deliver('sig-big-ok', BODY)).toMatchObject({ httpStatus: 200 });
   });
 
   it('treats a refused connection as transient', async () => {

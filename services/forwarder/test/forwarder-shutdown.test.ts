@@ -48,7 +48,7 @@ describe('a forwarder told to stop while deliveries wait for the rate limit', ()
     const waiting = signals.filter((s) => s.id !== destination.received[0].headers['idempotency-key']);
     for (const signal of waiting) {
       const job = await forward.getJob(signal.id);
-      expect(['waiting', 'delayed']).toContain(await job!.getState());
+      expect(['waiting', 'prioritized', 'delayed']).toContain(await job!.getState());
       expect(job!.attemptsMade).toBe(0);
     }
 

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import IORedis from 'ioredis';
-import { createLogger, loadConfig, QUEUE, redisKeys } from '@tsp/core';
+import { createLogger, DECISION_FIELD, loadConfig, QUEUE, redisKeys } from '@tsp/core';
 import { createPrisma } from '@tsp/db';
 import { startForwarder } from '../src/service';
 import { startLocalServer, uniquePrefix, waitFor, type LocalServer } from '../../../test/support/helpers';
@@ -66,7 +66,7 @@ describe('the forwarder', () => {
     expect(await prisma.position.findUnique({ where: { ticker: t } })).toMatchObject({ ticker: t, lastPrice: 12.5, signalId: signal.id });
   });
 
-  it('marks the decision delivered, so a re-run of the approver cannot hand it on again, and creates no decision that was not there', async () => {
+  it('records the delivery as the signal\'s end, so no re-run hands it on or sends it again, in a record that expires', async () => {
     const keys = redisKeys(prefix);
     const decided = await seedApproved(prisma, forward, { ticker: ticker('MARK') }, async (id) => {
       await redis.multi().hset(keys.decision(id), 'decision', '{"approved":true}').expire(keys.decision(id), 600).exec();
@@ -74,9 +74,12 @@ describe('the forwarder', () => {
     const undecided = await seedApproved(prisma, forward, { ticker: ticker('NOMARK') });
     await rowOnceSettled(decided.id, 'forwarded');
     await rowOnceSettled(undecided.id, 'forwarded');
-    expect(await redis.hget(keys.decision(decided.id), 'delivered')).toBe('1');
+    expect(await redis.hget(keys.decision(decided.id), DECISION_FIELD.ended)).toBe('delivered');
+    expect(await redis.hget(keys.decision(decided.id), 'decision')).toBe('{"approved":true}');
     expect(await redis.ttl(keys.decision(decided.id))).toBeGreaterThan(0);
-    expect(await redis.exists(keys.decision(undecided.id))).toBe(0);
+    // A signal whose decision record expired already gets one that expires too: nothing in Redis lives forever.
+    expect(await redis.hget(keys.decision(undecided.id), DECISION_FIELD.ended)).toBe('delivered');
+    expect(await redis.ttl(keys.decision(undecided.id))).toBeGreaterThan(0);
   });
 
   it('closes the position when a SELL is delivered', async () => {
@@ -213,7 +216,7 @@ describe('the forwarder', () => {
       expect((await ready.json()).failing.config).toMatch(/DEST_WEBHOOK_URL/);
       const signal = await seedApproved(prisma, queue, { ticker: ticker('W') });
       await new Promise((resolve) => setTimeout(resolve, 500));
-      expect(await (await queue.getJob(signal.id))?.getState()).toBe('waiting');
+      expect(['waiting', 'prioritized']).toContain(await (await queue.getJob(signal.id))?.getState());
     } finally {
       await idle.stop();
       await queue.obliterate({ force: true });

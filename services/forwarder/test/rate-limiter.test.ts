@@ -2,6 +2,7 @@ import IORedis from 'ioredis';
 import { createLogger, redisKeys } from '@tsp/core';
 import { DestinationRateLimiter } from '../src/rate-limiter';
 import { uniquePrefix } from '../../../test/support/helpers';
+import { densestWindow } from '../../../test/support/rate-window';
 
 /**
  * Bottleneck grants slots in Redis `spacing` apart; each start then waits on a local timer that a
@@ -21,13 +22,10 @@ describe('the global destination rate limit', () => {
     redis.disconnect();
   });
 
-  async function replicas(prefix: string, count: number, maxPerMinute: number) {
+  async function replicas(prefix: string, count: number, maxPerMinute: number, hour: { maxPerHour: number; hourWindowMs?: number } = { maxPerHour: 1_000_000 }) {
     const made = [];
     for (let i = 0; i < count; i++) {
-      const limiter = new DestinationRateLimiter({
-        redisUrl: process.env.REDIS_URL!, redis, limiterId: redisKeys(prefix).limiterId, capKey: redisKeys(prefix).rateCap, startLogKey: redisKeys(prefix).destinationStarts,
-        maxPerMinute, enabled: true, logger,
-      });
+      const limiter = new DestinationRateLimiter({ redisUrl: process.env.REDIS_URL!, redis, prefix, maxPerMinute, ...hour, enabled: true, logger });
       await limiter.start();
       limiters.push(limiter);
       made.push(limiter);
@@ -72,10 +70,21 @@ describe('the global destination rate limit', () => {
     await redis.del(redisKeys(prefix).rateCap);
   });
 
+  it('holds the second window together with the first, across replicas: never more than its cap in any sliding window', async () => {
+    // The hour's logic with a 3 s "hour": the window length is the limiter's parameter.
+    const prefix = uniquePrefix('limit-hour');
+    const hourWindowMs = 3000;
+    const limiters = await replicas(prefix, 2, 6000, { maxPerHour: 4, hourWindowMs }); // 10 ms spacing, 4 per 3 s
+    const starts = await startTimes(limiters, 5);
+    expect(starts).toHaveLength(10);
+    expect(densestWindow(starts, hourWindowMs - 50).count).toBeLessThanOrEqual(4);
+    // And it does let them through as the window slides: ten starts take at least two windows.
+    expect(starts[starts.length - 1] - starts[0]).toBeGreaterThanOrEqual(2 * (hourWindowMs - 100));
+    expect(limiters[0].state()).toMatchObject({ max_per_hour: 4 });
+  });
+
   it('lets everything through at once when rate limiting is disabled', async () => {
-    const limiter = new DestinationRateLimiter({
-      redisUrl: process.env.REDIS_URL!, redis, limiterId: 'unused', capKey: 'unused', startLogKey: 'unused', maxPerMinute: 1, enabled: false, logger,
-    });
+    const limiter = new DestinationRateLimiter({ redisUrl: process.env.REDIS_URL!, redis, prefix: 'unused', maxPerMinute: 1, maxPerHour: 1, enabled: false, logger });
     const starts = await startTimes([limiter], 5);
     expect(starts).toHaveLength(5);
     expect(limiter.state()).toMatchObject({ enabled: false });

@@ -1,6 +1,6 @@
-import { retryDelayMs } from '../src/retry-backoff';
+import { RETRY_AFTER_CAP_MS, retryDelayMs } from '../src/retry-backoff';
 import { TransientDeliveryError } from '../src/delivery-errors';
-import { parseRetryAfterMs } from '../src/retry-after';
+import { parseRetryAfterMs } from '@tsp/core';
 
 const settings = { baseMs: 1000, maxMs: 60_000 };
 const facts = { httpStatus: 503, latencyMs: 1 };
@@ -20,6 +20,15 @@ describe('retry backoff', () => {
     const error = new TransientDeliveryError('429', { ...facts, httpStatus: 429 }, 2000);
     expect(retryDelayMs(1, error, settings, () => 0)).toBe(2000);
     expect(retryDelayMs(8, error, settings, () => 0.5)).toBe(30_000);
+  });
+
+  it('caps every wait on Retry-After, however long the destination asks for', () => {
+    const error = new TransientDeliveryError('429', { ...facts, httpStatus: 429 }, parseRetryAfterMs('999999999'));
+    expect(retryDelayMs(1, error, settings, () => 0)).toBe(RETRY_AFTER_CAP_MS);
+  });
+
+  it('reads a Retry-After of 400 digits as a long, finite wait', () => {
+    expect(Number.isFinite(parseRetryAfterMs('9'.repeat(400)))).toBe(true);
   });
 
   it('reads Retry-After as seconds or as an HTTP date', () => {

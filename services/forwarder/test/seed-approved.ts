@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
-import { forwardJobOptions, type ForwardJob, type Side, type SignalJob } from '@tsp/core';
+import { DELIVERY_PRIORITY, forwardJobOptions, type ForwardJob, type Side, type SignalJob } from '@tsp/core';
 import type { PrismaClient } from '@tsp/db';
 
 /** A ticker no other test (or parallel suite) uses, so positions do not collide. */
@@ -31,6 +31,6 @@ export async function seedApproved(
   });
   await beforeQueued?.(signal.id);
   const job: ForwardJob = { signal, basis: options.manual ? 'manual' : 'topn', rank: 1, snapshotId: 'test' };
-  await forward.add('forward', job, forwardJobOptions(signal.id, options.maxAttempts ?? 8, options.manual));
+  await forward.add('forward', job, forwardJobOptions(signal.id, options.maxAttempts ?? 8, side === 'SELL' ? DELIVERY_PRIORITY.exit : DELIVERY_PRIORITY.entry));
   return signal;
 }

@@ -14,12 +14,13 @@ export const ErrorSchema = z.object({
 
 export const WebhookInSchema = z
   .object({
-    ticker: z.string().describe('NASDAQ:AAPL → AAPL; BRK.B or BRK/B → BRK-B'),
-    side: z.string().optional().describe('BUY/SELL (any case); long/enter → BUY, short/exit/close/flat → SELL'),
-    action: z.string().optional().describe('used when there is no side (TradingView {{strategy.order.action}})'),
-    price: z.union([z.number(), z.string()]).optional().describe('> 0'),
-    time: z.union([z.string(), z.number()]).optional().describe('ISO-8601 or epoch seconds/ms; default now'),
-    id: z.string().optional().describe('idempotency key, like the Idempotency-Key header'),
+    ticker: z.string().describe('NASDAQ:AAPL → AAPL; BRK.B or BRK/B → BRK-B; then ^[A-Z0-9]{1,10}(-[A-Z0-9]{1,4})?$'),
+    side: z.string().optional().describe('BUY/SELL (any case); long/enter/add → BUY, short/exit/close/flat → SELL'),
+    action: z.string().optional().describe('buy, sell, exit, cancel, add or a side word; must agree with side; gives the side when there is none (TradingView {{strategy.order.action}})'),
+    price: z.union([z.number(), z.string()]).nullable().optional().describe('finite and > 0; null means none'),
+    time: z.union([z.string(), z.number()]).optional().describe('ISO-8601 or epoch seconds/ms, 2000-01-01 to a day after arrival; default now. Send {{timenow}}'),
+    max_lag: z.union([z.number().int(), z.string()]).optional().describe('seconds: an entry whose time is older than this on arrival is rejected stale (overrides SIGNAL_MAX_LAG_SEC; 0 = off)'),
+    id: z.string().max(1024).optional().describe('idempotency key, like the Idempotency-Key header'),
     secret: z.string().optional().describe('WEBHOOK_SECRET; never stored or forwarded'),
   })
   .catchall(z.unknown())
@@ -72,10 +73,7 @@ export const TopnHistoryQuerySchema = z.object({
 });
 export type TopnHistoryQuery = z.infer<typeof TopnHistoryQuerySchema>;
 
-export const DeadListQuerySchema = z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) });
-
 export const SignalListSchema = z.object({ items: z.array(SignalViewSchema), next_cursor: z.string().nullable() });
-export const DeadListSchema = z.object({ items: z.array(SignalViewSchema) });
 
 export const TopnViewSchema = z.object({
   tickers: z.array(z.string()).describe('ranked, as on the screener page'),
@@ -122,5 +120,3 @@ export const SellAllSchema = z.object({ token: z.string().min(1).describe('ADMIN
 export const SellAcceptedSchema = z.object({ ids: z.array(z.uuid()), tickers: z.array(z.string()) });
 
 export const PositionsSchema = z.array(z.object({ ticker: z.string(), opened_at: z.string(), last_price: z.number().nullable() }));
-export const ReplayAcceptedSchema = z.object({ id: z.uuid(), status: z.literal('approved') });
-export const ReplayAllAcceptedSchema = z.object({ ids: z.array(z.uuid()), more: z.boolean() });

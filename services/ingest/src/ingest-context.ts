@@ -1,10 +1,10 @@
 import type { Queue } from 'bullmq';
 import type IORedis from 'ioredis';
 import type { Counter } from 'prom-client';
-import type { Config, Logger, PositionBook, SystemStats } from '@tsp/core';
+import type { Config, DeadLetterStore, Logger, PositionBook, SystemStats, TickerLanes } from '@tsp/core';
 import type { PrismaClient } from '@tsp/db';
-import type { IdempotencyStore } from './signal/idempotency';
-import type { QueueDepth } from './queue-depth';
+import type { SignalIntake } from './signal/signal-intake';
+import type { BacklogWatch } from './backlog-watch';
 import type { ReceivedTally } from './received-tally';
 import type { AdminDoor } from './admin-door';
 
@@ -16,10 +16,13 @@ export interface IngestContext {
   prisma: PrismaClient;
   signalsQueue: Queue;
   forwardQueue: Queue;
-  idempotency: IdempotencyStore;
-  queueDepth: QueueDepth;
+  /** Accepts signals: job, lane and idempotency key in one atomic step. */
+  intake: SignalIntake;
+  backlog: BacklogWatch;
   stats: SystemStats;
   positions: PositionBook;
+  lanes: TickerLanes;
+  deadLetters: DeadLetterStore;
   received: ReceivedTally;
   isAllowedIp: (ip: string) => boolean;
   /** Who may use the admin console and routes (ADMIN_TOKEN or a console session). */

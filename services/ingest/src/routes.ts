@@ -1,11 +1,10 @@
 import { z } from 'zod';
-import type { Route } from '@tsp/core';
-import { listDead, replayAllDead, replayDead } from '@tsp/db';
+import { deadLetterRoutes, type Route } from '@tsp/core';
 import type { IngestContext } from './ingest-context';
 import * as api from './api-schemas';
 import { ingestGuards } from './guards';
 import { postgresProvider } from './providers';
-import { receiveSignal } from './handlers/receive-signal';
+import { parseWebhookBody, receiveSignal } from './handlers/receive-signal';
 import { getSignal } from './handlers/get-signal';
 import { listSignals } from './handlers/list-signals';
 import { getTopn } from './handlers/get-topn';
@@ -31,7 +30,7 @@ export function ingestRoutes(ctx: IngestContext): Route[] {
   const postgres = postgresProvider(ctx);
   const routes: Route[] = [
     {
-      method: 'post', path: '/webhook/in', handler: receiveSignal(ctx),
+      method: 'post', path: '/webhook/in', handler: receiveSignal(ctx), parse: parseWebhookBody, guards: guards.webhook,
       body: 'rawText', limit: WEBHOOK_BODY_LIMIT, accepts: ['application/json', 'text/plain'],
       docs: {
         summary: 'Receive a trading signal (JSON, as application/json or text/plain)',
@@ -81,18 +80,7 @@ export function ingestRoutes(ctx: IngestContext): Route[] {
       method: 'get', path: '/positions', handler: postgres(listPositions(ctx)), guards: guards.admin,
       docs: { summary: 'Open positions (a delivered BUY opens, a delivered SELL closes)', ok: { status: 200, body: api.PositionsSchema, description: 'open positions' }, errors: { ...ADMIN_ONLY, 503: 'Redis or Postgres down' } },
     },
-    {
-      method: 'get', path: '/admin/dead', handler: postgres(listDead(ctx)), guards: guards.admin, query: api.DeadListQuerySchema,
-      docs: { summary: 'Dead deliveries, most recent first, with every attempt', ok: { status: 200, body: api.DeadListSchema, description: 'dead letters' }, errors: { 400: 'invalid limit', ...ADMIN_ONLY, 503: 'Postgres down' } },
-    },
-    {
-      method: 'post', path: '/admin/dead/replay-all', handler: postgres(replayAllDead(ctx)), guards: guards.admin, body: 'none',
-      docs: { summary: 'Replay every dead delivery (up to 500 per call), same Idempotency-Keys', ok: { status: 202, body: api.ReplayAllAcceptedSchema, description: 'replayed ids; more=true when more remain' }, errors: { ...ADMIN_ONLY, 503: 'Postgres down' } },
-    },
-    {
-      method: 'post', path: '/admin/dead/:id/replay', handler: postgres(replayDead(ctx)), guards: guards.admin, body: 'none',
-      docs: { summary: 'Replay one dead delivery with the same Idempotency-Key', ok: { status: 202, body: api.ReplayAcceptedSchema, description: 'queued for delivery again' }, errors: { ...ADMIN_ONLY, 404: 'no such signal', 409: 'the signal is not dead', 503: 'Postgres down' } },
-    },
+    ...deadLetterRoutes(ctx.deadLetters, guards.admin, ctx.logger, postgres),
   ];
   let openApi: unknown = null;
   routes.push({

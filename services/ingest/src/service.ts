@@ -1,13 +1,15 @@
 import { Queue } from 'bullmq';
 import {
-  closeServer, createFailFastRedis, PositionBook, createRegistry, createServiceApp, listen, pingRedis, QUEUE, requireWebhookAuth, SystemStats,
+  closeServer, createFailFastRedis, PositionBook, createRegistry, createServiceApp, listen, pingRedis, QUEUE, requireWebhookAuth, SystemStats, TickerLanes,
   UNAUTHENTICATED_WEBHOOK_WARNING, waitForRedis, warnUnlessNoEviction, type Config, type Logger, type RunningService,
 } from '@tsp/core';
-import { createPrisma, pingPostgres } from '@tsp/db';
+import { createPrisma, DeadLetters, pingPostgres } from '@tsp/db';
 import type { IngestContext } from './ingest-context';
 import { ingestRoutes } from './routes';
 import { IdempotencyStore } from './signal/idempotency';
-import { QueueDepth } from './queue-depth';
+import { SignalIntake } from './signal/signal-intake';
+import { BacklogWatch } from './backlog-watch';
+import { backPressure } from './handlers/receive-signal';
 import { createIpAllowlist } from './ip-allowlist';
 import { createIngestMetrics } from './ingest-metrics';
 import { registerSystemMetrics } from './system-metrics';
@@ -27,15 +29,16 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
   const queueOptions = { connection: redis, prefix: config.keyPrefix };
   const signalsQueue = new Queue(QUEUE.signals, queueOptions);
   const forwardQueue = new Queue(QUEUE.forward, queueOptions);
-  const queueDepth = new QueueDepth(signalsQueue);
+  const backlog = new BacklogWatch(signalsQueue, redis, config.keyPrefix);
+  const lanes = new TickerLanes(redis, config.keyPrefix);
   const registry = createRegistry('ingest');
 
   if (!(await waitForRedis(redis))) logger.warn('Redis is not answering yet; /ready will say so until it does');
   await warnUnlessNoEviction(redis, logger);
-  queueDepth.start();
+  backlog.start();
 
   const stats = new SystemStats(redis, config.keyPrefix);
-  registerSystemMetrics(registry, stats);
+  registerSystemMetrics(registry, stats, backlog);
   const ctx: IngestContext = {
     config,
     logger,
@@ -43,10 +46,12 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
     prisma,
     signalsQueue,
     forwardQueue,
-    idempotency: new IdempotencyStore(redis, config.keyPrefix),
-    queueDepth,
+    intake: new SignalIntake(signalsQueue, lanes, new IdempotencyStore(redis, config.keyPrefix), config.keyPrefix),
+    backlog,
     stats,
     positions: new PositionBook(redis, config.keyPrefix),
+    lanes,
+    deadLetters: new DeadLetters({ prisma, forwardQueue, lanes, prefix: config.keyPrefix, maxAttempts: config.forwardMaxAttempts }),
     received: new ReceivedTally(redis, stats, config.keyPrefix, logger),
     isAllowedIp,
     adminDoor: new AdminDoor(redis, config),
@@ -60,6 +65,8 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
     logger,
     routes: ingestRoutes(ctx),
     readiness: { redis: () => pingRedis(redis), postgres: () => pingPostgres(prisma) },
+    // Refusing signals (503) is not being ready for them: a load balancer should know.
+    notReadyReason: () => backPressure(ctx),
     status: getSystemStatus(ctx),
     metrics: registry,
     trustProxy: config.trustProxy,
@@ -76,7 +83,7 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
     port,
     async stop() {
       await closeServer(server);
-      queueDepth.stop();
+      backlog.stop();
       await ctx.received.stop();
       await Promise.allSettled([signalsQueue.close(), forwardQueue.close()]);
       await prisma.$disconnect();

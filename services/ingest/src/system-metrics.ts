@@ -1,5 +1,6 @@
-import { Counter, type Registry } from 'prom-client';
-import { E2E_BUCKETS, METRIC, type SystemStats } from '@tsp/core';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { E2E_BUCKETS, METRIC, STAT, type SystemStats } from '@tsp/core';
+import type { BacklogWatch } from './backlog-watch';
 
 const SYSTEM_HELP = '(whole relay, from Redis)';
 
@@ -8,7 +9,7 @@ const SYSTEM_HELP = '(whole relay, from Redis)';
  * port alone shows every metric of the contract. The approvers and forwarders also expose their
  * per-process counts under the same names; tell them apart by the `service` label.
  */
-export function registerSystemMetrics(registry: Registry, stats: SystemStats): void {
+export function registerSystemMetrics(registry: Registry, stats: SystemStats, backlog: BacklogWatch): void {
   const labelled = (name: string, help: string, label: string, pick: (all: Awaited<ReturnType<SystemStats['readLabelled']>>) => Record<string, number>) =>
     new Counter({
       name,
@@ -25,6 +26,23 @@ export function registerSystemMetrics(registry: Registry, stats: SystemStats): v
   labelled(METRIC.rejected, 'Signals rejected', 'reason', (all) => all.rejected);
   labelled(METRIC.forwardAttempts, 'Delivery attempts by outcome', 'outcome', (all) => all.forward_attempts);
   registry.registerMetric(new RedisE2eHistogram(stats) as never);
+  new Gauge({
+    name: METRIC.auditOutbox,
+    help: `Audit records waiting to be written to Postgres; past AUDIT_OUTBOX_MAX ingest refuses signals ${SYSTEM_HELP}`,
+    registers: [registry],
+    collect() { this.set(backlog.auditOutbox); },
+  });
+  new Counter({
+    name: METRIC.auditSetAside,
+    help: `Audit records Postgres refused for their data, set aside for an operator ${SYSTEM_HELP}`,
+    registers: [registry],
+    async collect() {
+      const counts = await stats.read().catch(() => null);
+      if (!counts) return;
+      this.reset();
+      this.inc(counts[STAT.auditSetAside]);
+    },
+  });
 }
 
 /** tsp_signal_e2e_seconds, summed over every forwarder replica (prom-client cannot set a histogram's buckets). */

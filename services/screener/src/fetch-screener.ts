@@ -1,5 +1,5 @@
 import axios, { AxiosError, type AxiosResponse } from 'axios';
-import { finvizHostAllowed } from '@tsp/core';
+import { finvizHostAllowed, parseRetryAfterMs } from '@tsp/core';
 import { parseScreener, type ScreenerPage } from './parse-screener';
 import type { RequestGate } from './request-gate';
 import {
@@ -138,7 +138,7 @@ export function header(response: AxiosResponse, name: string): string | undefine
 /** Throws the typed error for a non-2xx answer; returns for a 2xx one. */
 export function classifyStatus(response: AxiosResponse): void {
   const { status } = response;
-  const retryAfterMs = parseRetryAfter(header(response, 'retry-after'));
+  const retryAfterMs = parseRetryAfterMs(header(response, 'retry-after'));
   // Cloudflare's managed challenge (403, sometimes 503) can only be waited out.
   if (header(response, 'cf-mitigated')?.toLowerCase() === 'challenge') {
     throw new ScreenerBlockedError(`HTTP ${status} with a Cloudflare challenge (cf-mitigated: challenge)`, status, true);
@@ -159,11 +159,3 @@ function networkError(error: unknown): ScreenerNetworkError {
   return new ScreenerNetworkError(`no answer from the screener: ${(error as Error)?.message ?? String(error)}`, null, { cause: error });
 }
 
-/** Retry-After is either delay-seconds or an HTTP date (RFC 9110 §10.2.3). */
-export function parseRetryAfter(value: string | undefined, now = Date.now()): number | null {
-  if (!value) return null;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? null : Math.max(0, date - now);
-}

@@ -1,6 +1,7 @@
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { startLocalServer, type LocalServer } from '../../../test/support/helpers';
-import { fetchScreenerPage, parseRetryAfter } from '../src/fetch-screener';
+import { parseRetryAfterMs as parseRetryAfter } from '@tsp/core';
+import { fetchScreenerPage } from '../src/fetch-screener';
 import {
   ScreenerBlockedError, ScreenerHttpError, ScreenerNetworkError, ScreenerRateLimitedError, ScreenerServerError,
   UnrecognisedPageError,

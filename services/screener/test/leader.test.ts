@@ -109,6 +109,8 @@ describe('screener replicas', () => {
     await waitFor(async () => (await state(survivor)).leader, 2 * REFRESH_SEC * 1000 + 500, 'the survivor to lead');
     expect(Date.now() - killedAt).toBeLessThanOrEqual(2 * REFRESH_SEC * 1000);
     await waitFor(() => requestsOf(prefix, mark).length >= 1, 3000, 'the survivor to scrape');
+    // The request reaching Finviz is not the end of the pass: wait for its outcome, then check it.
+    await waitFor(async () => (await state(survivor)).last_fetch_outcome !== null, 5000, "the survivor's pass to finish");
     expect((await state(survivor)).last_fetch_outcome).toBe('ok');
   });
 });

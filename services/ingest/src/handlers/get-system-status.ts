@@ -1,9 +1,13 @@
-import { QUEUE, readTopnSet, redisKeys, topnAgeSec, isTopnStale } from '@tsp/core';
+import {
+  cachedFor, destinationWindows, forecastStarts, QUEUE, readTopnSet, redisKeys, spacingMs, StartLog, topnAgeSec, isTopnStale,
+} from '@tsp/core';
 import type { Queue } from 'bullmq';
 import type { IngestContext } from '../ingest-context';
 import { webhookAuthStatus } from '../webhook-auth-status';
 
 const JOB_STATES = ['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed'] as const;
+/** /status is public: it is computed at most once a second, however often it is asked. */
+const STATUS_CACHE_MS = 1000;
 
 function percent(part: number, whole: number): number | null {
   return whole === 0 ? null : Math.round((part / whole) * 1000) / 10;
@@ -14,11 +18,28 @@ async function queueSummary(queue: Queue) {
   return { counts, workers };
 }
 
+const iso = (ms: number | null) => (ms === null || !Number.isFinite(ms) ? null : new Date(ms).toISOString());
+
+/**
+ * The destination's limits and what they mean for the deliveries not done yet: when the next
+ * request may start, and when the backlog will have started at the current limits.
+ */
+async function rateLimiterStatus(ctx: IngestContext, backlog: number, capOverride: string | null) {
+  const { config } = ctx;
+  const perMinute = Number(capOverride) || config.destMaxReqPerMin;
+  const limits = { enabled: config.destRateLimitingEnabled, max_per_min: perMinute, max_per_hour: config.destMaxReqPerHour, set_at_runtime: capOverride !== null, backlog };
+  if (!config.destRateLimitingEnabled) return { ...limits, next_start_at: iso(Date.now()), clears_at: null };
+  const windows = destinationWindows(config.keyPrefix, perMinute, config.destMaxReqPerHour);
+  const starts = await new StartLog(ctx.redis).starts(windows);
+  const forecast = forecastStarts(backlog, windows.map((w, i) => ({ cap: w.cap, windowMs: w.windowMs, starts: starts[i] })), spacingMs(perMinute));
+  return { ...limits, next_start_at: iso(forecast.nextStartAt), clears_at: iso(forecast.clearsAt) };
+}
+
 /** GET /status of ingest: the whole relay, read from Redis, as any replica sees it. */
 export function getSystemStatus(ctx: IngestContext) {
-  return async () => {
+  return cachedFor(STATUS_CACHE_MS, async () => {
     const keys = redisKeys(ctx.config.keyPrefix);
-    const [signals, forward, counters, topn, capOverride, deliveryPaused, auditBacklog] = await Promise.all([
+    const [signals, forward, counters, topn, capOverride, deliveryPaused, auditBacklog, auditSetAside] = await Promise.all([
       queueSummary(ctx.signalsQueue),
       queueSummary(ctx.forwardQueue),
       ctx.stats.read(),
@@ -26,7 +47,9 @@ export function getSystemStatus(ctx: IngestContext) {
       ctx.redis.get(keys.rateCap),
       ctx.forwardQueue.isPaused(),
       ctx.redis.llen(keys.auditOutbox),
+      ctx.redis.llen(keys.auditOutboxFailed),
     ]);
+    const deliveriesPending = ['waiting', 'prioritized', 'delayed', 'active'].reduce((sum, state) => sum + (forward.counts[state] ?? 0), 0);
     return {
       service: 'ingest',
       queues: { [QUEUE.signals]: signals.counts, [QUEUE.forward]: forward.counts },
@@ -39,10 +62,15 @@ export function getSystemStatus(ctx: IngestContext) {
         ? { count: topn.tickers.length, top_n: topn.top_n, fetched_at: topn.fetched_at, age_sec: Math.round(topnAgeSec(topn) * 10) / 10, stale: isTopnStale(topn, ctx.config.topnMaxAgeSec), snapshot_id: topn.snapshot_id }
         : null,
       // A cap set at runtime on the forwarder wins over the environment, for every replica.
-      rate_limiter: { enabled: ctx.config.destRateLimitingEnabled, max_per_min: Number(capOverride) || ctx.config.destMaxReqPerMin, set_at_runtime: capOverride !== null },
+      rate_limiter: await rateLimiterStatus(ctx, deliveriesPending, capOverride),
       delivery_paused: deliveryPaused,
+      // Entries older than this on arrival are rejected `stale` (0: off; an alert's max_lag overrides it).
+      signal_max_lag_sec: ctx.config.signalMaxLagSec,
+      signal_ttl_sec: ctx.config.signalTtlSec,
       audit_outbox: auditBacklog,
+      audit_outbox_max: ctx.config.auditOutboxMax,
+      audit_set_aside: auditSetAside,
       ...webhookAuthStatus(ctx.config),
     };
-  };
+  });
 }

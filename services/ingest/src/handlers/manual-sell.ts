@@ -1,62 +1,48 @@
-import {
-  errorResponse, parseTicker, redisKeys, secretsEqual, signalJobOptions, unavailableResponse,
-  type HttpRequest, type HttpResponse, type SignalJob,
-} from '@tsp/core';
+import { errorResponse, parseTicker, redisKeys, unavailableResponse, type HttpRequest, type HttpResponse, type SignalJob } from '@tsp/core';
 import { openPositions } from '@tsp/db';
 import type { IngestContext } from '../ingest-context';
-import { SellIndividualSchema } from '../api-schemas';
 import { newSignalId } from '../signal/normalise-signal';
 
-
-
-/** The sell routes take the token in the body (what the seed did): ADMIN_TOKEN or FINVIZ_UPDATE_TOKEN. */
-function tokenAccepted(ctx: IngestContext, token: unknown): boolean {
-  if (typeof token !== 'string') return false;
-  return secretsEqual(token, ctx.config.adminToken) || secretsEqual(token, ctx.config.finvizUpdateToken);
-}
-
-function unauthorized(): HttpResponse {
-  return errorResponse(401, 'unauthorized', 'Missing or wrong token (ADMIN_TOKEN or FINVIZ_UPDATE_TOKEN)');
-}
-
-/** The last price tsp saw for the ticker: its open position's, else the last source signal's. */
+/** The last price tsp saw for the ticker: its open position's, else the last source signal's (if still remembered). */
 async function lastKnownPrice(ctx: IngestContext, ticker: string): Promise<number | undefined> {
   const positionPrice = await ctx.positions.lastPrice(ticker).catch(() => null);
-  if (positionPrice) return positionPrice;
+  if (positionPrice !== null && Number.isFinite(positionPrice) && positionPrice > 0) return positionPrice;
   const seen = Number(await ctx.redis.get(redisKeys(ctx.config.keyPrefix).lastPrice(ticker)).catch(() => null));
   return Number.isFinite(seen) && seen > 0 ? seen : undefined;
 }
 
+/**
+ * One manual exit: a SELL with action "exit", decided as `manual` (past the Top-N filter) and
+ * taken ahead of queued signals of other tickers; behind earlier signals of its own ticker, like
+ * any signal, so it closes whatever they opened.
+ */
 async function enqueueManualSell(ctx: IngestContext, ticker: string): Promise<string> {
   const now = new Date().toISOString();
   const price = await lastKnownPrice(ctx, ticker);
-  const id = newSignalId();
-  const job: SignalJob = {
-    id, kind: 'manual', ticker, side: 'SELL', action: 'exit', ...(price ? { price } : {}), time: now, receivedAt: now,
+  const signal: SignalJob = {
+    id: newSignalId(), kind: 'manual', ticker, side: 'SELL', action: 'exit', ...(price ? { price } : {}), time: now, receivedAt: now,
     body: { ticker, side: 'SELL', action: 'exit', ...(price ? { price } : {}), time: now },
   };
-  await ctx.signalsQueue.add('signal', job, signalJobOptions(id, true)); // urgent: decided ahead of queued source signals
+  const { id } = await ctx.intake.accept(signal, { urgent: true });
   ctx.received.add(ticker, undefined);
   ctx.logger.info('manual exit queued', { id, ticker, price });
   return id;
 }
 
-/** POST /sell/individual {"ticker", "token"} — one SELL for the ticker, past the Top-N filter. */
+/** POST /sell/individual {"ticker", "token"} — one SELL for the ticker, past the Top-N filter (the token is the route's guard). */
 export function sellIndividual(ctx: IngestContext) {
-  return async (req: HttpRequest): Promise<HttpResponse> => {
-    const body = (req.body ?? {}) as Record<string, unknown>;
-    if (!tokenAccepted(ctx, body.token)) return unauthorized();
-    const parsed = SellIndividualSchema.safeParse(body);
-    const read = parsed.success ? parseTicker(parsed.data.ticker) : { ok: false as const, message: 'ticker is required, e.g. "AAPL"' };
-    if (!read.ok) {
-      return errorResponse(400, 'invalid_signal', 'Invalid sell: ticker', [{ field: 'ticker', message: read.message }]);
+  return async (req: HttpRequest<unknown, Record<string, unknown>>): Promise<HttpResponse> => {
+    const raw = req.body?.ticker;
+    const parsed = typeof raw === 'string' ? parseTicker(raw) : null;
+    if (!parsed?.ok) {
+      const message = parsed && !parsed.ok ? parsed.message : 'ticker is required, e.g. "AAPL"';
+      return errorResponse(400, 'invalid_signal', 'Invalid sell: ticker', [{ field: 'ticker', message }]);
     }
-    const { ticker } = read;
     try {
-      const id = await enqueueManualSell(ctx, ticker);
-      return { status: 202, body: { ids: [id], tickers: [ticker] } };
+      const id = await enqueueManualSell(ctx, parsed.ticker);
+      return { status: 202, body: { ids: [id], tickers: [parsed.ticker] } };
     } catch (error) {
-      ctx.logger.warn('could not queue a manual exit', { ticker, error: (error as Error).message });
+      ctx.logger.warn('could not queue a manual exit', { ticker: parsed.ticker, error: (error as Error).message });
       return unavailableResponse('Redis is unavailable; the exit was not queued, send it again');
     }
   };
@@ -64,9 +50,7 @@ export function sellIndividual(ctx: IngestContext) {
 
 /** POST /sell/all {"token"} — one SELL for every open position. */
 export function sellAll(ctx: IngestContext) {
-  return async (req: HttpRequest): Promise<HttpResponse> => {
-    const body = (req.body ?? {}) as Record<string, unknown>;
-    if (!tokenAccepted(ctx, body.token)) return unauthorized();
+  return async (): Promise<HttpResponse> => {
     let tickers: string[];
     try {
       tickers = (await openPositions(ctx.positions, ctx.prisma)).map((p) => p.ticker).sort();

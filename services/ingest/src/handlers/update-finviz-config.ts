@@ -1,31 +1,9 @@
 import {
-  bearerToken, environmentFinvizConfig, errorResponse, finvizConfigUpdateSchema, redisKeys, secretsEqual, unavailableResponse, type HttpRequest, type HttpResponse,
+  environmentFinvizConfig, errorResponse, finvizConfigUpdateSchema, redisKeys, unavailableResponse, type HttpRequest, type HttpResponse,
 } from '@tsp/core';
 import { FinvizConfigStore } from '@tsp/db';
 import type { IngestContext } from '../ingest-context';
 import { finvizConfigView } from '../finviz-config-view';
-
-/**
- * Guard of /finviz/config: Bearer FINVIZ_UPDATE_TOKEN or ADMIN_TOKEN, compared in constant time.
- * Records which one was used as the request's principal (the audit's actor). Fails closed.
- */
-export function finvizConfigGuard(ctx: IngestContext) {
-  return (req: HttpRequest): HttpResponse | null => {
-    const { finvizUpdateToken, adminToken } = ctx.config;
-    const token = bearerToken(req.headers.authorization);
-    // Both compared every time, so timing does not tell which token matched.
-    const isUpdateToken = secretsEqual(token, finvizUpdateToken);
-    const isAdminToken = secretsEqual(token, adminToken);
-    if (isUpdateToken || isAdminToken) {
-      req.principal = isUpdateToken ? 'FINVIZ_UPDATE_TOKEN' : 'ADMIN_TOKEN';
-      return null;
-    }
-    if (!finvizUpdateToken && !adminToken) {
-      return errorResponse(401, 'unauthorized', 'Neither FINVIZ_UPDATE_TOKEN nor ADMIN_TOKEN is configured; the Finviz config cannot be changed');
-    }
-    return errorResponse(401, 'unauthorized', 'Missing or wrong Bearer token (FINVIZ_UPDATE_TOKEN or ADMIN_TOKEN)');
-  };
-}
 
 /**
  * POST /finviz/config — any subset of {url, top_n, refresh}: validated (the URL's host must be in

@@ -1,35 +1,66 @@
-import type IORedis from 'ioredis';
+import { createHash } from 'node:crypto';
+import type { ChainableCommander, default as IORedis } from 'ioredis';
 import { redisKeys } from '@tsp/core';
 
 /** How long a repeat of the same Idempotency-Key is answered with the first signal's id. */
 export const IDEMPOTENCY_WINDOW_SEC = 24 * 3600;
-const MAX_KEY_LENGTH = 256;
+/** Longer keys are refused rather than cut: two keys that differ only past a cut would collide. */
+export const MAX_KEY_LENGTH = 1024;
+
+export type KeyOfRequest = { ok: true; key: string | null } | { ok: false; message: string };
 
 /** The key a sender gave: the `Idempotency-Key` header, else the body's `id` field. */
-export function idempotencyKeyOf(header: string | undefined, body: Record<string, unknown>): string | null {
-  const raw = header ?? (typeof body.id === 'string' || typeof body.id === 'number' ? String(body.id) : undefined);
+export function idempotencyKeyOf(header: string | undefined, body: Record<string, unknown>): KeyOfRequest {
+  const raw = header ?? (typeof body.id === 'string' || (typeof body.id === 'number' && Number.isFinite(body.id)) ? String(body.id) : undefined);
   const key = raw?.trim();
-  return key ? key.slice(0, MAX_KEY_LENGTH) : null;
+  if (!key) return { ok: true, key: null };
+  if (key.length > MAX_KEY_LENGTH) return { ok: false, message: `an idempotency key (Idempotency-Key or id) may hold at most ${MAX_KEY_LENGTH} characters` };
+  return { ok: true, key };
 }
 
+/**
+ * Where a key stands: `claimed` by a signal whose job was not added (yet, or ever: its request
+ * failed or its process died in between), or `added` once the signal's job exists.
+ */
+export type KeyState = { state: 'new' | 'claimed' | 'added'; signalId: string };
+
+/** KEYS: the key. ARGV: a new signal id, TTL. Claims a free key for the new id; else answers where it stands. */
+const CLAIM = `
+local stored = redis.call('GET', KEYS[1])
+if not stored then
+  redis.call('SET', KEYS[1], 'claimed:' .. ARGV[1], 'EX', ARGV[2])
+  return {'new', ARGV[1]}
+end
+local state, id = string.match(stored, '^(%a+):(.+)$')
+if not state then return {'added', stored} end
+return {state, id}`;
+
+/** KEYS: the key, the signal's job. ARGV: signal id. Only a job that exists makes its key `added`. */
+const MARK_ADDED = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return redis.call('SET', KEYS[1], 'added:' .. ARGV[1], 'KEEPTTL') end
+return 0`;
+
+/**
+ * Idempotency keys. A key is claimed before its signal's job is added and marked `added` in the
+ * same MULTI that adds the job, so "added" means the signal really exists: only then is a repeat
+ * answered as a duplicate. A key left `claimed` (Redis failed, or the process died, between the
+ * two steps) is taken up by the sender's retry, under the first signal's id; were both to race,
+ * the job id makes the second add a no-op. Keys are hashed whole.
+ */
 export class IdempotencyStore {
   constructor(private readonly redis: IORedis, private readonly prefix: string) {}
 
-  /**
-   * Claims the key for signalId. Returns null when claimed, or the id of the signal that claimed
-   * it first (a repeat). The claim is atomic, so two concurrent repeats cannot both enqueue.
-   */
-  async claim(key: string, signalId: string): Promise<string | null> {
-    const redisKey = redisKeys(this.prefix).idempotency(key);
-    const set = await this.redis.set(redisKey, signalId, 'EX', IDEMPOTENCY_WINDOW_SEC, 'NX');
-    if (set === 'OK') return null;
-    return (await this.redis.get(redisKey)) ?? signalId;
+  private keyOf(key: string): string {
+    return redisKeys(this.prefix).idempotency(createHash('sha256').update(key).digest('hex'));
   }
 
-  /** Gives the key back when the signal could not be enqueued, so the sender's retry is accepted. */
-  async release(key: string, signalId: string): Promise<void> {
-    const redisKey = redisKeys(this.prefix).idempotency(key);
-    // Delete only our own claim.
-    await this.redis.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0", 1, redisKey, signalId);
+  async claim(key: string, newSignalId: string): Promise<KeyState> {
+    const [state, signalId] = (await this.redis.eval(CLAIM, 1, this.keyOf(key), newSignalId, IDEMPOTENCY_WINDOW_SEC)) as [KeyState['state'], string];
+    return { state, signalId };
+  }
+
+  /** Marks the key added, within the MULTI that adds the signal's job under `jobKey`. */
+  markAddedIn(multi: ChainableCommander, key: string, signalId: string, jobKey: string): ChainableCommander {
+    return multi.eval(MARK_ADDED, 2, this.keyOf(key), jobKey, signalId);
   }
 }

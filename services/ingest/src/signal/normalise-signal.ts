@@ -5,20 +5,22 @@ import { inspectValues } from './inspect-values';
 import { readPrice } from './read-price';
 import { readSideAndAction } from './side-and-action';
 import { readTime } from './read-time';
+import { readMaxLag } from './read-max-lag';
 
 export type NormaliseResult =
   | { ok: true; signal: Omit<SignalJob, 'id' | 'receivedAt' | 'idempotencyKey'> }
   | { ok: false; errors: FieldError[] };
 
 /** The top-level fields tsp reads itself; every other field passes through to the destination. */
-const OWN_FIELDS: ReadonlySet<string> = new Set(['ticker', 'side', 'action', 'price', 'time', 'secret']);
+const OWN_FIELDS: ReadonlySet<string> = new Set(['ticker', 'side', 'action', 'price', 'time', 'secret', 'max_lag']);
 
 /**
  * Validates and normalises a source signal. Every bad field is reported at once, each once; fields
- * tsp does not know pass through unchanged to the destination, except `secret`, which is never kept.
+ * tsp does not know pass through unchanged to the destination, except `secret`, which is never
+ * kept, and `max_lag`, which is tsp's own (the guard against late alerts).
  */
 export function normaliseSignal(input: Record<string, unknown>, now: Date): NormaliseResult {
-  const { secret: _secret, ticker: rawTicker, side: rawSide, action: rawAction, price: rawPrice, time: rawTime, ...passthrough } = input;
+  const { secret: _secret, max_lag: rawMaxLag, ticker: rawTicker, side: rawSide, action: rawAction, price: rawPrice, time: rawTime, ...passthrough } = input;
 
   const ticker = typeof rawTicker === 'string'
     ? parseTicker(rawTicker)
@@ -26,6 +28,7 @@ export function normaliseSignal(input: Record<string, unknown>, now: Date): Norm
   const sideAndAction = readSideAndAction(rawSide, rawAction);
   const price = readPrice(rawPrice);
   const time = readTime(rawTime, now);
+  const maxLag = readMaxLag(rawMaxLag);
 
   const errors = oncePerField([
     ...inspectValues(input, OWN_FIELDS),
@@ -33,13 +36,22 @@ export function normaliseSignal(input: Record<string, unknown>, now: Date): Norm
     ...(sideAndAction.ok ? [] : sideAndAction.errors),
     ...(price.ok ? [] : [{ field: 'price', message: price.message }]),
     ...(time.ok ? [] : [{ field: 'time', message: time.message }]),
+    ...(maxLag.ok ? [] : [{ field: 'max_lag', message: maxLag.message }]),
   ]);
-  if (errors.length > 0 || !ticker.ok || !sideAndAction.ok || !price.ok || !time.ok) return { ok: false, errors };
+  if (errors.length > 0 || !ticker.ok || !sideAndAction.ok || !price.ok || !time.ok || !maxLag.ok) return { ok: false, errors };
 
   const { side, action } = sideAndAction;
   const body: OutboundBody = { ...passthrough, ticker: ticker.ticker, side, action, time: time.time };
   if (price.price !== undefined) body.price = price.price;
-  return { ok: true, signal: { kind: 'source', ticker: ticker.ticker, side, action, price: price.price, time: time.time, body } };
+  // How late the alert arrived, by its own clock: judged only when it said when it fired.
+  const lagSec = time.given ? (now.getTime() - Date.parse(time.time)) / 1000 : undefined;
+  return {
+    ok: true,
+    signal: {
+      kind: 'source', ticker: ticker.ticker, side, action, price: price.price, time: time.time, body,
+      ...(lagSec !== undefined ? { lagSec } : {}), ...(maxLag.maxLagSec !== undefined ? { maxLagSec: maxLag.maxLagSec } : {}),
+    },
+  };
 }
 
 /** The first error of each field: a NUL in the ticker is one problem, not two. */

@@ -5,7 +5,8 @@
  * check (SIGNAL_MAX_LAG_SEC), so a wrong one would wave a stale entry through or refuse a fresh one.
  */
 
-export type TimeResult = { ok: true; time: string } | { ok: false; message: string };
+/** `given`: the alert said when it fired (else the time is its arrival, and it is never judged late). */
+export type TimeResult = { ok: true; time: string; given: boolean } | { ok: false; message: string };
 
 const EARLIEST_MS = Date.UTC(2000, 0, 1);
 /** Clocks of senders run a little ahead; a day ahead is not a clock, it is a wrong time. */
@@ -17,14 +18,14 @@ const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})/;
 
 /** undefined, null or "": arrival time. */
 export function readTime(raw: unknown, now: Date): TimeResult {
-  if (raw === undefined || raw === null || raw === '') return { ok: true, time: now.toISOString() };
+  if (raw === undefined || raw === null || raw === '') return { ok: true, time: now.toISOString(), given: false };
   const ms = epochMs(raw) ?? isoMs(raw);
   if (!Number.isFinite(ms)) {
     return { ok: false, message: 'time must be ISO-8601 (e.g. "2026-11-24T10:00:00Z") or epoch seconds/milliseconds' };
   }
   if (ms < EARLIEST_MS) return { ok: false, message: 'time is before 2000-01-01T00:00:00Z' };
   if (ms > now.getTime() + MAX_AHEAD_MS) return { ok: false, message: 'time is more than one day after the signal arrived' };
-  return { ok: true, time: new Date(ms).toISOString() };
+  return { ok: true, time: new Date(ms).toISOString(), given: true };
 }
 
 /** A number or numeric string as epoch milliseconds; null when raw is neither. */

@@ -1,0 +1,95 @@
+import { z } from 'zod';
+import { errorResponse, type Guard, type Handler, type HttpRequest, type HttpResponse, type Route } from './http-route';
+import type { Logger } from './logger';
+
+/** A dead delivery as the admin API lists it: the signal's view (see the contract's GET /signals/:id). */
+export interface DeadLetterView {
+  id: string;
+}
+
+export type ReplayOutcome =
+  | { outcome: 'replayed' }
+  | { outcome: 'not_found' }
+  | { outcome: 'not_dead' }
+  /** A later signal of the same ticker was delivered: replaying would send this one out of order. */
+  | { outcome: 'out_of_order'; laterSignalId: string; laterReceivedAt: string };
+
+/** Where dead letters are kept and how one is sent again; packages/db implements it over Postgres and the forward queue. */
+export interface DeadLetterStore {
+  list(limit: number): Promise<DeadLetterView[]>;
+  replay(signalId: string, options: { force: boolean }): Promise<ReplayOutcome>;
+}
+
+const REPLAY_ALL_BATCH = 500;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export const DeadListQuerySchema = z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) });
+const ReplayAcceptedSchema = z.object({ id: z.uuid(), status: z.literal('approved') });
+const ReplayAllAcceptedSchema = z.object({
+  ids: z.array(z.uuid()),
+  skipped: z.array(z.object({ id: z.uuid(), reason: z.enum(['not_found', 'not_dead', 'out_of_order']), later_signal_id: z.uuid().optional() })),
+  more: z.boolean(),
+});
+const DeadListSchema = z.object({ items: z.array(z.looseObject({ id: z.uuid() }).describe("each as GET /signals/:id shows a signal")) });
+
+export const ReplayQuerySchema = z.object({
+  force: z.enum(['true', 'false']).default('false').describe('true: replay even though a later signal of the ticker was delivered'),
+});
+
+/** The answer to a replay that did not happen. */
+function refusal(id: string, result: Exclude<ReplayOutcome, { outcome: 'replayed' }>): HttpResponse {
+  switch (result.outcome) {
+    case 'not_found':
+      return errorResponse(404, 'not_found', `No signal ${id}`);
+    case 'not_dead':
+      return errorResponse(409, 'not_dead', `Signal ${id} is not dead; only dead deliveries can be replayed`);
+    case 'out_of_order':
+      return errorResponse(409, 'out_of_order', `Signal ${result.laterSignalId} of the same ticker, received after this one, was delivered; replaying ${id} now would reach the broker out of order. Send force=true to replay it anyway`, [
+        { later_signal_id: result.laterSignalId, later_received_at: result.laterReceivedAt },
+      ]);
+  }
+}
+
+/**
+ * The dead-letter admin routes, served by the forwarder and by ingest alike (both act on the same
+ * audit rows and the same `forward` queue): list, replay one, replay all. `wrap` composes what the
+ * serving service needs around each handler (ingest: Postgres outages answer 503).
+ */
+export function deadLetterRoutes(store: DeadLetterStore, guards: Guard[], logger: Logger, wrap: (handler: Handler) => Handler = (h) => h): Route[] {
+  const list: Handler = async (req: HttpRequest<z.infer<typeof DeadListQuerySchema>>) => ({ status: 200, body: { items: await store.list(req.query.limit) } });
+  const replayOne: Handler = async (req: HttpRequest<z.infer<typeof ReplayQuerySchema>>) => {
+    const { id } = req.params;
+    if (!UUID.test(id)) return errorResponse(404, 'not_found', `No signal ${id}`);
+    const result = await store.replay(id, { force: req.query.force === 'true' });
+    if (result.outcome !== 'replayed') return refusal(id, result);
+    logger.info('dead delivery replayed', { id, by: req.principal });
+    return { status: 202, body: { id, status: 'approved' } };
+  };
+  const replayAll: Handler = async (req) => {
+    const dead = await store.list(REPLAY_ALL_BATCH);
+    const replayed: string[] = [];
+    const skipped: { id: string; reason: string; later_signal_id?: string }[] = [];
+    for (const { id } of dead) {
+      const result = await store.replay(id, { force: false });
+      if (result.outcome === 'replayed') replayed.push(id);
+      else skipped.push({ id, reason: result.outcome, ...(result.outcome === 'out_of_order' ? { later_signal_id: result.laterSignalId } : {}) });
+    }
+    logger.info(`replayed ${replayed.length} dead deliveries`, { skipped: skipped.length, by: req.principal });
+    return { status: 202, body: { ids: replayed, skipped, more: dead.length === REPLAY_ALL_BATCH } };
+  };
+  const unavailable = { 503: 'Postgres down (Retry-After)' };
+  return [
+    {
+      method: 'get', path: '/admin/dead', handler: wrap(list), guards, query: DeadListQuerySchema,
+      docs: { summary: 'Dead deliveries, most recent first, with every attempt', ok: { status: 200, body: DeadListSchema, description: 'dead letters' }, errors: { 400: 'invalid limit', 401: 'admin credentials required', ...unavailable } },
+    },
+    {
+      method: 'post', path: '/admin/dead/replay-all', handler: wrap(replayAll), guards, body: 'none',
+      docs: { summary: 'Replay every dead delivery that would not overtake a later delivered signal of its ticker (up to 500 a call), same Idempotency-Keys', ok: { status: 202, body: ReplayAllAcceptedSchema, description: 'replayed ids, the ones skipped and why; more=true when more remain' }, errors: { 401: 'admin credentials required', ...unavailable } },
+    },
+    {
+      method: 'post', path: '/admin/dead/:id/replay', handler: wrap(replayOne), guards, body: 'none', query: ReplayQuerySchema,
+      docs: { summary: 'Replay one dead delivery with the same Idempotency-Key (at the end of its ticker\'s order)', ok: { status: 202, body: ReplayAcceptedSchema, description: 'queued for delivery again' }, errors: { 401: 'admin credentials required', 404: 'no such signal', 409: 'not dead, or a later signal of the ticker was delivered (force=true overrides)', ...unavailable } },
+    },
+  ];
+}

@@ -1,0 +1,158 @@
+import { randomUUID } from 'node:crypto';
+import type IORedis from 'ioredis';
+import { redisKeys } from './names';
+
+/**
+ * The global cap on requests to the destination, as sliding windows: never more than `cap`
+ * request starts (first tries and retries) in any `windowMs`, whatever the number of forwarder
+ * replicas. TradersPost allows 60 a minute and 500 an hour, so there are two, checked together.
+ *
+ * Guarantee: a start is admitted only while every window holds fewer than its cap, checked and
+ * recorded in one script on Redis's own clock, at the moment of the start itself, so even a
+ * replica that starts late (a GC pause, a stall) cannot exceed a cap.
+ */
+export interface RateWindow {
+  cap: number;
+  windowMs: number;
+  /** The sorted set logging the starts of this window. */
+  key: string;
+}
+
+/**
+ * Spacing, not a reservoir: starts 60 s / cap apart never exceed the cap in any sliding 60 s
+ * window. Bottleneck grants slots exactly that far apart, but each replica then starts its request
+ * on a local timer, late by however long its event loop is busy; only the two ends of a window
+ * matter, so spreading 500 ms of slack over the window's gaps tolerates one end starting up to
+ * 500 ms late, and still uses 99.2 % of the cap.
+ */
+const WINDOW_SLACK_MS = 500;
+export const spacingMs = (maxPerMinute: number) => Math.ceil((60_000 + WINDOW_SLACK_MS) / maxPerMinute);
+
+/** One millisecond more than the window, so no two starts exactly a window apart share a closed window. */
+export const MINUTE_WINDOW_MS = 60_001;
+export const HOUR_WINDOW_MS = 3_600_001;
+
+/** The destination's windows: the minute's cap and the hour's; the hour's length is a parameter so tests can prove it short. */
+export function destinationWindows(prefix: string, perMinute: number, perHour: number, hourWindowMs = HOUR_WINDOW_MS): RateWindow[] {
+  const keys = redisKeys(prefix);
+  return [
+    { cap: perMinute, windowMs: MINUTE_WINDOW_MS, key: keys.destinationStarts },
+    { cap: perHour, windowMs: hourWindowMs, key: keys.destinationStartsHour },
+  ];
+}
+
+/**
+ * KEYS: one log per window. ARGV: cap and window length per window, then the start's member.
+ * Answers {0, now} when admitted (and recorded in every log), else {ms to wait, now}.
+ */
+const ADMIT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local member = ARGV[#ARGV]
+local wait = 0
+for i = 1, #KEYS do
+  local cap, window = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i])
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
+  local count = redis.call('ZCARD', KEYS[i])
+  if count >= cap then
+    -- The start that must leave the window before one more fits.
+    local leaving = redis.call('ZRANGE', KEYS[i], count - cap, count - cap, 'WITHSCORES')
+    wait = math.max(wait, tonumber(leaving[2]) + window - now + 1)
+  end
+end
+if wait > 0 then return {wait, now} end
+for i = 1, #KEYS do
+  redis.call('ZADD', KEYS[i], now, member)
+  redis.call('PEXPIRE', KEYS[i], ARGV[2 * i])
+end
+return {0, now}`;
+
+/** Waiting for a window stopped because its holder is shutting down. */
+export class StartAbandonedError extends Error {
+  constructor() {
+    super('stopped waiting for the rate windows');
+    this.name = 'StartAbandonedError';
+  }
+}
+
+export class StartLog {
+  constructor(private readonly redis: IORedis) {}
+
+  /**
+   * Resolves, with the start's time on Redis's clock, once every window admits it (and it is
+   * recorded in each). `abandoned` is asked between waits: a wait may last up to a window.
+   */
+  async admit(windows: RateWindow[], abandoned: () => boolean = () => false): Promise<number> {
+    const keys = windows.map((w) => w.key);
+    const args = windows.flatMap((w) => [w.cap, w.windowMs]);
+    for (;;) {
+      if (abandoned()) throw new StartAbandonedError();
+      const [waitMs, now] = (await this.redis.eval(ADMIT, keys.length, ...keys, ...args, randomUUID())) as [number, number];
+      if (waitMs <= 0) return now;
+      await sleepUnless(Math.min(waitMs, ABANDON_CHECK_MS), abandoned);
+    }
+  }
+
+  /** Each window's logged starts (epoch ms, oldest first), within the window as of now. */
+  async starts(windows: RateWindow[], now = Date.now()): Promise<number[][]> {
+    const pipeline = this.redis.pipeline();
+    for (const w of windows) pipeline.zrangebyscore(w.key, String(now - w.windowMs), '+inf', 'WITHSCORES');
+    const replies = (await pipeline.exec()) ?? [];
+    return replies.map(([, reply]) => {
+      const flat = (reply ?? []) as string[];
+      return flat.filter((_, i) => i % 2 === 1).map(Number);
+    });
+  }
+}
+
+/** A long wait is taken in steps this long, so a shutdown is noticed. */
+const ABANDON_CHECK_MS = 500;
+
+function sleepUnless(ms: number, abandoned: () => boolean): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, abandoned() ? 0 : ms));
+}
+
+export interface StartForecast {
+  /** When the next request may start (now, when it may start at once). */
+  nextStartAt: number;
+  /** When the backlog will have started, at the current limits; null for an empty backlog. */
+  clearsAt: number | null;
+}
+
+/** Simulating more starts than this is pointless for a status page; the forecast says "later". */
+const MAX_FORECAST_STARTS = 1_000_000;
+
+/**
+ * When `backlog` more requests will have started, under the windows (with their logged starts,
+ * oldest first) and an even spacing between starts: a simulation of the limiter's own rule.
+ */
+export function forecastStarts(backlog: number, windows: { cap: number; windowMs: number; starts: number[] }[], spacingMs: number, now = Date.now()): StartForecast {
+  const logs = windows.map((w) => ({ ...w, starts: [...w.starts], head: 0 }));
+  const last = Math.max(-Infinity, ...logs.flatMap((l) => l.starts));
+  let t = Math.max(now, Number.isFinite(last) ? last + spacingMs : now);
+  const nextFree = (at: number) => {
+    let start = at;
+    for (const log of logs) {
+      while (log.head < log.starts.length && log.starts[log.head] <= start - log.windowMs) log.head++;
+      const inWindow = log.starts.length - log.head;
+      if (inWindow >= log.cap) start = Math.max(start, log.starts[log.starts.length - log.cap] + log.windowMs);
+    }
+    return start;
+  };
+  // A later window may push a start past another's limit again: settle until stable.
+  const settle = (at: number) => {
+    let start = at;
+    for (let next = nextFree(start); next !== start; next = nextFree(start)) start = next;
+    return start;
+  };
+  const nextStartAt = settle(t);
+  if (backlog <= 0) return { nextStartAt, clearsAt: null };
+  t = nextStartAt;
+  const steps = Math.min(backlog, MAX_FORECAST_STARTS);
+  for (let i = 0; i < steps; i++) {
+    t = settle(t);
+    for (const log of logs) log.starts.push(t);
+    if (i < steps - 1) t += spacingMs;
+  }
+  return { nextStartAt, clearsAt: t };
+}

@@ -1,0 +1,134 @@
+import type { ChainableCommander, default as IORedis } from 'ioredis';
+import { QUEUE, redisKeys, type QueueName } from './names';
+
+/**
+ * Per-ticker order.
+ *
+ * Guarantee: for one ticker, the destination receives signals in the order ingest acknowledged
+ * them, and a signal is sent only after every earlier signal of its ticker has ended (delivered,
+ * rejected or dead). Tickers never wait on one another.
+ *
+ * How: each ticker has a lane, a sorted set of the signals accepted and not yet ended, scored by
+ * one sequence taken when the signal is accepted. Ingest registers a signal in the same MULTI that
+ * adds its job, so a signal is in its lane exactly when its job exists, and before its 202 is
+ * sent. A signal may go (be sent; a SELL judged against the position) only while it is the lane's
+ * head. Whatever ends a signal removes it from its lane in the same script that records the end,
+ * and wakes the next signal if it is parked waiting for its turn. A head whose jobs are gone or
+ * finished (it can only happen if someone removes jobs by hand) is dropped so its lane cannot
+ * stall. Any number of replicas and any concurrency: every step is one Lua script.
+ */
+
+/** The signal's jobs, alive when they exist and are not finished (a failed attempt awaiting retry is alive). */
+const ALIVE_LUA = `
+local function laneSignalAlive(jobKeyPrefix, id, queues)
+  for _, queue in ipairs(queues) do
+    local key = jobKeyPrefix .. queue .. ':' .. id
+    if redis.call('EXISTS', key) == 1 and redis.call('HEXISTS', key, 'finishedOn') == 0 then return true end
+  end
+  return false
+end`;
+
+/**
+ * Lua for scripts that end a signal along with other writes: removes it from its lane and answers
+ * {next head, queue it is parked in} when the next head waits to be woken, else {}.
+ */
+export const LANE_END_LUA = `
+local function laneEnd(laneKey, parkedKey, id)
+  redis.call('ZREM', laneKey, id)
+  redis.call('HDEL', parkedKey, id)
+  local head = redis.call('ZRANGE', laneKey, 0, 0)[1]
+  if not head then return {} end
+  local parked = redis.call('HGET', parkedKey, head)
+  if not parked then return {} end
+  return {head, parked}
+end`;
+
+/** KEYS: lane, sequence, the job key the signal is added under. ARGV: id. Registers once, and only before the job exists. */
+const REGISTER = `
+if redis.call('EXISTS', KEYS[3]) == 1 or redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+local seq = redis.call('INCR', KEYS[2])
+redis.call('ZADD', KEYS[1], seq, ARGV[1])
+return seq`;
+
+/**
+ * KEYS: lane, parked, positions. ARGV: id, queue to park in, job key prefix, ticker, queue names...
+ * Answers {1, position open} when the signal may go, {0, head} when it must wait (it is then
+ * marked parked in the queue named, for the end of the head to wake it).
+ */
+const TURN = `${ALIVE_LUA}
+local queues = {}
+for i = 5, #ARGV do queues[#queues + 1] = ARGV[i] end
+local dropped = {}
+while true do
+  local head = redis.call('ZRANGE', KEYS[1], 0, 0)[1]
+  if head == nil or head == ARGV[1] or not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+    redis.call('HDEL', KEYS[2], ARGV[1])
+    return {1, redis.call('HEXISTS', KEYS[3], ARGV[4]), dropped}
+  end
+  if laneSignalAlive(ARGV[3], head, queues) then
+    redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+    return {0, head, dropped}
+  end
+  redis.call('ZREM', KEYS[1], head)
+  redis.call('HDEL', KEYS[2], head)
+  dropped[#dropped + 1] = head
+end`;
+
+/** KEYS: lane, parked. ARGV: id. */
+const END = `${LANE_END_LUA}
+return laneEnd(KEYS[1], KEYS[2], ARGV[1])`;
+
+/** A signal to wake: it is parked (a delayed job) in `queue`, and now heads its lane. */
+export interface LaneWake {
+  signalId: string;
+  queue: QueueName;
+}
+
+export type Turn =
+  | { go: true; positionOpen: boolean; dropped: string[] }
+  | { go: false; head: string; dropped: string[] };
+
+export function wakeOf(reply: unknown): LaneWake | null {
+  const [signalId, queue] = (reply ?? []) as [string?, string?];
+  return signalId && (queue === QUEUE.signals || queue === QUEUE.forward) ? { signalId, queue } : null;
+}
+
+export class TickerLanes {
+  private readonly keys;
+
+  constructor(private readonly redis: IORedis, private readonly prefix: string) {
+    this.keys = redisKeys(prefix);
+  }
+
+  /** The lane's key and the parked-signals key, for a script that ends a signal with LANE_END_LUA. */
+  keysOf(ticker: string): { lane: string; parked: string } {
+    return { lane: this.keys.lane(ticker), parked: this.keys.laneParked };
+  }
+
+  /**
+   * Registers the signal at the end of its ticker's lane, within the caller's MULTI, before the
+   * command that adds its job under `jobKey`: registered iff that add creates the job.
+   */
+  registerIn(multi: ChainableCommander, ticker: string, signalId: string, jobKey: string): ChainableCommander {
+    return multi.eval(REGISTER, 3, this.keys.lane(ticker), this.keys.laneSeq, jobKey, signalId);
+  }
+
+  /** Whether the signal heads its lane (may go now); if not, it is marked parked in `queue`. */
+  async turn(ticker: string, signalId: string, queue: QueueName): Promise<Turn> {
+    const [go, value, dropped] = (await this.redis.eval(
+      TURN, 3, this.keys.lane(ticker), this.keys.laneParked, this.keys.positions,
+      signalId, queue, `${this.prefix}:`, ticker, QUEUE.signals, QUEUE.forward,
+    )) as [number, number | string, string[]];
+    return go === 1 ? { go: true, positionOpen: value === 1, dropped } : { go: false, head: String(value), dropped };
+  }
+
+  /** Ends the signal in its lane (idempotent); answers the next signal to wake, if any. */
+  async end(ticker: string, signalId: string): Promise<LaneWake | null> {
+    return wakeOf(await this.redis.eval(END, 2, this.keys.lane(ticker), this.keys.laneParked, signalId));
+  }
+
+  /** The signals of the ticker not ended yet, in order. */
+  async pending(ticker: string): Promise<string[]> {
+    return this.redis.zrange(this.keys.lane(ticker), '0', '-1');
+  }
+}

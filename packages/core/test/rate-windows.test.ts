@@ -1,0 +1,71 @@
+import IORedis from 'ioredis';
+import { forecastStarts, StartLog, type RateWindow } from '../src/rate-windows';
+import { uniquePrefix } from '../../../test/support/helpers';
+import { densestWindow } from '../../../test/support/rate-window';
+
+describe('the logs of request starts', () => {
+  const redis = new IORedis(process.env.REDIS_URL!);
+  afterAll(() => redis.disconnect());
+
+  it('admits at most cap starts in any window, across replicas, and admits more as the window slides', async () => {
+    const windows: RateWindow[] = [{ cap: 3, windowMs: 1000, key: `${uniquePrefix('starts')}:destination:starts` }];
+    const replicas = [new StartLog(redis), new StartLog(redis)];
+    // Admission times on Redis's clock, the one that decides.
+    const times = (await Promise.all(Array.from({ length: 8 }, (_, i) => replicas[i % 2].admit(windows)))).sort((a, b) => a - b);
+    expect(times).toHaveLength(8);
+    expect(densestWindow(times, 1000).count).toBe(3);
+    await redis.del(windows[0].key);
+  });
+
+  it('holds two windows together: the tighter of the two decides, in every sliding window of each', async () => {
+    const prefix = uniquePrefix('starts2');
+    // A "minute" of 400 ms for 3 starts and an "hour" of 1500 ms for 5: the same checker proves both.
+    const windows: RateWindow[] = [{ cap: 3, windowMs: 400, key: `${prefix}:m` }, { cap: 5, windowMs: 1500, key: `${prefix}:h` }];
+    const replicas = [new StartLog(redis), new StartLog(redis), new StartLog(redis)];
+    const times = (await Promise.all(Array.from({ length: 12 }, (_, i) => replicas[i % 3].admit(windows)))).sort((a, b) => a - b);
+    expect(densestWindow(times, 400).count).toBeLessThanOrEqual(3);
+    expect(densestWindow(times, 1500).count).toBe(5);
+    expect(await redis.zcard(windows[1].key)).toBeLessThanOrEqual(5);
+    expect(await redis.pttl(windows[1].key)).toBeGreaterThan(0);
+    await redis.del(windows[0].key, windows[1].key);
+  });
+
+  it('stops waiting when its holder gives up, without recording a start', async () => {
+    const windows: RateWindow[] = [{ cap: 1, windowMs: 60_000, key: `${uniquePrefix('starts3')}:m` }];
+    const log = new StartLog(redis);
+    await log.admit(windows);
+    let abandoned = false;
+    const waiting = log.admit(windows, () => abandoned);
+    abandoned = true;
+    await expect(waiting).rejects.toThrow('stopped waiting');
+    expect(await redis.zcard(windows[0].key)).toBe(1);
+    await redis.del(windows[0].key);
+  });
+});
+
+describe('the forecast of when a backlog clears', () => {
+  const minute = (starts: number[] = []) => ({ cap: 60, windowMs: 60_000, starts });
+  const hour = (starts: number[] = []) => ({ cap: 500, windowMs: 3_600_000, starts });
+
+  it('may start at once with no recent starts, and clears 59 spacings later for 60 signals', () => {
+    const forecast = forecastStarts(60, [minute(), hour()], 1000, 0);
+    expect(forecast).toEqual({ nextStartAt: 0, clearsAt: 59_000 });
+  });
+
+  it('waits for the oldest start of a full window to leave it', () => {
+    const full = Array.from({ length: 60 }, (_, i) => (i + 1) * 1000);
+    expect(forecastStarts(1, [minute(full), hour(full)], 1000, 60_500).nextStartAt).toBe(61_000);
+  });
+
+  it('pushes a backlog past the hour once the hour\'s cap is used', () => {
+    const used = Array.from({ length: 500 }, (_, i) => i * 1000); // 500 starts in the last 500 s
+    const now = 500_000;
+    const forecast = forecastStarts(1, [minute(used.filter((t) => t > now - 60_000)), hour(used)], 1000, now);
+    // The first of the hour's starts leaves it at 3,600,000 ms.
+    expect(forecast.clearsAt).toBe(3_600_000);
+  });
+
+  it('says nothing clears for an empty backlog', () => {
+    expect(forecastStarts(0, [minute(), hour()], 1000, 5).clearsAt).toBeNull();
+  });
+});

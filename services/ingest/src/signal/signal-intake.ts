@@ -1,0 +1,37 @@
+import type { Queue } from 'bullmq';
+import { addJobInLane, QUEUE, redisKeys, signalJobOptions, type SignalJob, type TickerLanes } from '@tsp/core';
+import type { IdempotencyStore } from './idempotency';
+
+export type Intake = { status: 'queued' | 'duplicate'; id: string };
+
+/**
+ * Accepting a signal is one atomic step in Redis: its job is added, it is registered at the end of
+ * its ticker's lane (the order the destination will see), and its idempotency key, if it has one,
+ * is marked as its own, all in one MULTI. A 202 is answered only after it ran; anything that
+ * fails before answers 503 and leaves nothing half done.
+ */
+export class SignalIntake {
+  constructor(
+    private readonly queue: Queue,
+    private readonly lanes: TickerLanes,
+    private readonly idempotency: IdempotencyStore,
+    private readonly prefix: string,
+  ) {}
+
+  /** `urgent`: a manual exit, decided before queued signals of other tickers. */
+  async accept(signal: SignalJob, options: { idempotencyKey?: string | null; urgent?: boolean } = {}): Promise<Intake> {
+    const key = options.idempotencyKey ?? null;
+    let id = signal.id;
+    if (key) {
+      const claim = await this.idempotency.claim(key, id);
+      if (claim.state === 'added') return { status: 'duplicate', id: claim.signalId };
+      // A claim whose job was never added (its request failed part-way): this repeat completes it.
+      id = claim.signalId;
+    }
+    const job: SignalJob = { ...signal, id, ...(key ? { idempotencyKey: key } : {}) };
+    const jobKey = redisKeys(this.prefix).job(QUEUE.signals, id);
+    await addJobInLane(this.lanes, this.prefix, { queue: this.queue, name: 'signal', id, ticker: job.ticker, data: job, opts: signalJobOptions(id, options.urgent) },
+      (multi) => { if (key) this.idempotency.markAddedIn(multi, key, id, jobKey); });
+    return { status: 'queued', id };
+  }
+}
