@@ -181,29 +181,3 @@ describe('POST /webhook/in', () => {
     expect((await request(url).get(`/signals/${posted.body.id}`).set('Authorization', 'Bearer wrong')).status).toBe(401);
   });
 });
-
-describe('the admin console', () => {
-  const prefix = uniquePrefix('admin');
-  const config = loadConfig({ ...process.env, KEY_PREFIX: prefix, INGEST_PORT: '0', ADMIN_TOKEN: 'console-token' });
-  let ingest: Awaited<ReturnType<typeof startIngest>>;
-  let url: string;
-
-  beforeAll(async () => {
-    ingest = await startIngest(config, createLogger('ingest', 'error'));
-    url = `http://127.0.0.1:${ingest.port}`;
-  });
-  afterAll(() => ingest.stop());
-
-  it('shows a login form, and Bull Board only after signing in', async () => {
-    expect((await request(url).get('/admin')).text).toContain('name="token"');
-    expect((await request(url).get('/admin/queues')).status).toBe(302);
-    expect((await request(url).post('/admin/login').type('form').send('token=wrong')).status).toBe(401);
-    const login = await request(url).post('/admin/login').type('form').send('token=console-token');
-    expect(login.status).toBe(303);
-    const cookie = login.headers['set-cookie'][0].split(';')[0];
-    const board = await request(url).get('/admin/queues').set('Cookie', cookie);
-    expect(board.status).toBe(200);
-    expect(board.text).toContain('<html');
-    expect((await request(url).get('/signals').set('Cookie', cookie)).status).toBe(200);
-  });
-});
