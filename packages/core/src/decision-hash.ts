@@ -14,4 +14,4 @@ export type SignalEnd = 'delivered' | 'dead';
  * DECISION_RETRY; a delivery's re-run after a lost reply, within a job lock), and short, because
  * every signal has one (see the README's "What a signal costs in Redis").
  */
-export const DECISION_TTL_SEC = 3600;
+export const DECISION_TTL_SEC = 900;

@@ -10,10 +10,10 @@ export const DECISION_BACKOFF = 'decision';
 
 /**
  * How long the approver keeps trying to decide a signal it cannot decide yet (Redis or Postgres
- * failing): attempts × a capped exponential wait, about 17 minutes in all. Bounded, so a
+ * failing): attempts × a capped exponential wait, about 5 minutes in all. Bounded, so a
  * decision's record in Redis needs to outlive only this (see DECISION_TTL_SEC).
  */
-export const DECISION_RETRY = { attempts: 40, baseMs: 500, maxMs: 30_000 } as const;
+export const DECISION_RETRY = { attempts: 15, baseMs: 500, maxMs: 30_000 } as const;
 
 /** The approver's wait before attempt n + 1. */
 export function decisionRetryDelayMs(attemptsMade: number): number {
