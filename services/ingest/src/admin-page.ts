@@ -47,11 +47,13 @@ export function mountAdminPage(app: Express, door: AdminDoor): void {
 <form method="post" action="/admin/logout" style="float:right"><button type="submit">Sign out</button></form>
 <p><a href="${BULL_BOARD_PATH}">Queues (Bull Board)</a> · <a href="/status">/status</a> · <a href="/finviz/topn">/finviz/topn</a> · <a href="/metrics">/metrics</a></p>
 <h2>Top-N</h2><p id="topn">loading…</p>
+<h2>Delivery</h2><p id="rate">loading…</p>
 <h2>Open positions</h2><table id="positions"><tr><th>ticker</th><th>opened</th><th>last price</th></tr></table>
 <h2>Dead deliveries</h2><p><button id="replay-all">Replay all</button> <span id="replay-msg"></span></p>
 <table id="dead"><tr><th>received</th><th>ticker</th><th>side</th><th>reason</th><th>last attempt</th><th></th></tr></table>
 <h2>Latest signals</h2><table id="signals"><tr><th>received</th><th>ticker</th><th>side</th><th>status</th><th>reason / basis</th><th>rank</th></tr></table>
 <script>
+fetch('/status').then(r=>r.json()).then(s=>{const l=s.rate_limiter;const when=(t)=>t?new Date(t).toLocaleTimeString():'—';document.getElementById('rate').textContent=(l.enabled?'Limits '+l.max_per_min+'/min and '+l.max_per_hour+'/hour':'No rate limit')+'; '+l.backlog+' deliveries pending; next may start '+when(l.next_start_at)+'; backlog clears '+when(l.clears_at)+(s.delivery_paused?' (PAUSED)':'')+'; late entries refused after '+(s.signal_max_lag_sec||'never (off)')+(s.signal_max_lag_sec?' s':'');});
 fetch('/finviz/topn').then(r=>r.json()).then(t=>{document.getElementById('topn').textContent=t.tickers?t.tickers.join(', ')+' (age '+t.age_sec+' s'+(t.stale?', STALE':'')+')':t.message});
 const get=(path)=>fetch(path,{credentials:'same-origin'}).then(r=>r.json());
 const post=(path)=>fetch(path,{method:'POST',credentials:'same-origin'}).then(async r=>({status:r.status,body:await r.json()}));
