@@ -1,16 +1,23 @@
 // `pnpm start`: all four services in the foreground, each line tagged with its service.
-// SIGINT/SIGTERM stop them all; a service that dies on its own is restarted (it loses nothing:
-// its jobs stay in Redis and are retaken).
+// SIGINT/SIGTERM stop them all. A service that crashes is restarted (it loses nothing: its jobs
+// stay in Redis and are retaken), after 1 s, doubling up to 30 s while it keeps crashing. A service
+// stopped by its configuration (exit code 78, after one line naming the variable) stops them all:
+// restarting it cannot help.
 const { spawn } = require('node:child_process');
 const readline = require('node:readline');
 const { SERVICES, loadEnv, serviceMain } = require('./load-env');
 
-const RESTART_DELAY_MS = 1000;
-/** A service that dies this soon after starting is misconfigured: restarting it cannot help. */
-const EARLY_EXIT_MS = 5000;
+/** sysexits' EX_CONFIG, what packages/core's runService exits with on a configuration error. */
+const CONFIG_ERROR_EXIT_CODE = 78;
+const FIRST_RESTART_DELAY_MS = 1000;
+const MAX_RESTART_DELAY_MS = 30_000;
+/** A service that ran this long before crashing starts its restart delays afresh. */
+const STABLE_AFTER_MS = 60_000;
+
 loadEnv();
 const mains = Object.fromEntries(SERVICES.map((name) => [name, serviceMain(name)]));
 const children = new Map();
+const restartDelay = Object.fromEntries(SERVICES.map((name) => [name, FIRST_RESTART_DELAY_MS]));
 let stopping = false;
 
 function tagLines(stream, tag, out) {
@@ -30,14 +37,17 @@ function start(name) {
       if (children.size === 0) process.exit(process.exitCode ?? 0);
       return;
     }
-    if (code !== 0 && Date.now() - startedAt < EARLY_EXIT_MS) {
-      process.stderr.write(`${tag} failed at start-up (exit ${code}); stopping everything\n`);
+    if (code === CONFIG_ERROR_EXIT_CODE) {
+      process.stderr.write(`${tag} stopped by its configuration (see the line above); stopping everything\n`);
       process.exitCode = 1;
-      stopAll('start-up failure');
+      stopAll('configuration error');
       return;
     }
-    process.stderr.write(`${tag} exited (${signal ?? code}); restarting in ${RESTART_DELAY_MS} ms\n`);
-    setTimeout(() => !stopping && start(name), RESTART_DELAY_MS);
+    if (Date.now() - startedAt >= STABLE_AFTER_MS) restartDelay[name] = FIRST_RESTART_DELAY_MS;
+    const delay = restartDelay[name];
+    restartDelay[name] = Math.min(MAX_RESTART_DELAY_MS, delay * 2);
+    process.stderr.write(`${tag} exited (${signal ?? code}); restarting in ${delay} ms\n`);
+    setTimeout(() => !stopping && start(name), delay);
   });
 }
 

@@ -7,11 +7,17 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
+/**
+ * The exit code of a service stopped by its configuration (sysexits' EX_CONFIG): restarting it
+ * cannot help, so `pnpm start` stops everything, where it restarts a service that crashed.
+ */
+export const CONFIG_ERROR_EXIT_CODE = 78;
+
 /** SIGTERM must end the process within 10 s; leave a margin for the exit itself. */
 const SHUTDOWN_DEADLINE_MS = 9000;
 
 /**
- * The main() of every service: configuration errors become one clear line and exit 1;
+ * The main() of every service: configuration errors become one clear line and exit 78;
  * SIGTERM/SIGINT stop the service gracefully and exit 0.
  */
 export function runService(
@@ -24,7 +30,7 @@ export function runService(
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${service}: configuration error: ${error.message}\n`);
-      process.exit(1);
+      process.exit(CONFIG_ERROR_EXIT_CODE);
     }
     throw error;
   }
@@ -60,9 +66,9 @@ export function runService(
     (error) => {
       if (error instanceof ConfigError) {
         process.stderr.write(`${service}: configuration error: ${error.message}\n`);
-      } else {
-        logger.error('start-up failed', { error: (error as Error).stack ?? String(error) });
+        process.exit(CONFIG_ERROR_EXIT_CODE);
       }
+      logger.error('start-up failed', { error: (error as Error).stack ?? String(error) });
       process.exit(1);
     },
   );

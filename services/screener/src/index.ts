@@ -1,2 +1,0 @@
-export { startScreener, type RunningScreener } from './service';
-export { parseScreener, type ScreenerPage } from './parse-screener';
