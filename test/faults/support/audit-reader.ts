@@ -51,3 +51,27 @@ export async function allInStatus(databaseUrl: string, ids: string[], status: st
   const rows = await readAudit(databaseUrl, ids);
   return ids.every((id) => rows.get(id)?.status === status);
 }
+
+/** How many rows each id has in `signals`, and how many `deliveries` rows each has (ids without rows are absent). */
+export async function rowCounts(databaseUrl: string, ids: string[]): Promise<{ signals: Map<string, number>; deliveries: Map<string, number> }> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const count = async (sql: string) => {
+      const { rows } = await client.query<{ id: string; n: number }>(sql, [ids]);
+      return new Map(rows.map((row) => [row.id, Number(row.n)]));
+    };
+    return {
+      signals: await count('SELECT id, count(*) AS n FROM signals WHERE id = ANY($1::uuid[]) GROUP BY id'),
+      deliveries: await count('SELECT signal_id AS id, count(*) AS n FROM deliveries WHERE signal_id = ANY($1::uuid[]) GROUP BY signal_id'),
+    };
+  } finally {
+    await client.end();
+  }
+}
+
+/** True when every id has a row in one of the given statuses. */
+export async function allEnded(databaseUrl: string, ids: string[], statuses = ['forwarded', 'rejected', 'dead']): Promise<boolean> {
+  const rows = await readAudit(databaseUrl, ids);
+  return ids.every((id) => statuses.includes(rows.get(id)?.status ?? ''));
+}

@@ -12,6 +12,8 @@ export interface Arrival {
   /** When the answer was sent; undefined while the request is in flight (or its sender died). */
   answeredAt?: number;
   status?: number;
+  /** The sender's end of the connection (its local port): with senderOf(), which replica sent it. */
+  senderPort?: number;
 }
 
 export interface Answer {
@@ -98,7 +100,7 @@ export class Destination {
         body = { unparsable: text };
       }
       const key = req.headers['idempotency-key'];
-      const arrival: Arrival = { key: Array.isArray(key) ? key[0] : key, body, at };
+      const arrival: Arrival = { key: Array.isArray(key) ? key[0] : key, body, at, senderPort: req.socket.remotePort };
       const previous = this.arrivals.slice();
       this.arrivals.push(arrival);
       const answer = this.respond(arrival, previous);

@@ -17,6 +17,8 @@ export const ADMIN_TOKEN = 'fault-admin';
 export const KEY_PREFIX = 'faults';
 
 export interface LabOptions {
+  /** Approver replicas (default 1). */
+  approvers?: number;
   /** Forwarder replicas (default 1). */
   forwarders?: number;
   /** Environment for every service, over the lab's defaults. */
@@ -37,9 +39,10 @@ export class FaultLab {
   destination!: Destination;
   relay!: RelayClient;
   ingest!: ServiceProcess;
-  approver!: ServiceProcess;
+  approvers: ServiceProcess[] = [];
   forwarders: ServiceProcess[] = [];
   private workDir = '';
+  private env: Record<string, string> = {};
   private topn: TopnPublisher | null = null;
   private redisClient: RedisClient | null = null;
   private failed = false;
@@ -64,12 +67,26 @@ export class FaultLab {
       await this.topn.start();
 
       const env = { ...this.baseEnv(), ...options.env };
-      this.approver = await this.service('approver', 'approver', env);
+      this.env = env;
+      this.approvers = await Promise.all(Array.from({ length: options.approvers ?? 1 }, (_, i) => this.service(`approver-${i + 1}`, 'approver', env)));
       this.forwarders = await Promise.all(Array.from({ length: options.forwarders ?? 1 }, (_, i) => this.service(`forwarder-${i + 1}`, 'forwarder', env)));
       this.ingest = await this.service('ingest', 'ingest', env);
-      await Promise.all([this.approver, ...this.forwarders, this.ingest].map((s) => s.start()));
+      await Promise.all([...this.approvers, ...this.forwarders, this.ingest].map((s) => s.start()));
       this.relay = new RelayClient(this.ingest.url, ADMIN_TOKEN);
     })();
+  }
+
+  /** The first approver replica. */
+  get approver(): ServiceProcess {
+    return this.approvers[0];
+  }
+
+  /** One more forwarder replica (forwarder-<n>), with the lab's environment, started and ready; shutdown() kills it too. */
+  async addForwarder(): Promise<ServiceProcess> {
+    const forwarder = await this.service(`forwarder-${this.forwarders.length + 1}`, 'forwarder', this.env);
+    this.forwarders.push(forwarder);
+    await forwarder.start();
+    return forwarder;
   }
 
   /** Wraps a test body (or hook) so that a failure makes shutdown() print the logs. */
@@ -104,7 +121,7 @@ export class FaultLab {
   }
 
   async shutdown(): Promise<void> {
-    const services = [this.ingest, this.approver, ...this.forwarders].filter(Boolean);
+    const services = [this.ingest, ...this.approvers, ...this.forwarders].filter(Boolean);
     // SIGKILL: nothing of this relay is needed any more, and a hung shutdown must not stall cleanup.
     await Promise.allSettled(services.map((s) => s.kill()));
     this.topn?.stop();
@@ -127,6 +144,8 @@ export class FaultLab {
       WEBHOOK_AUTH: 'none',
       DEST_WEBHOOK_URL: this.destination.url,
       DEST_WEBHOOK_MAX_REQ_PER_MIN: '6000',
+      // The hour's window (default 500) would be the lab's real cap: out of the way unless a test sets it.
+      DEST_WEBHOOK_MAX_REQ_PER_HOUR: '360000',
       // The lab refreshes the set every 10 s; an hour of slack keeps a slow test from seeing it stale.
       TOPN_MAX_AGE_SEC: '3600',
       SIGNAL_TTL_SEC: '600',

@@ -3,6 +3,12 @@ import { FAULT_TICKERS } from './topn-publisher';
 export interface PostResult {
   status: number;
   id: string | null;
+  /** On a 200 to a repeated Idempotency-Key: the id of the signal the key's first post created. */
+  firstId?: string | null;
+  /** The Retry-After header of the answer, if any. */
+  retryAfter?: string | null;
+  /** The `message` of an error answer. */
+  message?: string;
 }
 
 /** A BUY of a Top-N ticker carrying `fault_ref`, a passthrough field that tells which post a request at the destination came from. */
@@ -15,15 +21,46 @@ export class RelayClient {
   constructor(private readonly ingestUrl: string, private readonly adminToken: string) {}
 
   /** POST /webhook/in once; id is set only when the relay accepted the signal (202). */
-  async post(body: Record<string, unknown>): Promise<PostResult> {
+  async post(body: Record<string, unknown>, headers: Record<string, string> = {}): Promise<PostResult> {
     const res = await fetch(`${this.ingestUrl}/webhook/in`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...headers },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(10_000),
     });
-    const answer = (await res.json().catch(() => ({}))) as { id?: string };
-    return { status: res.status, id: res.status === 202 ? answer.id ?? null : null };
+    const answer = (await res.json().catch(() => ({}))) as { id?: string; message?: string };
+    return {
+      status: res.status,
+      id: res.status === 202 ? answer.id ?? null : null,
+      firstId: res.status === 200 ? answer.id ?? null : null,
+      retryAfter: res.headers.get('retry-after'),
+      message: answer.message,
+    };
+  }
+
+  /**
+   * Posts with an Idempotency-Key until the relay has the signal, as a careful source does when an
+   * answer may be lost (a Redis crash between the write and the 202): a 503 or a cut connection
+   * is sent again with the same key, and a 200 names the signal the key's first post created.
+   * Resolves with the signal's id.
+   */
+  async postKeyedUntilAccepted(body: Record<string, unknown>, key: string, timeoutMs = 30_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    let last = 'no answer';
+    for (;;) {
+      try {
+        const result = await this.post(body, { 'idempotency-key': key });
+        const id = result.id ?? result.firstId;
+        if (id) return id;
+        last = `HTTP ${result.status} ${result.message ?? ''}`;
+        if (result.status !== 503) break;
+      } catch (error) {
+        last = (error as Error).message;
+      }
+      if (Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    throw new Error(`the relay did not accept signal ${key}: ${last}`);
   }
 
   /**
@@ -53,6 +90,12 @@ export class RelayClient {
     const res = await fetch(`${this.ingestUrl}/signals/${id}`, { headers: { authorization: `Bearer ${this.adminToken}` } });
     if (res.status !== 200) throw new Error(`GET /signals/${id} answered ${res.status}: ${await res.text()}`);
     return (await res.json()) as never;
+  }
+
+  /** GET /ready of ingest: status and body. */
+  async ready(): Promise<{ status: number; body: any }> {
+    const res = await fetch(`${this.ingestUrl}/ready`, { signal: AbortSignal.timeout(10_000) });
+    return { status: res.status, body: await res.json().catch(() => null) };
   }
 
   /** GET /status of ingest: queue sizes per queue and state, pause, audit outbox, … of the whole relay. */
