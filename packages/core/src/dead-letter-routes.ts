@@ -11,13 +11,21 @@ export type ReplayOutcome =
   | { outcome: 'replayed' }
   | { outcome: 'not_found' }
   | { outcome: 'not_dead' }
-  /** A later signal of the same ticker was delivered: replaying would send this one out of order. */
-  | { outcome: 'out_of_order'; laterSignalId: string; laterReceivedAt: string };
+  /**
+   * Replaying now would reach the broker out of order: a later signal of the ticker was
+   * delivered or is still on its way, or an earlier dead one of the ticker has not been replayed.
+   */
+  | { outcome: 'out_of_order'; laterSignalId?: string; laterReceivedAt?: string; earlierSignalId?: string }
+  /** An entry that died of old age: replay-all leaves it alone (replay it by itself if you mean it). */
+  | { outcome: 'expired' };
 
 /** Where dead letters are kept and how one is sent again; packages/db implements it over Postgres and the forward queue. */
 export interface DeadLetterStore {
+  /** Most recently dead first. */
   list(limit: number): Promise<DeadLetterView[]>;
-  replay(signalId: string, options: { force: boolean }): Promise<ReplayOutcome>;
+  /** The ones replay-all may send, oldest received first (their order at the broker). */
+  replayable(limit: number): Promise<DeadLetterView[]>;
+  replay(signalId: string, options: { force: boolean; includeExpired: boolean }): Promise<ReplayOutcome>;
 }
 
 const REPLAY_ALL_BATCH = 500;
@@ -27,7 +35,7 @@ export const DeadListQuerySchema = z.object({ limit: z.coerce.number().int().min
 const ReplayAcceptedSchema = z.object({ id: z.uuid(), status: z.literal('approved') });
 const ReplayAllAcceptedSchema = z.object({
   ids: z.array(z.uuid()),
-  skipped: z.array(z.object({ id: z.uuid(), reason: z.enum(['not_found', 'not_dead', 'out_of_order']), later_signal_id: z.uuid().optional() })),
+  skipped: z.array(z.object({ id: z.uuid(), reason: z.enum(['not_found', 'not_dead', 'out_of_order', 'expired']), later_signal_id: z.uuid().optional(), earlier_signal_id: z.uuid().optional() })),
   more: z.boolean(),
 });
 const DeadListSchema = z.object({ items: z.array(z.looseObject({ id: z.uuid() }).describe("each as GET /signals/:id shows a signal")) });
@@ -44,9 +52,15 @@ function refusal(id: string, result: Exclude<ReplayOutcome, { outcome: 'replayed
     case 'not_dead':
       return errorResponse(409, 'not_dead', `Signal ${id} is not dead; only dead deliveries can be replayed`);
     case 'out_of_order':
-      return errorResponse(409, 'out_of_order', `Signal ${result.laterSignalId} of the same ticker, received after this one, was delivered; replaying ${id} now would reach the broker out of order. Send force=true to replay it anyway`, [
-        { later_signal_id: result.laterSignalId, later_received_at: result.laterReceivedAt },
-      ]);
+      return result.earlierSignalId
+        ? errorResponse(409, 'out_of_order', `Signal ${result.earlierSignalId} of the same ticker, received before this one, is dead and not replayed; replay it first (or send force=true)`, [
+          { earlier_signal_id: result.earlierSignalId },
+        ])
+        : errorResponse(409, 'out_of_order', `Signal ${result.laterSignalId} of the same ticker, received after this one, was delivered or is on its way; replaying ${id} now would reach the broker out of order. Send force=true to replay it anyway`, [
+          { later_signal_id: result.laterSignalId, ...(result.laterReceivedAt ? { later_received_at: result.laterReceivedAt } : {}) },
+        ]);
+    case 'expired':
+      return errorResponse(409, 'expired', `Signal ${id} died of old age (SIGNAL_TTL_SEC)`);
   }
 }
 
@@ -60,19 +74,22 @@ export function deadLetterRoutes(store: DeadLetterStore, guards: Guard[], logger
   const replayOne: Handler = async (req: HttpRequest<z.infer<typeof ReplayQuerySchema>>) => {
     const { id } = req.params;
     if (!UUID.test(id)) return errorResponse(404, 'not_found', `No signal ${id}`);
-    const result = await store.replay(id, { force: req.query.force === 'true' });
+    // One by one, an operator chooses each signal, an expired entry included.
+    const result = await store.replay(id, { force: req.query.force === 'true', includeExpired: true });
     if (result.outcome !== 'replayed') return refusal(id, result);
     logger.info('dead delivery replayed', { id, by: req.principal });
     return { status: 202, body: { id, status: 'approved' } };
   };
   const replayAll: Handler = async (req) => {
-    const dead = await store.list(REPLAY_ALL_BATCH);
+    // Oldest first: each replay joins the end of its ticker's order, so this is the order the broker sees.
+    const dead = await store.replayable(REPLAY_ALL_BATCH);
     const replayed: string[] = [];
-    const skipped: { id: string; reason: string; later_signal_id?: string }[] = [];
+    const skipped: { id: string; reason: string; later_signal_id?: string; earlier_signal_id?: string }[] = [];
     for (const { id } of dead) {
-      const result = await store.replay(id, { force: false });
+      const result = await store.replay(id, { force: false, includeExpired: false });
       if (result.outcome === 'replayed') replayed.push(id);
-      else skipped.push({ id, reason: result.outcome, ...(result.outcome === 'out_of_order' ? { later_signal_id: result.laterSignalId } : {}) });
+      else if (result.outcome === 'out_of_order') skipped.push({ id, reason: result.outcome, ...(result.laterSignalId ? { later_signal_id: result.laterSignalId } : {}), ...(result.earlierSignalId ? { earlier_signal_id: result.earlierSignalId } : {}) });
+      else skipped.push({ id, reason: result.outcome });
     }
     logger.info(`replayed ${replayed.length} dead deliveries`, { skipped: skipped.length, by: req.principal });
     return { status: 202, body: { ids: replayed, skipped, more: dead.length === REPLAY_ALL_BATCH } };
@@ -85,11 +102,11 @@ export function deadLetterRoutes(store: DeadLetterStore, guards: Guard[], logger
     },
     {
       method: 'post', path: '/admin/dead/replay-all', handler: wrap(replayAll), guards, body: 'none',
-      docs: { summary: 'Replay every dead delivery that would not overtake a later delivered signal of its ticker (up to 500 a call), same Idempotency-Keys', ok: { status: 202, body: ReplayAllAcceptedSchema, description: 'replayed ids, the ones skipped and why; more=true when more remain' }, errors: { 401: 'admin credentials required', ...unavailable } },
+      docs: { summary: 'Replay the dead deliveries, oldest first, except expired entries and any that would reach the broker out of order (up to 500 a call), same Idempotency-Keys', ok: { status: 202, body: ReplayAllAcceptedSchema, description: 'replayed ids, the ones skipped and why; more=true when more remain' }, errors: { 401: 'admin credentials required', ...unavailable } },
     },
     {
       method: 'post', path: '/admin/dead/:id/replay', handler: wrap(replayOne), guards, body: 'none', query: ReplayQuerySchema,
-      docs: { summary: 'Replay one dead delivery with the same Idempotency-Key (at the end of its ticker\'s order)', ok: { status: 202, body: ReplayAcceptedSchema, description: 'queued for delivery again' }, errors: { 401: 'admin credentials required', 404: 'no such signal', 409: 'not dead, or a later signal of the ticker was delivered (force=true overrides)', ...unavailable } },
+      docs: { summary: 'Replay one dead delivery with the same Idempotency-Key (at the end of its ticker\'s order)', ok: { status: 202, body: ReplayAcceptedSchema, description: 'queued for delivery again' }, errors: { 401: 'admin credentials required', 404: 'no such signal', 409: 'not dead, or out of order: a later signal of the ticker was delivered or is on its way, or an earlier dead one waits (force=true overrides)', ...unavailable } },
     },
   ];
 }

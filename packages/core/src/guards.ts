@@ -14,10 +14,11 @@ export interface NamedSecret {
  * secrets. Every secret is compared, in constant time, so timing does not tell which one matched.
  * Fails closed: with none configured, nothing passes.
  */
-export function secretGuard(secrets: NamedSecret[], given: (req: HttpRequest) => unknown, refusal: string): Guard {
+export function secretGuard(secrets: NamedSecret[], given: (req: HttpRequest) => unknown, refusal: string, options: { readsBody?: boolean } = {}): Guard {
   const configured = secrets.filter((s) => s.value);
   return {
     accepts: [...new Set(secrets.map((s) => s.scheme))],
+    readsBody: options.readsBody ?? false,
     check(req) {
       if (configured.length === 0) {
         return errorResponse(401, 'unauthorized', `${secrets.map((s) => s.name).join(' or ')} is not configured; this route is disabled`);

@@ -36,6 +36,8 @@ export type AuthScheme = 'adminToken' | 'adminSession' | 'finvizUpdateToken' | '
  */
 export interface Guard {
   accepts: AuthScheme[];
+  /** It reads the parsed body (a secret in a JSON field): it runs after the route's parser; others run before. */
+  readsBody?: boolean;
   check(req: HttpRequest): HttpResponse | null | Promise<HttpResponse | null>;
 }
 
@@ -56,7 +58,10 @@ export interface Route {
   method: 'get' | 'post' | 'put' | 'delete';
   path: string;
   handler: Handler;
-  /** Checked in order after the body is read and before it is validated. */
+  /**
+   * Checked in order: those that need no body before the route's parser runs (a sender refused by
+   * address costs no parsing), those that read it after; all before the body is validated.
+   */
   guards?: Guard[];
   /**
    * How the body is read: "json" (application/json only), "rawText" (the body as a string, for

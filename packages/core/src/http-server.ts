@@ -93,16 +93,22 @@ function bodyErrorHandler(err: unknown, _req: Request, res: Response, next: Next
 }
 
 /**
- * One request through its route: the route's own body parser, its guards in order, its query and
- * body schemas, then the handler. A dependency the handler finds down answers 503.
+ * One request through its route: the guards that need no body, the route's own body parser, the
+ * guards that read it, its query and body schemas, then the handler. A dependency the handler
+ * finds down answers 503.
  */
 async function serveRoute(route: Route, request: HttpRequest, logger: Logger): Promise<HttpResponse> {
+  const guards = route.guards ?? [];
+  for (const guard of guards.filter((g) => !g.readsBody)) {
+    const refusal = await guard.check(request);
+    if (refusal) return refusal;
+  }
   if (route.parse) {
     const parsed = route.parse(typeof request.body === 'string' ? request.body : '');
     if (!parsed.ok) return parsed.response;
     request.body = parsed.value;
   }
-  for (const guard of route.guards ?? []) {
+  for (const guard of guards.filter((g) => g.readsBody)) {
     const refusal = await guard.check(request);
     if (refusal) return refusal;
   }

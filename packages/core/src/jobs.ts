@@ -35,7 +35,7 @@ export function forwardJobOptions(signalId: string, maxAttempts: number, priorit
     backoff: { type: DESTINATION_BACKOFF },
     priority,
     removeOnComplete: { age: 24 * 3600, count: 10_000 },
-    removeOnFail: { age: 7 * 24 * 3600 },
+    removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
   };
 }
 
@@ -47,7 +47,7 @@ export function signalJobOptions(signalId: string, urgent = false) {
     attempts: DECISION_RETRY.attempts,
     backoff: { type: DECISION_BACKOFF },
     removeOnComplete: { age: 3600, count: 10_000 },
-    removeOnFail: { age: 7 * 24 * 3600 },
+    removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
   };
 }
 

@@ -54,6 +54,8 @@ export const redisKeys = (prefix: string) => ({
   adminSessionRevoked: (sessionId: string) => `${prefix}:admin:session:revoked:${sessionId}`,
   /** Recent failed console logins of one client address (sorted set of attempt times, TTL of the throttle window). */
   adminLoginFailures: (address: string) => `${prefix}:admin:login:failures:${address}`,
+  /** Recent failed tokens on ingest's JSON routes from one client address (the same shape and bounds). */
+  tokenFailures: (address: string) => `${prefix}:admin:token:failures:${address}`,
 });
 
 /** Counters kept in Redis so any ingest replica can report the whole system. */

@@ -36,19 +36,25 @@ export class DeadLetters implements DeadLetterStore {
     return rows.map(viewOfSignalRow);
   }
 
-  async replay(id: string, { force }: { force: boolean }): Promise<ReplayOutcome> {
+  async replayable(limit: number) {
+    const rows = await this.options.prisma.signal.findMany({
+      where: { status: 'dead', NOT: { reason: 'expired' } },
+      orderBy: [{ receivedAt: 'asc' }, { id: 'asc' }],
+      take: Math.min(Math.max(limit, 1), 500),
+      include: { deliveries: { orderBy: { attempt: 'asc' } } },
+    });
+    return rows.map(viewOfSignalRow);
+  }
+
+  async replay(id: string, { force, includeExpired }: { force: boolean; includeExpired: boolean }): Promise<ReplayOutcome> {
     const { prisma, forwardQueue, lanes, prefix, maxAttempts } = this.options;
     const row = await prisma.signal.findUnique({ where: { id }, include: { _count: { select: { deliveries: true } } } });
     if (!row) return { outcome: 'not_found' };
     if (row.status !== 'dead') return { outcome: 'not_dead' };
+    if (row.reason === 'expired' && !includeExpired) return { outcome: 'expired' };
     if (!force) {
-      // The broker saw a later signal of this ticker: this one would now arrive after it.
-      const later = await prisma.signal.findFirst({
-        where: { ticker: row.ticker, status: 'forwarded', receivedAt: { gt: row.receivedAt } },
-        orderBy: { receivedAt: 'asc' },
-        select: { id: true, receivedAt: true },
-      });
-      if (later) return { outcome: 'out_of_order', laterSignalId: later.id, laterReceivedAt: later.receivedAt.toISOString() };
+      const outOfOrder = await this.wouldOvertake(row);
+      if (outOfOrder) return outOfOrder;
     }
 
     const existing = await forwardQueue.getJob(id);
@@ -91,5 +97,29 @@ export class DeadLetters implements DeadLetterStore {
       throw error;
     }
     return { outcome: 'replayed' };
+  }
+
+  /**
+   * Why replaying this dead signal now would reach the broker out of order, if it would: a later
+   * signal of its ticker was delivered, or is still on its way (in the ticker's lane, which holds
+   * only signals not ended, all accepted after this one ended), or an earlier dead one of the
+   * ticker waits to be replayed first.
+   */
+  private async wouldOvertake(row: { id: string; ticker: string; receivedAt: Date }): Promise<ReplayOutcome | null> {
+    const { prisma, lanes } = this.options;
+    const later = await prisma.signal.findFirst({
+      where: { ticker: row.ticker, status: 'forwarded', receivedAt: { gt: row.receivedAt } },
+      orderBy: { receivedAt: 'asc' },
+      select: { id: true, receivedAt: true },
+    });
+    if (later) return { outcome: 'out_of_order', laterSignalId: later.id, laterReceivedAt: later.receivedAt.toISOString() };
+    const [pending] = await lanes.pending(row.ticker);
+    if (pending && pending !== row.id) return { outcome: 'out_of_order', laterSignalId: pending };
+    const earlier = await prisma.signal.findFirst({
+      where: { ticker: row.ticker, status: 'dead', receivedAt: { lt: row.receivedAt }, NOT: { reason: 'expired' } },
+      orderBy: { receivedAt: 'asc' },
+      select: { id: true },
+    });
+    return earlier ? { outcome: 'out_of_order', earlierSignalId: earlier.id } : null;
   }
 }

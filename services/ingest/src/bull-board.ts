@@ -9,14 +9,15 @@ import type { AdminDoor } from './admin-door';
 export const BULL_BOARD_PATH = '/admin/queues';
 
 /**
- * Bull Board behind the admin door. Its pages redirect a stranger to the console's login form;
- * its own state-changing API calls (retry, clean, pause, ...) are refused with 403 when the cookie
- * authenticates them but they come from another site.
+ * Bull Board behind the admin door, as a viewer. Its pages redirect a stranger to the console's
+ * login form; a state-changing call that the cookie authenticates from another site gets 403.
+ * The queues are read-only in it: retrying, adding or promoting a job there would send a signal
+ * around its ticker's order and the checks of tsp's own routes (replay, pause, resume).
  */
 export function mountBullBoard(app: Express, queues: Queue[], door: AdminDoor): void {
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath(BULL_BOARD_PATH);
-  createBullBoard({ queues: queues.map((queue) => new BullMQAdapter(queue)), serverAdapter });
+  createBullBoard({ queues: queues.map((queue) => new BullMQAdapter(queue, { readOnlyMode: true })), serverAdapter });
   const requireAdmin = async (req: Request, res: Response, next: NextFunction) => {
     let refusal: HttpResponse | null = null;
     try {

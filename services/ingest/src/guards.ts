@@ -1,6 +1,36 @@
-import { bearerToken, DependencyUnavailableError, errorResponse, secretGuard, secretsEqual, unavailableResponse, type Guard } from '@tsp/core';
+import { bearerToken, DependencyUnavailableError, errorResponse, secretGuard, secretsEqual, unavailableResponse, type Guard, type HttpResponse } from '@tsp/core';
 import type { IngestContext } from './ingest-context';
 import type { AdminAuth } from './admin-door';
+import type { LoginThrottle } from './login-throttle';
+
+/**
+ * A credential guard that an address may fail only so often (per client address, across
+ * replicas), so ADMIN_TOKEN and FINVIZ_UPDATE_TOKEN cannot be guessed at speed through any route. A right credential gives its own slot back. (The webhook
+ * secret is not throttled: TradingView's senders share four addresses, and one misconfigured alert
+ * must not lock out the others; give WEBHOOK_SECRET 32 random characters.)
+ */
+function throttled(guard: Guard, throttle: LoginThrottle): Guard {
+  return {
+    accepts: guard.accepts,
+    readsBody: guard.readsBody,
+    async check(req) {
+      let attempt;
+      try {
+        attempt = await throttle.attempt(req.ip);
+      } catch {
+        // The count cannot be kept: a right credential still passes, a wrong one is not even judged.
+        return (await guard.check(req)) && unavailableResponse('Redis is unavailable; credentials cannot be checked right now');
+      }
+      if (!attempt.allowed) {
+        const refusal: HttpResponse = errorResponse(429, 'too_many_attempts', 'Too many failed credentials from this address; wait and try again');
+        return { ...refusal, headers: { 'Retry-After': String(attempt.retryAfterSec) } };
+      }
+      const refusal = await guard.check(req);
+      if (!refusal) await attempt.succeeded().catch(() => undefined);
+      return refusal;
+    },
+  };
+}
 
 /**
  * Every guard of ingest's routes, in one place: the route table puts them on its entries, and the
@@ -18,6 +48,7 @@ export function ingestGuards(ctx: IngestContext) {
   /** WEBHOOK_SECRET, from the JSON field `secret` (all TradingView can send) or the X-Webhook-Secret header. */
   const webhookSecretGuard: Guard = {
     accepts: ['webhookSecret'],
+    readsBody: true,
     check(req) {
       if (!webhookSecret) return null;
       const body = req.body as Record<string, unknown>;
@@ -53,20 +84,22 @@ export function ingestGuards(ctx: IngestContext) {
     },
   };
 
+  const { credentialThrottle } = ctx;
   return {
     webhook: [webhookSender, webhookSecretGuard],
-    admin: [admin],
+    admin: [throttled(admin, credentialThrottle)],
     /** The Finviz config routes: FINVIZ_UPDATE_TOKEN or ADMIN_TOKEN, as a Bearer header. */
-    finvizConfig: [secretGuard(
+    finvizConfig: [throttled(secretGuard(
       [{ name: 'FINVIZ_UPDATE_TOKEN', value: finvizUpdateToken, scheme: 'finvizUpdateToken' }, { name: 'ADMIN_TOKEN', value: adminToken, scheme: 'adminToken' }],
       (req) => bearerToken(req.headers.authorization),
       'Missing or wrong Bearer token (FINVIZ_UPDATE_TOKEN or ADMIN_TOKEN)',
-    )],
+    ), credentialThrottle)],
     /** The sell routes take the token in the body, as the seed did: ADMIN_TOKEN or FINVIZ_UPDATE_TOKEN. */
-    sellToken: [secretGuard(
+    sellToken: [throttled(secretGuard(
       [{ name: 'ADMIN_TOKEN', value: adminToken, scheme: 'tokenInBody' }, { name: 'FINVIZ_UPDATE_TOKEN', value: finvizUpdateToken, scheme: 'tokenInBody' }],
       (req) => (req.body as Record<string, unknown> | null)?.token,
       'Missing or wrong token (ADMIN_TOKEN or FINVIZ_UPDATE_TOKEN)',
-    )],
+      { readsBody: true },
+    ), credentialThrottle)],
   };
 }

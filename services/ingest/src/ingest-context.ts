@@ -7,6 +7,7 @@ import type { SignalIntake } from './signal/signal-intake';
 import type { BacklogWatch } from './backlog-watch';
 import type { ReceivedTally } from './received-tally';
 import type { AdminDoor } from './admin-door';
+import type { LoginThrottle } from './login-throttle';
 
 /** Everything the ingest handlers need, built once in service.ts. */
 export interface IngestContext {
@@ -27,5 +28,7 @@ export interface IngestContext {
   isAllowedIp: (ip: string) => boolean;
   /** Who may use the admin console and routes (ADMIN_TOKEN or a console session). */
   adminDoor: AdminDoor;
+  /** Failed credentials per client address (the console's sign-in and every token-guarded route). */
+  credentialThrottle: LoginThrottle;
   metrics: { received: Counter; invalid: Counter };
 }

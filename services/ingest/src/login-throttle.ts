@@ -7,9 +7,16 @@ export interface LoginThrottleOptions {
   maxFailures: number;
   /** The sliding window the failures are counted over. */
   windowSec: number;
+  /** Which count: the console's sign-in form, or the tokens of the JSON routes. */
+  counts: 'login' | 'tokens';
 }
 
-export const DEFAULT_LOGIN_THROTTLE: LoginThrottleOptions = { maxFailures: 5, windowSec: 15 * 60 };
+export const DEFAULT_LOGIN_THROTTLE: LoginThrottleOptions = { maxFailures: 5, windowSec: 15 * 60, counts: 'login' };
+/**
+ * Failed tokens on the JSON routes (Bearer ADMIN_TOKEN, FINVIZ_UPDATE_TOKEN, the sell routes' token):
+ * more lenient than the form, since scripts retry, and still far too few to guess a token.
+ */
+export const TOKEN_THROTTLE: LoginThrottleOptions = { maxFailures: 30, windowSec: 15 * 60, counts: 'tokens' };
 
 /**
  * Takes a slot for one attempt, atomically, so concurrent attempts on any number of replicas
@@ -50,7 +57,7 @@ export class LoginThrottle {
   }
 
   async attempt(address: string): Promise<LoginAttempt> {
-    const key = this.keys.adminLoginFailures(address);
+    const key = this.options.counts === 'login' ? this.keys.adminLoginFailures(address) : this.keys.tokenFailures(address);
     const slot = randomBytes(8).toString('hex');
     const waitMs = Number(await this.redis.eval(TAKE_SLOT, 1, key, this.options.windowSec * 1000, this.options.maxFailures, slot));
     if (waitMs > 0) return { allowed: false, retryAfterSec: Math.ceil(waitMs / 1000) };

@@ -18,6 +18,7 @@ import { getSystemStatus } from './handlers/get-system-status';
 import { mountBullBoard } from './bull-board';
 import { mountAdminPage } from './admin-page';
 import { AdminDoor } from './admin-door';
+import { LoginThrottle, TOKEN_THROTTLE } from './login-throttle';
 
 export async function startIngest(config: Config, logger: Logger): Promise<RunningService & { port: number }> {
   // Refuses to start (ConfigError) with neither a secret nor an allow-list, unless WEBHOOK_AUTH=none.
@@ -55,6 +56,7 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
     received: new ReceivedTally(redis, stats, config.keyPrefix, logger),
     isAllowedIp,
     adminDoor: new AdminDoor(redis, config),
+    credentialThrottle: new LoginThrottle(redis, config.keyPrefix, TOKEN_THROTTLE),
     metrics: createIngestMetrics(registry, { [QUEUE.signals]: signalsQueue, [QUEUE.forward]: forwardQueue }),
   };
 

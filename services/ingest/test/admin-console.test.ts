@@ -4,6 +4,7 @@ import { Queue } from 'bullmq';
 import { createLogger, loadConfig, QUEUE, redisKeys, type Config, type HttpRequest } from '@tsp/core';
 import { startIngest } from '../src/service';
 import { AdminSessions, ADMIN_SESSION_COOKIE } from '../src/admin-session';
+import { LoginThrottle, TOKEN_THROTTLE } from '../src/login-throttle';
 import { AdminDoor } from '../src/admin-door';
 import { ingestGuards } from '../src/guards';
 import type { IngestContext } from '../src/ingest-context';
@@ -200,16 +201,17 @@ describe('the admin console', () => {
       expect(res.status).toBe(202);
     });
 
-    it("guards Bull Board's own API the same way", async () => {
+    it("guards Bull Board's own API the same way, and Bull Board changes no queue (a viewer)", async () => {
       const queue = new Queue(QUEUE.signals, { connection: redis, prefix: config.keyPrefix });
       try {
         const pause = () => request(url).put(`/admin/queues/api/queues/${QUEUE.signals}/pause`).set('Cookie', cookie);
         expect((await pause().set('Origin', 'https://evil.example')).status).toBe(403);
+        // Same origin passes the door, and Bull Board refuses: retries or added jobs would bypass tsp's order and checks.
+        expect((await pause().set('Origin', origin)).status).toBe(405);
+        const add = await request(url).post(`/admin/queues/api/queues/${QUEUE.signals}/add`).set('Authorization', `Bearer ${TOKEN}`).send({ name: 'signal', data: {} });
+        expect(add.status).toBe(405);
         expect(await queue.isPaused()).toBe(false);
-        expect((await pause().set('Origin', origin)).status).toBe(200);
-        expect(await queue.isPaused()).toBe(true);
-        expect((await request(url).put(`/admin/queues/api/queues/${QUEUE.signals}/resume`).set('Authorization', `Bearer ${TOKEN}`)).status).toBe(200);
-        expect(await queue.isPaused()).toBe(false);
+        expect(await queue.count()).toBe(0);
       } finally {
         await queue.close();
       }
@@ -232,7 +234,7 @@ describe('the admin console', () => {
   });
 
   it('records which credential let a request in', async () => {
-    const guard = ingestGuards({ config, adminDoor: new AdminDoor(redis, config) } as IngestContext).admin[0];
+    const guard = ingestGuards({ config, adminDoor: new AdminDoor(redis, config), credentialThrottle: new LoginThrottle(redis, config.keyPrefix, TOKEN_THROTTLE) } as IngestContext).admin[0];
     const asked = (headers: Record<string, string>): HttpRequest => ({ method: 'POST', params: {}, query: {}, headers: { host: '127.0.0.1', ...headers }, body: null, ip: '127.0.0.1' });
     const byToken = asked({ authorization: `Bearer ${TOKEN}` });
     expect(await guard.check(byToken)).toBeNull();
@@ -329,13 +331,25 @@ describe('console sign-in throttling', () => {
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(15 * 60 * 1000);
   });
+  it('refuses token guesses from one address past 30 in 15 minutes, on every token-guarded route, with Retry-After', async () => {
+    const from = (address: string) => ({ 'X-Forwarded-For': address });
+    const guesser = '203.0.113.99';
+    for (let i = 0; i < 30; i++) {
+      expect((await request(url).get('/signals').set('Authorization', `Bearer guess-${i}`).set(from(guesser))).status).toBe(401);
+    }
+    const blocked = await request(url).post('/sell/all').set(from(guesser)).send({ token: TOKEN });
+    expect(blocked.status).toBe(429);
+    expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
+    expect((await request(url).get('/signals').set('Authorization', `Bearer ${TOKEN}`).set(from('203.0.113.7'))).status).toBe(200);
+  });
+
 });
 
 describe('the admin guard while Redis is down', () => {
   const config = consoleConfig('console-no-redis');
   // A client that never connects and queues nothing: every command fails at once, as against a dead Redis.
   const deadRedis = new IORedis('redis://127.0.0.1:1', { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
-  const guard = ingestGuards({ config, adminDoor: new AdminDoor(deadRedis, config) } as IngestContext).admin[0];
+  const guard = ingestGuards({ config, adminDoor: new AdminDoor(deadRedis, config), credentialThrottle: new LoginThrottle(deadRedis, config.keyPrefix, TOKEN_THROTTLE) } as IngestContext).admin[0];
   const asked = (headers: Record<string, string>): HttpRequest => ({ method: 'GET', params: {}, query: {}, headers, body: null, ip: '127.0.0.1' });
   afterAll(() => deadRedis.disconnect());
 
@@ -348,5 +362,9 @@ describe('the admin guard while Redis is down', () => {
 
   it('still lets a Bearer token in: it needs no Redis to check', async () => {
     expect(await guard.check(asked({ authorization: `Bearer ${TOKEN}` }))).toBeNull();
+  });
+
+  it('does not judge a wrong token it cannot count', async () => {
+    expect((await guard.check(asked({ authorization: 'Bearer guess' })))?.status).toBe(503);
   });
 });

@@ -45,6 +45,11 @@ describe.each([
     expect(res.body.message).toContain('127.0.0.1');
   });
 
+  it('refuses a sender outside the list before reading its body (no parser messages for strangers)', async () => {
+    const res = await request(url).post('/webhook/in').set('Content-Type', 'text/plain').send('{"not json');
+    expect(res.status).toBe(403);
+  });
+
   it(believesForwarded ? 'judges the address the proxy forwards' : 'ignores X-Forwarded-For and judges 127.0.0.1', async () => {
     const res = await request(url).post('/webhook/in').set('X-Forwarded-For', TRADINGVIEW).send(signal);
     if (believesForwarded) {
