@@ -83,7 +83,7 @@ describe('exits and their entries', () => {
         return status === 429 ? { status, headers: { 'retry-after': '1' } } : { status, body: '{}' };
       },
     });
-    await stack.publishTopn([t('EXIT'), t('DEAD'), t('LATE'), t('STAL'), t('RPLY'), t('RPL2')]);
+    await stack.publishTopn([t('EXIT'), t('DEAD'), t('LATE'), t('STAL'), t('RPLY'), t('RPL2'), t('RPL3')]);
   });
   afterAll(() => stack.stop());
 
@@ -146,6 +146,24 @@ describe('exits and their entries', () => {
     const forced = await request(stack.ingest).post(`/admin/dead/${dead}/replay?force=true`).set('Authorization', `Bearer ${ADMIN}`);
     expect(forced.status).toBe(202);
     expect(await settled(stack, dead)).toMatchObject({ status: 'forwarded' });
+  });
+
+  it('replays a ticker\'s dead signals in the order they were received, and one alone not ahead of an earlier dead one', async () => {
+    // The destination refused both (a wrong URL, say); the second died last, so it is listed first.
+    const buy = await stack.send({ ticker: t('RPL3'), side: 'buy', script: '401,200' });
+    await settled(stack, buy);
+    const sell = await stack.send({ ticker: t('RPL3'), side: 'buy', qty: 2, script: '401,200' });
+    expect(await settled(stack, sell)).toMatchObject({ status: 'dead' });
+    const alone = await request(stack.ingest).post(`/admin/dead/${sell}/replay`).set('Authorization', `Bearer ${ADMIN}`);
+    expect(alone.status).toBe(409);
+    expect(alone.body.details).toEqual([{ earlier_signal_id: buy }]);
+    const all = await request(stack.ingest).post('/admin/dead/replay-all').set('Authorization', `Bearer ${ADMIN}`);
+    expect(all.body.ids).toEqual(expect.arrayContaining([buy, sell]));
+    expect(all.body.ids.indexOf(buy)).toBeLessThan(all.body.ids.indexOf(sell));
+    expect(await settled(stack, sell)).toMatchObject({ status: 'forwarded' });
+    const attempts = stack.deliveredIds(new Set([buy, sell]));
+    // Both died at their first attempt, then the replays went in the same order.
+    expect(attempts).toEqual([buy, sell, buy, sell]);
   });
 
   it('replays a dead entry with no later delivery at the end of its ticker\'s order', async () => {

@@ -113,8 +113,15 @@ export class DeadLetters implements DeadLetterStore {
       select: { id: true, receivedAt: true },
     });
     if (later) return { outcome: 'out_of_order', laterSignalId: later.id, laterReceivedAt: later.receivedAt.toISOString() };
-    const [pending] = await lanes.pending(row.ticker);
-    if (pending && pending !== row.id) return { outcome: 'out_of_order', laterSignalId: pending };
+    // Signals of the ticker not ended yet; only an earlier dead one replayed just before (replay-all) may be among them.
+    const pending = (await lanes.pending(row.ticker)).filter((id) => id !== row.id);
+    if (pending.length) {
+      const earlier = new Set((await prisma.signal.findMany({
+        where: { id: { in: pending }, receivedAt: { lte: row.receivedAt } }, select: { id: true },
+      })).map((r) => r.id));
+      const laterPending = pending.find((id) => !earlier.has(id));
+      if (laterPending) return { outcome: 'out_of_order', laterSignalId: laterPending };
+    }
     const earlier = await prisma.signal.findFirst({
       where: { ticker: row.ticker, status: 'dead', receivedAt: { lt: row.receivedAt }, NOT: { reason: 'expired' } },
       orderBy: { receivedAt: 'asc' },
