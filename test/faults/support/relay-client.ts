@@ -44,7 +44,7 @@ export class RelayClient {
    * is sent again with the same key, and a 200 names the signal the key's first post created.
    * Resolves with the signal's id.
    */
-  async postKeyedUntilAccepted(body: Record<string, unknown>, key: string, timeoutMs = 30_000): Promise<string> {
+  async postKeyedUntilAccepted(body: Record<string, unknown>, key: string, timeoutMs = 30_000, onRetry?: (why: string) => void): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     let last = 'no answer';
     for (;;) {
@@ -58,6 +58,7 @@ export class RelayClient {
         last = (error as Error).message;
       }
       if (Date.now() > deadline) break;
+      onRetry?.(last);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     throw new Error(`the relay did not accept signal ${key}: ${last}`);
