@@ -175,7 +175,7 @@ export function loadConfig(env: Env = process.env): Config {
       forwarder: port('FORWARDER_PORT', 8083),
     },
     destWebhookUrl: url(env, 'DEST_WEBHOOK_URL', ['http:', 'https:']),
-    destWebhookSecret: str(env, 'DEST_WEBHOOK_SECRET'),
+    destWebhookSecret: signingSecret(env, 'DEST_WEBHOOK_SECRET'),
     destMaxReqPerMin: int(env, 'DEST_WEBHOOK_MAX_REQ_PER_MIN', 60, 1, 600_000),
     destMaxReqPerHour: int(env, 'DEST_WEBHOOK_MAX_REQ_PER_HOUR', 500, 1, 36_000_000),
     destRateLimitingEnabled: bool(env, 'DEST_WEBHOOK_RATE_LIMITING_ENABLED', true),
@@ -214,6 +214,16 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
     jobLockMs: int(env, 'JOB_LOCK_MS', 30_000, 1000, 600_000),
   };
+}
+
+/** Standard Webhooks secrets: `whsec_` and its key in base64 (checked here, not at the first delivery), or any other string, used raw. */
+function signingSecret(env: Env, name: string): string | null {
+  const value = str(env, name);
+  if (value?.startsWith('whsec_')) {
+    const key = value.slice('whsec_'.length);
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(key) || key.length % 4 !== 0) throw new ConfigError(name, 'starts with whsec_ but what follows is not a base64 key (whsec_<base64>, as Svix and Standard Webhooks print it)');
+  }
+  return value;
 }
 
 function keyPrefix(env: Env): string {

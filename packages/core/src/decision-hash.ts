@@ -2,9 +2,10 @@
  * A signal's decision lives in a Redis hash (redisKeys.decision): the approver writes the decision
  * once; whatever ends the signal (delivered or dead) writes `ended` in the same script that
  * records the end, so a re-run of either worker's job (after a crash or a lost reply) knows the
- * signal is done and neither hands it on again nor sends it again.
+ * signal is done and neither hands it on again nor sends it again. `attempts` counts the failed
+ * attempts at the destination, apart from the job's runs (some of which fail for reasons of our own).
  */
-export const DECISION_FIELD = { decision: 'decision', ended: 'ended' } as const;
+export const DECISION_FIELD = { decision: 'decision', ended: 'ended', attempts: 'attempts' } as const;
 
 /** How a signal ended, as `ended` records it. */
 export type SignalEnd = 'delivered' | 'dead';

@@ -7,6 +7,7 @@ import type { Logger } from './logger';
 import type { TrustProxy } from './config';
 import { formatIpRange } from './ip-ranges';
 import { withTimeout } from './with-timeout';
+import { cachedFor } from './cached-for';
 import type { Registry } from 'prom-client';
 
 export type ReadinessCheck = () => Promise<void>;
@@ -34,6 +35,7 @@ function expressTrustProxy(trust: TrustProxy | null | undefined): number | strin
 }
 
 const DEPENDENCY_TIMEOUT_MS = 2000;
+const METRICS_CACHE_MS = 1000;
 
 function toHttpRequest(req: Request): HttpRequest {
   return {
@@ -166,8 +168,10 @@ export function createServiceApp(options: ServiceHttpOptions): Express {
     res.json(await options.status());
   });
 
+  // A scrape reads Redis for the relay's counters: computed at most once a second, however often asked.
+  const metrics = cachedFor(METRICS_CACHE_MS, () => options.metrics.metrics());
   app.get('/metrics', async (_req, res) => {
-    res.type(options.metrics.contentType).send(await options.metrics.metrics());
+    res.type(options.metrics.contentType).send(await metrics());
   });
 
   for (const route of options.routes) {

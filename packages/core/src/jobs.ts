@@ -27,11 +27,18 @@ export function decisionRetryDelayMs(attemptsMade: number): number {
  */
 export const DELIVERY_PRIORITY = { exit: 1, entry: 2 } as const;
 
+/**
+ * Runs of a delivery job that fail for a reason of tsp's own (Redis failing between two steps), on
+ * top of its FORWARD_MAX_ATTEMPTS attempts at the destination: those are counted apart, so a
+ * failure of ours never takes the place of an attempt at the destination.
+ */
+export const DELIVERY_RUNS_FOR_OUR_FAILURES = 5;
+
 export function forwardJobOptions(signalId: string, maxAttempts: number, priority: number) {
   return {
     // The signal id is the job id: adding the same signal twice is a no-op in BullMQ.
     jobId: signalId,
-    attempts: maxAttempts,
+    attempts: maxAttempts + DELIVERY_RUNS_FOR_OUR_FAILURES,
     backoff: { type: DESTINATION_BACKOFF },
     priority,
     removeOnComplete: { age: 24 * 3600, count: 10_000 },

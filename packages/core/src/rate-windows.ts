@@ -75,20 +75,52 @@ export class StartAbandonedError extends Error {
   }
 }
 
+/** The windows admit no start before the request's deadline: it would start too late to be sent. */
+export class StartAfterDeadlineError extends Error {
+  constructor(readonly waitMs: number) {
+    super(`the rate windows admit no start for ${waitMs} ms, past the request's deadline`);
+    this.name = 'StartAfterDeadlineError';
+  }
+}
+
+/**
+ * The windows admit no start for longer than the caller would hold a worker for: it should hand
+ * the work back and come again after `waitMs` (nothing was recorded).
+ */
+export class WindowFullError extends Error {
+  constructor(readonly waitMs: number) {
+    super(`the rate windows are full for ${waitMs} ms`);
+    this.name = 'WindowFullError';
+  }
+}
+
+export interface AdmitOptions {
+  /** Asked between waits: a wait may last up to a window. */
+  abandoned?: () => boolean;
+  /** Epoch ms after which the start is pointless (StartAfterDeadlineError instead of a late start). */
+  deadline?: number;
+  /** The longest the caller waits here (WindowFullError beyond). */
+  maxWaitMs?: number;
+}
+
 export class StartLog {
   constructor(private readonly redis: IORedis) {}
 
   /**
    * Resolves, with the start's time on Redis's clock, once every window admits it (and it is
-   * recorded in each). `abandoned` is asked between waits: a wait may last up to a window.
+   * recorded in each). A start is never recorded for a request that then cannot go: past its
+   * deadline, or handed back because the wait is long, it throws instead.
    */
-  async admit(windows: RateWindow[], abandoned: () => boolean = () => false): Promise<number> {
+  async admit(windows: RateWindow[], options: AdmitOptions = {}): Promise<number> {
+    const { abandoned = () => false, deadline, maxWaitMs } = options;
     const keys = windows.map((w) => w.key);
     const args = windows.flatMap((w) => [w.cap, w.windowMs]);
     for (;;) {
       if (abandoned()) throw new StartAbandonedError();
       const [waitMs, now] = (await this.redis.eval(ADMIT, keys.length, ...keys, ...args, randomUUID())) as [number, number];
       if (waitMs <= 0) return now;
+      if (deadline !== undefined && now + waitMs >= deadline) throw new StartAfterDeadlineError(waitMs);
+      if (maxWaitMs !== undefined && waitMs > maxWaitMs) throw new WindowFullError(waitMs);
       await sleepUnless(Math.min(waitMs, ABANDON_CHECK_MS), abandoned);
     }
   }
@@ -119,8 +151,11 @@ export interface StartForecast {
   clearsAt: number | null;
 }
 
-/** Simulating more starts than this is pointless for a status page; the forecast says "later". */
-const MAX_FORECAST_STARTS = 1_000_000;
+/**
+ * Starts simulated one by one; a longer backlog is extrapolated at the windows' steady rate, so
+ * a public status page costs the same however long the backlog.
+ */
+const SIMULATED_STARTS = 5_000;
 
 /**
  * When `backlog` more requests will have started, under the windows (with their logged starts,
@@ -148,11 +183,13 @@ export function forecastStarts(backlog: number, windows: { cap: number; windowMs
   const nextStartAt = settle(t);
   if (backlog <= 0) return { nextStartAt, clearsAt: null };
   t = nextStartAt;
-  const steps = Math.min(backlog, MAX_FORECAST_STARTS);
+  const steps = Math.min(backlog, SIMULATED_STARTS);
   for (let i = 0; i < steps; i++) {
     t = settle(t);
     for (const log of logs) log.starts.push(t);
     if (i < steps - 1) t += spacingMs;
   }
-  return { nextStartAt, clearsAt: t };
+  // The rest at the slowest steady rate: one per spacing, and no more than each window's cap per window.
+  const msPerStart = Math.max(spacingMs, ...windows.map((w) => w.windowMs / w.cap));
+  return { nextStartAt, clearsAt: t + (backlog - steps) * msPerStart };
 }

@@ -44,3 +44,12 @@ describe('redactUrl', () => {
       .toBe('names "https://u:***@finviz.com/s?auth=***", then postgres://a:***@c/d.');
   });
 });
+
+describe('DEST_WEBHOOK_SECRET', () => {
+  it('refuses a whsec_ secret whose key is not base64, at start rather than at the first delivery', () => {
+    expect(() => loadConfig({ DEST_WEBHOOK_SECRET: 'whsec_abc' })).toThrow(/DEST_WEBHOOK_SECRET starts with whsec_/);
+    expect(() => loadConfig({ DEST_WEBHOOK_SECRET: 'whsec_!!!!' })).toThrow(/DEST_WEBHOOK_SECRET/);
+    expect(loadConfig({ DEST_WEBHOOK_SECRET: `whsec_${Buffer.from('a key').toString('base64')}` }).destWebhookSecret).toMatch(/^whsec_/);
+    expect(loadConfig({ DEST_WEBHOOK_SECRET: 'any raw secret' }).destWebhookSecret).toBe('any raw secret');
+  });
+});

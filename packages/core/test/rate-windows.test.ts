@@ -1,5 +1,5 @@
 import IORedis from 'ioredis';
-import { forecastStarts, StartLog, type RateWindow } from '../src/rate-windows';
+import { forecastStarts, StartAfterDeadlineError, StartLog, WindowFullError, type RateWindow } from '../src/rate-windows';
 import { uniquePrefix } from '../../../test/support/helpers';
 import { densestWindow } from '../../../test/support/rate-window';
 
@@ -35,9 +35,26 @@ describe('the logs of request starts', () => {
     const log = new StartLog(redis);
     await log.admit(windows);
     let abandoned = false;
-    const waiting = log.admit(windows, () => abandoned);
+    const waiting = log.admit(windows, { abandoned: () => abandoned });
     abandoned = true;
     await expect(waiting).rejects.toThrow('stopped waiting');
+    expect(await redis.zcard(windows[0].key)).toBe(1);
+    await redis.del(windows[0].key);
+  });
+});
+
+describe('a start that cannot be used is never recorded', () => {
+  const redis = new IORedis(process.env.REDIS_URL!);
+  afterAll(() => redis.disconnect());
+
+  it('refuses a start the windows admit only after the deadline, and hands back a long wait, recording neither', async () => {
+    const windows: RateWindow[] = [{ cap: 1, windowMs: 60_000, key: `${uniquePrefix('starts4')}:h` }];
+    const log = new StartLog(redis);
+    await log.admit(windows);
+    await expect(log.admit(windows, { deadline: Date.now() + 1000 })).rejects.toBeInstanceOf(StartAfterDeadlineError);
+    const handedBack = await log.admit(windows, { maxWaitMs: 5000 }).catch((error) => error);
+    expect(handedBack).toBeInstanceOf(WindowFullError);
+    expect(handedBack.waitMs).toBeGreaterThan(55_000);
     expect(await redis.zcard(windows[0].key)).toBe(1);
     await redis.del(windows[0].key);
   });
@@ -63,6 +80,13 @@ describe('the forecast of when a backlog clears', () => {
     const forecast = forecastStarts(1, [minute(used.filter((t) => t > now - 60_000)), hour(used)], 1000, now);
     // The first of the hour's starts leaves it at 3,600,000 ms.
     expect(forecast.clearsAt).toBe(3_600_000);
+  });
+
+  it('answers for a backlog of millions at once, at the hour\'s steady rate', () => {
+    const forecast = forecastStarts(2_000_000, [minute(), hour()], 1000, 0);
+    // 500 an hour: two million starts take 4,000 hours.
+    expect(forecast.clearsAt! / 3_600_000).toBeGreaterThan(3990);
+    expect(forecast.clearsAt! / 3_600_000).toBeLessThan(4010);
   });
 
   it('says nothing clears for an empty backlog', () => {

@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import type { AttemptRecord, AuditRecord, DecisionRecord, ExpiryRecord, MalformedRecord } from './audit-records';
+import type { AttemptRecord, AuditRecord, DecisionRecord, ExpiryRecord, GaveUpRecord, MalformedRecord } from './audit-records';
 
 /**
  * Applies a batch of audit records, oldest first, in one transaction of a few set-based
@@ -15,6 +15,7 @@ export async function applyAuditBatch(pool: Pool, records: AuditRecord[]): Promi
   const attempts = lastOfEach(records.filter((r): r is AttemptRecord => r.type === 'attempt'), (r) => `${r.signalId}|${r.attempt}`);
   const expired = records.filter((r): r is ExpiryRecord => r.type === 'expired').map((r) => r.signalId);
   const malformed = records.filter((r): r is MalformedRecord => r.type === 'malformed');
+  const gaveUp = records.filter((r): r is GaveUpRecord => r.type === 'gave_up').map((r) => r.signalId);
 
   const client = await pool.connect();
   try {
@@ -36,6 +37,11 @@ export async function applyAuditBatch(pool: Pool, records: AuditRecord[]): Promi
         WHERE id = ANY($1::uuid[]) AND status <> 'forwarded'`, [expired]);
     }
     if (malformed.length) await upsertMalformed(client, malformed);
+    if (gaveUp.length) {
+      await client.query(`
+        UPDATE signals SET status = 'dead', reason = 'attempts_exhausted', updated_at = now()
+        WHERE id = ANY($1::uuid[]) AND status <> 'forwarded'`, [gaveUp]);
+    }
     await client.query('COMMIT');
     return orphans;
   } catch (error) {

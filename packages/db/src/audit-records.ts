@@ -30,6 +30,13 @@ export interface ExpiryRecord {
   signalId: string;
 }
 
+/** A delivery whose job ran out of runs for reasons of tsp's own (its attempts are already recorded): dead, attempts_exhausted. */
+export interface GaveUpRecord {
+  type: 'gave_up';
+  signalId: string;
+  error: string;
+}
+
 /**
  * A job that failed its schema in the approver or the forwarder: the signal is recorded rejected,
  * reason malformed, with what could be read of it, never dropped without a trace.
@@ -40,6 +47,6 @@ export interface MalformedRecord {
   stage: 'approver' | 'forwarder';
 }
 
-export type AuditRecord = DecisionRecord | AttemptRecord | ExpiryRecord | MalformedRecord;
+export type AuditRecord = DecisionRecord | AttemptRecord | ExpiryRecord | GaveUpRecord | MalformedRecord;
 
 export const signalIdOf = (record: AuditRecord) => (record.type === 'decision' || record.type === 'malformed' ? record.signal.id : record.signalId);

@@ -3,7 +3,7 @@ import {
   COUNT_LUA, countArgs, DECISION_FIELD, DECISION_TTL_SEC, execPipeline, LANE_END_LUA, POSITION_LUA, positionArgs, redisKeys, wakeOf,
   type CounterIncrement, type LaneWake, type MalformedSignal, type SignalEnd, type SignalJob, type SystemStats, type TickerLanes,
 } from '@tsp/core';
-import type { AttemptRecord, AuditTrail, ExpiryRecord } from '@tsp/db';
+import type { AttemptRecord, AuditTrail, ExpiryRecord, GaveUpRecord } from '@tsp/db';
 
 /**
  * Records "delivered" first and everything a delivery changes with it, in one script, only if the
@@ -62,9 +62,13 @@ export class DeliveryLedger {
     this.keys = redisKeys(prefix);
   }
 
-  /** How the signal ended, if it did (a re-run of its job must then neither send nor fail it again). */
-  async ended(signalId: string): Promise<SignalEnd | null> {
-    return (await this.redis.hget(this.keys.decision(signalId), DECISION_FIELD.ended)) as SignalEnd | null;
+  /**
+   * What a re-run of the signal's job must know: how it ended, if it did (then it neither sends
+   * nor fails it again), and how many attempts at the destination failed so far.
+   */
+  async state(signalId: string): Promise<{ ended: SignalEnd | null; failedAttempts: number }> {
+    const [ended, attempts] = await this.redis.hmget(this.keys.decision(signalId), DECISION_FIELD.ended, DECISION_FIELD.attempts);
+    return { ended: ended as SignalEnd | null, failedAttempts: Number(attempts ?? 0) };
   }
 
   async delivered(signal: SignalJob, attempt: AttemptRecord, e2eSeconds: number): Promise<RecordedEnd> {
@@ -80,8 +84,8 @@ export class DeliveryLedger {
     return recordedEnd(reply);
   }
 
-  /** A dead delivery: its last attempt (or, expired before an attempt could start, its expiry) and its counts. */
-  async dead(signal: { id: string; ticker: string }, record: AttemptRecord | ExpiryRecord, counters: CounterIncrement[]): Promise<RecordedEnd> {
+  /** A dead delivery: its last attempt (or, expired before an attempt could start, its expiry; or its job's giving up) and its counts. */
+  async dead(signal: { id: string; ticker: string }, record: AttemptRecord | ExpiryRecord | GaveUpRecord, counters: CounterIncrement[]): Promise<RecordedEnd> {
     return this.end(signal, this.audit.encode(record), counters);
   }
 
@@ -90,10 +94,11 @@ export class DeliveryLedger {
     return this.end(signal, this.audit.encode({ type: 'malformed', signal, stage: 'forwarder' }), counters);
   }
 
-  /** A failed attempt that will be retried: its record and counts. */
+  /** A failed attempt that will be retried: its record, its count among the signal's attempts, and the relay's counts. */
   async retrying(attempt: AttemptRecord): Promise<void> {
     const pipeline = this.redis.pipeline();
     this.audit.recordIn(pipeline, attempt);
+    pipeline.hincrby(this.keys.decision(attempt.signalId), DECISION_FIELD.attempts, 1).expire(this.keys.decision(attempt.signalId), DECISION_TTL_SEC);
     for (const c of this.stats.failureCounters('retry', true)) pipeline.hincrby(c.key, c.field, c.by);
     await execPipeline(pipeline);
     this.audit.queued();

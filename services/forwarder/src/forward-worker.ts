@@ -1,7 +1,7 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type IORedis from 'ioredis';
 import {
-  DESTINATION_BACKOFF, ForwardJobSchema, MAX_STALLED_COUNT, parkUntilTurn, QUEUE, salvageSignal, STAT,
+  DESTINATION_BACKOFF, ForwardJobSchema, MAX_STALLED_COUNT, parkUntilTurn, QUEUE, salvageSignal, STAT, StartAfterDeadlineError, WindowFullError,
   type Config, type DeadReason, type LaneWaker, type Logger, type SignalJob, type SystemStats, type TickerLanes,
 } from '@tsp/core';
 import type { AttemptRecord } from '@tsp/db';
@@ -65,9 +65,9 @@ export function forwardSignal(deps: ForwardWorkerDeps) {
       return 'rejected';
     }
     const { signal, replayedAt, attemptOffset = 0 } = parsed.data;
-    // attemptsMade counts finished attempts; a job retaken after a crash repeats its attempt number.
-    const attemptOfJob = job.attemptsMade + 1;
-    const attempt = attemptOffset + attemptOfJob;
+    // attemptsMade counts finished runs; a job retaken after a crash repeats its attempt number. (A
+    // number may be skipped after a run that failed for a reason of our own; none is reused.)
+    const attempt = attemptOffset + job.attemptsMade + 1;
     const ttlEndsAt = Math.max(Date.parse(signal.receivedAt), replayedAt ? Date.parse(replayedAt) : 0) + config.signalTtlSec * 1000;
 
     // A 2xx this process saw but could not record yet: record it; never send it again.
@@ -76,11 +76,14 @@ export function forwardSignal(deps: ForwardWorkerDeps) {
       await recordDelivery(signal, seen, false);
       return 'forwarded';
     }
-    // Run before (a retry, a crash, a lost reply, a wake after parking): it may have ended already.
-    if (job.attemptsStarted > 1) {
-      const ended = await ledger.ended(signal.id);
-      if (ended === 'delivered') return 'forwarded';
-      if (ended === 'dead') throw new UnrecoverableError('the delivery ended dead before; not sent again');
+    // Run before (a retry, a crash, a lost reply, a wake after parking): it may have ended already,
+    // and its failed attempts at the destination are counted apart from its runs.
+    let failedAttempts = 0;
+    if (job.attemptsStarted > 1 || job.attemptsMade > 0) {
+      const state = await ledger.state(signal.id);
+      if (state.ended === 'delivered') return 'forwarded';
+      if (state.ended === 'dead') throw new UnrecoverableError('the delivery ended dead before; not sent again');
+      failedAttempts = state.failedAttempts;
     }
 
     const attemptRecord = (at: Date, facts: AttemptFacts, outcome: Pick<AttemptRecord, 'status' | 'reason' | 'error'>): AttemptRecord => ({
@@ -122,12 +125,15 @@ export function forwardSignal(deps: ForwardWorkerDeps) {
         if (Date.now() >= expiresAt) throw await expire();
         at = new Date();
         return destination.deliver(signal.id, signal.body);
-      });
+      }, Number.isFinite(expiresAt) ? expiresAt : undefined);
     } catch (error) {
       if (error instanceof ExpiredSignalError) throw error;
-      if (error instanceof LimiterReleasedError) {
-        // Shutting down before the request started: hand the job back untouched, no attempt spent.
-        await job.moveToDelayed(Date.now(), token);
+      // No start could come before the entry's TTL: it ends now, without using a start.
+      if (error instanceof StartAfterDeadlineError) throw await expire();
+      if (error instanceof LimiterReleasedError || error instanceof WindowFullError) {
+        // Shutting down, or the windows are full for a while: hand the job back, no attempt spent,
+        // to come again when a start may be free (it stays its ticker's head meanwhile).
+        await job.moveToDelayed(Date.now() + (error instanceof WindowFullError ? error.waitMs : 0), token);
         throw new DelayedError();
       }
       if (!(error instanceof TransientDeliveryError) && !(error instanceof PermanentDeliveryError)) throw error;
@@ -136,7 +142,7 @@ export function forwardSignal(deps: ForwardWorkerDeps) {
       if (error instanceof TransientDeliveryError && (error.retryAfterMs ?? 0) > 0 && Date.now() + (error.retryAfterMs ?? 0) >= expiresAt) {
         throw await expire(failed('dead', 'expired'));
       }
-      const deadReason: DeadReason | null = error instanceof PermanentDeliveryError ? 'permanent_error' : attemptOfJob >= config.forwardMaxAttempts ? 'attempts_exhausted' : null;
+      const deadReason: DeadReason | null = error instanceof PermanentDeliveryError ? 'permanent_error' : failedAttempts + 1 >= config.forwardMaxAttempts ? 'attempts_exhausted' : null;
       if (deadReason) {
         await endDead(deadReason, failed('dead', deadReason));
         logger.warn('delivery dead', { id: signal.id, attempt, error: error.message, reason: deadReason });
@@ -155,6 +161,26 @@ export function forwardSignal(deps: ForwardWorkerDeps) {
   };
 }
 
+/**
+ * A delivery job that used all its runs without ending (Redis kept failing between steps): it
+ * ends dead, attempts_exhausted, like any delivery that could not be made, for a person to replay.
+ */
+function endGivenUp(deps: ForwardWorkerDeps) {
+  return async (job: Job | undefined, error: Error) => {
+    if (!job || job.attemptsMade < (job.opts.attempts ?? 1) || error instanceof UnrecoverableError) return;
+    const parsed = ForwardJobSchema.safeParse(job.data);
+    if (!parsed.success) return;
+    const { signal } = parsed.data;
+    try {
+      const { recorded, wake } = await deps.ledger.dead(signal, { type: 'gave_up', signalId: signal.id, error: error.message }, deps.stats.failureCounters('dead', false));
+      if (recorded) deps.logger.error('delivery given up after every run failed; recorded dead (attempts_exhausted) for replay', { id: signal.id, error: error.message });
+      await deps.waker.wake(wake);
+    } catch (recordError) {
+      deps.logger.error('a delivery given up could not be recorded dead; its ticker\'s next signal goes once its job is seen finished', { id: signal.id, error: (recordError as Error).message });
+    }
+  };
+}
+
 export function createForwardWorker(deps: ForwardWorkerDeps): Worker {
   const { config } = deps;
   const worker = new Worker(QUEUE.forward, forwardSignal(deps), {
@@ -170,6 +196,7 @@ export function createForwardWorker(deps: ForwardWorkerDeps): Worker {
         type === DESTINATION_BACKOFF ? retryDelayMs(attemptsMade, error, { baseMs: config.forwardBackoffBaseMs, maxMs: config.forwardBackoffMaxMs }) : 0,
     },
   });
+  worker.on('failed', (job, error) => void endGivenUp(deps)(job, error));
   worker.on('error', (error) => deps.logger.error('forwarder worker error', { error: error.message }));
   return worker;
 }

@@ -20,6 +20,8 @@ export interface RateLimiterOptions {
 
 
 const CAP_SYNC_MS = 2000;
+/** The longest a delivery holds its worker waiting for a window; past it, it is handed back to the queue. */
+const HOLD_SLOT_MAX_MS = 5000;
 /** Bottleneck priorities: 0 runs first, 5 is its default. */
 const URGENT_PRIORITY = 0;
 const NORMAL_PRIORITY = 5;
@@ -80,14 +82,18 @@ export class DestinationRateLimiter {
 
   /**
    * Runs fn once the global budget allows one more request to start; urgent work waits first in
-   * line. Rejects with LimiterReleasedError if the forwarder shuts down while it still waits.
+   * line. Rejects with LimiterReleasedError if the forwarder shuts down while it still waits,
+   * StartAfterDeadlineError if no start is possible before `deadline`, WindowFullError if the
+   * windows are full for longer than a worker should wait (no start is recorded for either).
    */
-  async schedule<T>(urgent: boolean, fn: () => Promise<T>): Promise<T> {
+  async schedule<T>(urgent: boolean, fn: () => Promise<T>, deadline?: number): Promise<T> {
     if (!this.limiter) return fn();
     if (this.released) throw new LimiterReleasedError();
     try {
       return await this.limiter.schedule({ priority: urgent ? URGENT_PRIORITY : NORMAL_PRIORITY }, async () => {
-        await this.starts.admit(this.windows(), () => this.released);
+        // A full window (the hour's, typically) is not waited out here holding a worker: the
+        // caller hands the delivery back (WindowFullError) and exits among them go first next time.
+        await this.starts.admit(this.windows(), { abandoned: () => this.released, deadline, maxWaitMs: HOLD_SLOT_MAX_MS });
         return fn();
       });
     } catch (error) {

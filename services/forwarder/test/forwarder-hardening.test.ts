@@ -94,6 +94,16 @@ describe('a forwarder that cannot be talked into a wrong outcome', () => {
     expect(await redis.hget(keys.statsLabelled, 'rejected|malformed')).toBe('1');
   });
 
+  it('ends a delivery whose job runs out of runs before its attempts (an older approver\'s job, our own failures) dead, for replay', async () => {
+    // Queued with a single run: the 500 uses it, with FORWARD_MAX_ATTEMPTS (5) not reached.
+    const signal = await seedApproved(prisma, forward, { ticker: uniqueTicker('GU'), runs: 1 }, async (id) => {
+      script.set(id, [{ status: 500 }]);
+    });
+    const row = await rowOnceSettled(signal.id, 'dead');
+    expect(row.reason).toBe('attempts_exhausted');
+    expect(row.deliveries.map((d) => d.httpStatus)).toEqual([500]);
+  });
+
   it('keeps its Redis records bounded: a delivery\'s record expires', async () => {
     const signal = await seedApproved(prisma, forward, { ticker: uniqueTicker('TT') });
     await rowOnceSettled(signal.id, 'forwarded');

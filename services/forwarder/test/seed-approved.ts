@@ -10,7 +10,7 @@ export const uniqueTicker = (label: string) => `${label}${randomUUID().slice(0, 
 export async function seedApproved(
   prisma: PrismaClient,
   forward: Queue,
-  options: { ticker: string; side?: Side; price?: number; receivedAt?: Date; maxAttempts?: number; manual?: boolean },
+  options: { ticker: string; side?: Side; price?: number; receivedAt?: Date; maxAttempts?: number; manual?: boolean; /** BullMQ runs, when not the usual. */ runs?: number },
   /** Runs before the job is queued (e.g. to store the approver's decision hash). */
   beforeQueued?: (signalId: string) => Promise<void>,
 ): Promise<SignalJob> {
@@ -31,6 +31,7 @@ export async function seedApproved(
   });
   await beforeQueued?.(signal.id);
   const job: ForwardJob = { signal, basis: options.manual ? 'manual' : 'topn', rank: 1, snapshotId: 'test' };
-  await forward.add('forward', job, forwardJobOptions(signal.id, options.maxAttempts ?? 8, side === 'SELL' ? DELIVERY_PRIORITY.exit : DELIVERY_PRIORITY.entry));
+  const jobOptions = forwardJobOptions(signal.id, options.maxAttempts ?? 8, side === 'SELL' ? DELIVERY_PRIORITY.exit : DELIVERY_PRIORITY.entry);
+  await forward.add('forward', job, { ...jobOptions, attempts: options.runs ?? jobOptions.attempts });
   return signal;
 }

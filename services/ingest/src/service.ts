@@ -20,9 +20,20 @@ import { mountAdminPage } from './admin-page';
 import { AdminDoor } from './admin-door';
 import { LoginThrottle, TOKEN_THROTTLE } from './login-throttle';
 
+/** Below this, a secret could be guessed; the throttles slow guessing, they cannot make a short secret safe. */
+const SHORT_SECRET_LENGTH = 16;
+
+function warnOfShortSecrets(config: Config, logger: Logger): void {
+  const secrets = { ADMIN_TOKEN: config.adminToken, FINVIZ_UPDATE_TOKEN: config.finvizUpdateToken, WEBHOOK_SECRET: config.webhookSecret };
+  for (const [name, value] of Object.entries(secrets)) {
+    if (value && value.length < SHORT_SECRET_LENGTH) logger.warn(`${name} has ${value.length} characters; use at least ${SHORT_SECRET_LENGTH} random ones (e.g. openssl rand -hex 24)`);
+  }
+}
+
 export async function startIngest(config: Config, logger: Logger): Promise<RunningService & { port: number }> {
   // Refuses to start (ConfigError) with neither a secret nor an allow-list, unless WEBHOOK_AUTH=none.
   if (requireWebhookAuth(config) === 'none') logger.warn(UNAUTHENTICATED_WEBHOOK_WARNING);
+  warnOfShortSecrets(config, logger);
   const isAllowedIp = createIpAllowlist(config.webhookAllowedIps);
   // Auto-pipelining writes the commands of concurrent requests to Redis together: fewer syscalls per signal.
   const redis = createFailFastRedis(config.redisUrl, { enableAutoPipelining: true });
