@@ -34,6 +34,14 @@ export async function waitFor<T>(check: () => Promise<T> | T, timeoutMs = 15_000
   }
 }
 
+/**
+ * A response's JSON body, read as the shape the test expects. fetch's json() is typed unknown; the
+ * cast states what the test expects to find, and its assertions then check the values.
+ */
+export async function jsonOf<T>(response: Response | Promise<Response>): Promise<T> {
+  return (await (await response).json()) as T;
+}
+
 export interface ReceivedRequest {
   method: string;
   url: string;

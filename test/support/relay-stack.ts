@@ -5,7 +5,7 @@ import { createLogger, loadConfig, redisKeys, type RunningService, type TopnSet 
 import { startApprover } from '../../services/approver/src/service';
 import { startForwarder } from '../../services/forwarder/src/service';
 import { startIngest } from '../../services/ingest/src/service';
-import { startLocalServer, uniquePrefix, type LocalServer, type ReceivedRequest } from './helpers';
+import { jsonOf, startLocalServer, uniquePrefix, type LocalServer, type ReceivedRequest } from './helpers';
 
 export const ADMIN = 'stack-admin';
 
@@ -80,7 +80,7 @@ export async function startRelayStack(options: {
       await redis.publish(redisKeys(prefix).topnUpdated, set.snapshot_id);
       // Each approver reloads on the announcement; give them a moment, then check one has it.
       for (let i = 0; i < 100; i++) {
-        const status = await fetch(`${ingestUrl}/finviz/topn`).then((r) => r.json()).catch(() => null);
+        const status = await jsonOf<{ snapshot_id: string | null }>(fetch(`${ingestUrl}/finviz/topn`)).catch(() => null);
         if (status?.snapshot_id === set.snapshot_id) break;
         await new Promise((resolve) => setTimeout(resolve, 20));
       }

@@ -4,7 +4,7 @@ import IORedis from 'ioredis';
 import { createLogger, DECISION_FIELD, loadConfig, PositionBook, QUEUE, redisKeys, signalJobOptions, SystemStats, type SignalJob, type TopnSet } from '@tsp/core';
 import { createPrisma } from '@tsp/db';
 import { startApprover } from '../src/service';
-import { uniquePrefix, waitFor } from '../../../test/support/helpers';
+import { jsonOf, uniquePrefix, waitFor } from '../../../test/support/helpers';
 
 describe('the approver', () => {
   const prefix = uniquePrefix('approver');
@@ -30,13 +30,16 @@ describe('the approver', () => {
     redis.disconnect();
   });
 
+  /** The part of the approver's GET /status these tests read. */
+  const approverStatus = () => jsonOf<{ topn: { snapshot_id: string } | null }>(fetch(`http://127.0.0.1:${approver.port}/status`));
+
   /** Publishes a set as the screener does and waits until the approver holds it. */
   async function publishTopn(tickers: string[], ageSec = 0): Promise<TopnSet> {
     const set: TopnSet = { tickers, top_n: tickers.length, fetched_at: new Date(Date.now() - ageSec * 1000).toISOString(), snapshot_id: randomUUID(), source: 'test' };
     await redis.set(redisKeys(prefix).topn, JSON.stringify(set));
     await redis.publish(redisKeys(prefix).topnUpdated, set.snapshot_id);
     await waitFor(async () => {
-      const status = await (await fetch(`http://127.0.0.1:${approver.port}/status`)).json();
+      const status = await approverStatus();
       return status.topn?.snapshot_id === set.snapshot_id;
     }, 5000, 'the approver to load the set');
     return set;
@@ -79,7 +82,7 @@ describe('the approver', () => {
   it('rejects with topn_unavailable when no set was ever published', async () => {
     await redis.del(redisKeys(prefix).topn);
     await redis.publish(redisKeys(prefix).topnUpdated, 'gone');
-    await waitFor(async () => (await (await fetch(`http://127.0.0.1:${approver.port}/status`)).json()).topn === null, 5000, 'the set to vanish');
+    await waitFor(async () => (await approverStatus()).topn === null, 5000, 'the set to vanish');
     const job = signal('NVDA', 'BUY');
     expect(await decided(job)).toMatchObject({ status: 'rejected', reason: 'topn_unavailable', snapshotId: null });
   });

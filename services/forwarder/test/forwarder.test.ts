@@ -3,7 +3,7 @@ import IORedis from 'ioredis';
 import { createLogger, DECISION_FIELD, loadConfig, QUEUE, redisKeys } from '@tsp/core';
 import { createPrisma } from '@tsp/db';
 import { startForwarder } from '../src/service';
-import { startLocalServer, uniquePrefix, waitFor, type LocalServer } from '../../../test/support/helpers';
+import { jsonOf, startLocalServer, uniquePrefix, waitFor, type LocalServer } from '../../../test/support/helpers';
 import { seedApproved, uniqueTicker } from './seed-approved';
 
 const ADMIN = 'forwarder-admin';
@@ -144,8 +144,8 @@ describe('the forwarder', () => {
     const signal = await seedApproved(prisma, forward, { ticker: ticker('D') });
     script.set(signal.id, [400]);
     await rowOnceSettled(signal.id, 'dead');
-    const dead = await (await admin('GET', '/admin/dead')).json();
-    expect(dead.items.map((item: { id: string }) => item.id)).toContain(signal.id);
+    const dead = await jsonOf<{ items: { id: string }[] }>(admin('GET', '/admin/dead'));
+    expect(dead.items.map((item) => item.id)).toContain(signal.id);
 
     const replay = await admin('POST', `/admin/dead/${signal.id}/replay`);
     expect(replay.status).toBe(202);
@@ -162,7 +162,7 @@ describe('the forwarder', () => {
     for (const s of signals) await rowOnceSettled(s.id, 'dead');
     const replay = await admin('POST', '/admin/dead/replay-all');
     expect(replay.status).toBe(202);
-    expect((await replay.json()).ids).toEqual(expect.arrayContaining(signals.map((s) => s.id)));
+    expect((await jsonOf<{ ids: string[] }>(replay)).ids).toEqual(expect.arrayContaining(signals.map((s) => s.id)));
     for (const s of signals) await rowOnceSettled(s.id, 'forwarded');
   });
 
@@ -175,7 +175,7 @@ describe('the forwarder', () => {
     expect(await (await admin('GET', '/admin/rate-limit')).json()).toMatchObject({ enabled: true, max_per_minute: 6000 });
     const bad = await admin('POST', '/admin/rate-limit', { max_per_minute: 0 });
     expect(bad.status).toBe(400);
-    expect((await bad.json()).error).toBe('invalid_rate_limit');
+    expect((await jsonOf<{ error: string }>(bad)).error).toBe('invalid_rate_limit');
     const set = await admin('POST', '/admin/rate-limit', { max_per_minute: 3000 });
     expect(await set.json()).toMatchObject({ max_per_minute: 3000 });
     expect(await redis.get(redisKeys(prefix).rateCap)).toBe('3000');
@@ -187,7 +187,7 @@ describe('the forwarder', () => {
     const signal = await seedApproved(prisma, forward, { ticker: ticker('Z') });
     await new Promise((resolve) => setTimeout(resolve, 700));
     expect(requestsFor(signal.id)).toHaveLength(0);
-    expect((await (await fetch(`http://127.0.0.1:${forwarder.port}/status`)).json()).paused).toBe(true);
+    expect((await jsonOf<{ paused: boolean }>(fetch(`http://127.0.0.1:${forwarder.port}/status`))).paused).toBe(true);
     expect((await admin('POST', '/admin/resume')).status).toBe(200);
     await rowOnceSettled(signal.id, 'forwarded');
   });
@@ -213,7 +213,7 @@ describe('the forwarder', () => {
     try {
       const ready = await fetch(`http://127.0.0.1:${idle.port}/ready`);
       expect(ready.status).toBe(503);
-      expect((await ready.json()).failing.config).toMatch(/DEST_WEBHOOK_URL/);
+      expect((await jsonOf<{ failing: Record<string, string> }>(ready)).failing.config).toMatch(/DEST_WEBHOOK_URL/);
       const signal = await seedApproved(prisma, queue, { ticker: ticker('W') });
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(['waiting', 'prioritized']).toContain(await (await queue.getJob(signal.id))?.getState());
