@@ -20,7 +20,7 @@ describe('the audit trail', () => {
 
   const decision = (id: string): DecisionRecord => {
     const now = new Date().toISOString();
-    const signal: SignalJob = { id, kind: 'source', ticker: 'AUDT', side: 'BUY', action: 'buy', time: now, receivedAt: now, body: { ticker: 'AUDT' } };
+    const signal: SignalJob = { id, kind: 'source', ticker: 'AUDT', side: 'BUY', action: 'buy', time: now, receivedAt: now, body: { ticker: 'AUDT', side: 'BUY', action: 'buy', time: now } };
     return { type: 'decision', signal, decision: { approved: false, reason: 'not_in_topn', rank: null, snapshotId: 's' }, decidedAt: now };
   };
 
@@ -42,7 +42,7 @@ describe('the audit trail', () => {
   it('never lets a record poisoned with a NUL hold back the records behind it', async () => {
     // What a NUL in a passthrough field did before ingest refused it: Postgres refuses the JSONB (22P05).
     const poisoned = decision(randomUUID());
-    poisoned.signal.body = { ticker: 'AUDT', note: 'a\u0000b' };
+    poisoned.signal.body = { ...poisoned.signal.body, note: 'a\u0000b' };
     const behind = decision(randomUUID());
     await redis.rpush(keys.auditOutbox, audit.encode(poisoned), audit.encode(behind));
 
