@@ -21,7 +21,8 @@ describe('a forwarder that cannot be talked into a wrong outcome', () => {
   beforeAll(async () => {
     destination = await startLocalServer((req) => {
       const next = script.get(String(req.headers['idempotency-key']))?.shift() ?? { status: 200 };
-      return { status: next.status, body: '{}', headers: next.retryAfter ? { 'retry-after': next.retryAfter } : {} };
+      const headers: Record<string, string> = next.retryAfter ? { 'retry-after': next.retryAfter } : {};
+      return { status: next.status, body: '{}', headers };
     });
     const config = loadConfig({
       ...process.env, KEY_PREFIX: prefix, FORWARDER_PORT: '0', DEST_WEBHOOK_URL: `${destination.url}/hook`, DEST_WEBHOOK_MAX_REQ_PER_MIN: '6000',
