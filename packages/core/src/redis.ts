@@ -36,7 +36,7 @@ export function createFailFastRedis(url: string, options: RedisOptions = {}): IO
 /** BullMQ loses jobs if Redis evicts keys under memory pressure; say so loudly at start. */
 export async function warnUnlessNoEviction(redis: IORedis, logger: Logger): Promise<void> {
   try {
-    const reply = (await redis.config('GET', 'maxmemory-policy')) as string[];
+    const reply = await redis.config('GET', 'maxmemory-policy');
     const policy = reply?.[1];
     if (policy && policy !== 'noeviction') {
       logger.warn(`Redis maxmemory-policy is "${policy}"; it must be "noeviction" or queued signals can be lost`);
@@ -70,7 +70,7 @@ export function waitForRedis(redis: IORedis, timeoutMs = 3000): Promise<boolean>
 export async function execPipeline(pipeline: ChainableCommander): Promise<unknown[]> {
   const replies = await pipeline.exec();
   if (!replies) throw new Error('Redis transaction was aborted');
-  const failed = replies.find(([error]) => error);
-  if (failed) throw failed[0];
+  const firstError = replies.find(([error]) => error)?.[0];
+  if (firstError) throw firstError;
   return replies.map(([, reply]) => reply);
 }

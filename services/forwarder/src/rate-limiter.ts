@@ -58,7 +58,7 @@ export class DestinationRateLimiter {
       return;
     }
     const client = new IORedis(options.redisUrl, { maxRetriesPerRequest: null });
-    this.connection = new Bottleneck.IORedisConnection({ Redis: IORedis, client } as never);
+    this.connection = new Bottleneck.IORedisConnection({ Redis: IORedis, client });
     this.connection.on('error', (error: Error) => options.logger.warn('rate limiter Redis error', { error: error.message }));
     this.limiter = new Bottleneck({
       id: redisKeys(options.prefix).limiterId,
@@ -129,6 +129,9 @@ export class DestinationRateLimiter {
     const cap = Number.isInteger(override) && override > 0 ? override : this.options.maxPerMinute;
     if (!force && cap === this.maxPerMinute) return;
     this.maxPerMinute = cap;
+    // Bottleneck's types say updateSettings returns the limiter; it returns a Promise of it
+    // (lib/Bottleneck.js), settled once the clustered store holds the new spacing.
+    // eslint-disable-next-line @typescript-eslint/await-thenable
     if (this.limiter) await this.limiter.updateSettings({ minTime: spacingMs(cap) });
     this.options.logger.info(`destination rate cap ${cap}/min`);
   }

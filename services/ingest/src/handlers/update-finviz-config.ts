@@ -20,7 +20,7 @@ export function updateFinvizConfig(ctx: IngestContext) {
     const parsed = schema.safeParse(req.body);
     if (!parsed.success) {
       const details = parsed.error.issues.map((issue) => ({
-        field: issue.path.join('.') || ('keys' in issue ? (issue.keys as string[]).join(', ') : ''),
+        field: issue.path.join('.') || ('keys' in issue ? issue.keys.join(', ') : ''),
         message: issue.message,
       }));
       return errorResponse(400, 'invalid_config', `Invalid config: ${details.map((d) => `${d.field || 'body'} ${d.message}`).join('; ')}`, details);
