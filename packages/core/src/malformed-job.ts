@@ -16,6 +16,7 @@ export interface MalformedSignal {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_BODY_CHARS = 16 * 1024;
 /** Characters Postgres refuses in JSONB text (NUL) or that are not text at all (lone surrogates). */
+// eslint-disable-next-line no-control-regex -- NUL is the character Postgres refuses
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 const text = (value: unknown, max: number) => (typeof value === 'string' ? value.replace(UNSTORABLE, '\ufffd').slice(0, max) : '');

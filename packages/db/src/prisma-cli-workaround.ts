@@ -11,8 +11,11 @@ const TEXT_OID = 25;
 export function reportInternalNameTypesAsText(): void {
   const adapterEntry = require.resolve('@prisma/adapter-pg');
   const pgPath = require.resolve('pg', { paths: [adapterEntry] });
+  // pg as adapter-pg resolves it (not this package's copy), found at run time: require, not import.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const Result = require(require.resolve('pg/lib/result', { paths: [pgPath] }));
   // pg's idle pool would keep the CLI alive ~10 s after it has finished.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   require(pgPath).defaults.idleTimeoutMillis = 50;
   const proto = Result.prototype as { addFields: (fields: { dataTypeID: number }[]) => void; __tspPatched?: boolean };
   if (proto.__tspPatched) return;

@@ -12,8 +12,10 @@ import type { FieldError } from './field-error';
  */
 
 /** C0 controls, DEL and C1 controls. */
+// eslint-disable-next-line no-control-regex -- matching control characters is this module's job
 const CONTROL = /[\u0000-\u001F\u007F-\u009F]/;
 /** The same without tab, CR and LF. */
+// eslint-disable-next-line no-control-regex -- as above
 const CONTROL_BUT_LINE_BREAKS_AND_TABS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
 /** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
