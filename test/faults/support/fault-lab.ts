@@ -164,7 +164,7 @@ export class FaultLab {
     const files = [
       ...fs.readdirSync(path.join(this.workDir, 'logs')).map((f) => path.join(this.workDir, 'logs', f)),
       this.postgres?.logFile,
-    ].filter((f): f is string => Boolean(f) && fs.existsSync(f!));
+    ].filter((f): f is string => Boolean(f) && fs.existsSync(f));
     let text = `\n===== fault lab "${this.label}" failed; the last ${LOG_TAIL_LINES} lines of each log:\n`;
     for (const file of files) {
       const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\n');

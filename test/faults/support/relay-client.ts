@@ -94,9 +94,10 @@ export class RelayClient {
   }
 
   /** GET /ready of ingest: status and body. */
-  async ready(): Promise<{ status: number; body: any }> {
+  async ready(): Promise<{ status: number; body: { status?: string; failing?: Record<string, string> } }> {
     const res = await fetch(`${this.ingestUrl}/ready`, { signal: AbortSignal.timeout(10_000) });
-    return { status: res.status, body: await res.json().catch(() => null) };
+    const body: { status?: string; failing?: Record<string, string> } = (await res.json().catch(() => null)) ?? {};
+    return { status: res.status, body };
   }
 
   /** GET /status of ingest: queue sizes per queue and state, pause, audit outbox, … of the whole relay. */
