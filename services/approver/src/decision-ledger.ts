@@ -6,9 +6,9 @@ import {
 import type { AuditTrail } from '@tsp/db';
 
 /**
- * The first decision of a signal wins (HSETNX). Only the winner queues the audit record, counts
- * the decision and, for a rejection, ends the signal in its ticker's lane, all in the same atomic
- * step, so a signal is audited, counted and ended exactly once.
+ * The first decision of a signal wins. Only the winner queues the audit record, counts the
+ * decision and, for a rejection, ends the signal in its ticker's lane, all in the same atomic
+ * step (one script), so a signal is audited, counted and ended exactly once.
  * KEYS: decision hash, audit outbox, lane, parked, then one hash per counter. ARGV: decision, TTL,
  * audit record, signal id, 1 if the decision ends the signal, then one field per counter, then the
  * decision and ended field names. Returns {1, signal to wake, its queue} for a new decision, else
@@ -16,14 +16,15 @@ import type { AuditTrail } from '@tsp/db';
  */
 const RECORD_DECISION = `${LANE_END_LUA}
 local decisionField, endedField = ARGV[#ARGV - 1], ARGV[#ARGV]
-if redis.call('HSETNX', KEYS[1], decisionField, ARGV[1]) == 0 then
-  return {0, redis.call('HGET', KEYS[1], decisionField), redis.call('HGET', KEYS[1], endedField)}
-end
-redis.call('EXPIRE', KEYS[1], ARGV[2])
+local recorded = redis.call('HGET', KEYS[1], decisionField)
+if recorded then return {0, recorded, redis.call('HGET', KEYS[1], endedField)} end
 redis.call('RPUSH', KEYS[2], ARGV[3])
 for i = 5, #KEYS do redis.call('HINCRBY', KEYS[i], ARGV[i + 1], 1) end
 local wake = {}
 if ARGV[5] == '1' then wake = laneEnd(KEYS[3], KEYS[4], ARGV[4]) end
+-- Last: a script that fails part-way keeps what it wrote, so the decision that stops a redo comes after everything it would redo.
+redis.call('HSET', KEYS[1], decisionField, ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
 return {1, wake[1], wake[2]}`;
 
 /** KEYS: audit outbox, lane, parked, counters... ARGV: audit record, signal id, counter fields... */

@@ -15,12 +15,13 @@ import type { AttemptRecord, AuditTrail, ExpiryRecord, GaveUpRecord } from '@tsp
  */
 const RECORD_DELIVERED = `${POSITION_LUA}${LANE_END_LUA}${COUNT_LUA}
 if redis.call('HGET', KEYS[1], '${DECISION_FIELD.ended}') then return {0} end
-redis.call('HSET', KEYS[1], '${DECISION_FIELD.ended}', 'delivered')
-redis.call('EXPIRE', KEYS[1], ARGV[7])
 if ARGV[2] == 'BUY' then positionOpen(KEYS[2], ARGV[3], ARGV[4], ARGV[5]) else redis.call('HDEL', KEYS[2], ARGV[3]) end
 redis.call('RPUSH', KEYS[3], ARGV[6])
 countAll(6, 8)
 local wake = laneEnd(KEYS[4], KEYS[5], ARGV[1])
+-- Last: a script that fails part-way keeps what it wrote, so the mark that stops a redo comes after everything it would redo.
+redis.call('HSET', KEYS[1], '${DECISION_FIELD.ended}', 'delivered')
+redis.call('EXPIRE', KEYS[1], ARGV[7])
 return {1, wake[1], wake[2]}`;
 
 /**
@@ -30,11 +31,11 @@ return {1, wake[1], wake[2]}`;
  */
 const RECORD_END = `${LANE_END_LUA}${COUNT_LUA}
 if redis.call('HGET', KEYS[1], '${DECISION_FIELD.ended}') then return {0} end
-redis.call('HSET', KEYS[1], '${DECISION_FIELD.ended}', ARGV[4])
-redis.call('EXPIRE', KEYS[1], ARGV[3])
 redis.call('RPUSH', KEYS[2], ARGV[2])
 countAll(5, 5)
 local wake = laneEnd(KEYS[3], KEYS[4], ARGV[1])
+redis.call('HSET', KEYS[1], '${DECISION_FIELD.ended}', ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
 return {1, wake[1], wake[2]}`;
 
 /** What recording an end did: false when the signal had ended before (nothing was written). */

@@ -2,7 +2,7 @@ import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type IORedis from 'ioredis';
 import {
   DESTINATION_BACKOFF, ForwardJobSchema, MAX_STALLED_COUNT, parkUntilTurn, QUEUE, salvageSignal, STAT, StartAfterDeadlineError, WindowFullError,
-  type Config, type DeadReason, type LaneWaker, type Logger, type SignalJob, type SystemStats, type TickerLanes,
+  type Config, type DeadReason, type LaneWaker, type Logger, type SignalEnd, type SignalJob, type SystemStats, type TickerLanes,
 } from '@tsp/core';
 import type { AttemptRecord } from '@tsp/db';
 import type { Destination } from './deliver';
@@ -29,6 +29,14 @@ export interface ForwardWorkerDeps {
 
 /** Stop retrying a trade that can no longer be delivered within its TTL. */
 class ExpiredSignalError extends UnrecoverableError {}
+
+/** The signal ended while this run waited for a slot (another run of its job ended it): nothing to send. */
+class EndedElsewhereError extends Error {
+  constructor(readonly end: SignalEnd) {
+    super(`the delivery ended ${end} while this run waited; not sent again`);
+    this.name = 'EndedElsewhereError';
+  }
+}
 
 /**
  * Delivers one approved signal: wait for its turn in its ticker's lane, then for the global rate
@@ -123,11 +131,20 @@ export function forwardSignal(deps: ForwardWorkerDeps) {
       facts = await limiter.schedule(isExit || signal.kind === 'manual', async () => {
         // The wait for a slot may have outlived the signal: never deliver a stale trade.
         if (Date.now() >= expiresAt) throw await expire();
+        // Or the signal ended meanwhile: this run waited out a Redis outage longer than its job's
+        // lock, another replica retook the job and delivered it, and the ticker moved on. Sending
+        // now would repeat it after a later signal of its ticker.
+        const { ended } = await ledger.state(signal.id);
+        if (ended) throw new EndedElsewhereError(ended);
         at = new Date();
         return destination.deliver(signal.id, signal.body);
       }, Number.isFinite(expiresAt) ? expiresAt : undefined);
     } catch (error) {
       if (error instanceof ExpiredSignalError) throw error;
+      if (error instanceof EndedElsewhereError) {
+        if (error.end === 'delivered') return 'forwarded';
+        throw new UnrecoverableError(error.message);
+      }
       // No start could come before the entry's TTL: it ends now, without using a start.
       if (error instanceof StartAfterDeadlineError) throw await expire();
       if (error instanceof LimiterReleasedError || error instanceof WindowFullError) {

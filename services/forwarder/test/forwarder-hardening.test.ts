@@ -60,13 +60,13 @@ describe('a forwarder that cannot be talked into a wrong outcome', () => {
 
   it('records a delivery whose first write failed, and never marks it dead or sends it again, even past its TTL', async () => {
     // Received 29.5 s ago: its TTL (30 s) passes while the write keeps failing.
-    const signal = await seedApproved(prisma, forward, { ticker: uniqueTicker('WR'), receivedAt: new Date(Date.now() - 29_500) }, async (id) => {
-      // A key of the wrong type makes the script that records the delivery fail, as a Redis blip would.
-      await redis.set(keys.decision(id), 'not a hash', 'EX', 60);
+    const signal = await seedApproved(prisma, forward, { ticker: uniqueTicker('WR'), receivedAt: new Date(Date.now() - 29_500) }, async () => {
+      // An audit outbox of the wrong type makes the script that records the delivery fail, as a Redis blip would.
+      await redis.set(keys.auditOutbox, 'not a list', 'EX', 60);
     });
     await waitFor(() => requestsFor(signal.id).length === 1, 10_000, 'the delivery');
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    await redis.del(keys.decision(signal.id));
+    await redis.del(keys.auditOutbox);
     const row = await rowOnceSettled(signal.id, 'forwarded');
     expect(row.deliveries.map((d) => d.httpStatus)).toEqual([200]);
     await new Promise((resolve) => setTimeout(resolve, 300));
