@@ -9,7 +9,7 @@ import { createLogger, loadConfig, readTopnSet, type RunningService } from '@tsp
 import { createPrisma } from '@tsp/db';
 import { startIngest } from '../src/service';
 import { startScreener } from '../../screener/src/service';
-import { startLocalServer, uniquePrefix, waitFor, type LocalServer } from '../../../test/support/helpers';
+import { jsonOf, startLocalServer, uniquePrefix, waitFor, type LocalServer } from '../../../test/support/helpers';
 import { fixturePage, fixtureTickers } from '../../screener/test/fixtures';
 
 const UPDATE_TOKEN = 'finviz-update-token';
@@ -53,7 +53,8 @@ describe('GET/POST /finviz/config', () => {
     await screener.stop();
   }
 
-  const screenerStatus = async () => (await fetch(`http://127.0.0.1:${screener.port}/status`)).json() as Promise<Record<string, any>>;
+  /** The screener's GET /status, with the field these tests wait on. */
+  const screenerStatus = () => jsonOf<{ refresh_sec: number } & Record<string, unknown>>(fetch(`http://127.0.0.1:${screener.port}/status`));
   const post = (body: unknown, token = UPDATE_TOKEN) => request(url).post('/finviz/config').set('Authorization', `Bearer ${token}`).send(body as object);
 
   beforeAll(async () => {

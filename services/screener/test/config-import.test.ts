@@ -5,7 +5,7 @@ import path from 'node:path';
 import IORedis from 'ioredis';
 import { ConfigError, createLogger, loadConfig, readTopnSet } from '@tsp/core';
 import { createPrisma } from '@tsp/db';
-import { startLocalServer, uniquePrefix, waitFor, type LocalServer } from '../../../test/support/helpers';
+import { jsonOf, startLocalServer, uniquePrefix, waitFor, type LocalServer } from '../../../test/support/helpers';
 import { startScreener } from '../src/service';
 import { fixturePage, fixtureTickers } from './fixtures';
 
@@ -52,7 +52,7 @@ describe('importing finviz_config.json', () => {
     try {
       const set = await waitFor(() => readTopnSet(redis, prefix), 10_000, 'the Top-N set');
       expect(set.tickers).toEqual(fixtureTickers()[PAGE].slice(0, 7));
-      const status = (await (await fetch(`http://127.0.0.1:${first.port}/status`)).json()) as Record<string, any>;
+      const status = await jsonOf<Record<string, unknown>>(fetch(`http://127.0.0.1:${first.port}/status`));
       expect(status).toMatchObject({ top_n: 7, refresh_sec: 3000, config: { source: 'database', version: 1, updated_by: 'import:finviz_config.json' } });
       expect(await prisma.finvizConfigAudit.count({ where: { deployment: prefix, actor: 'import:finviz_config.json' } })).toBe(1);
     } finally {
@@ -63,7 +63,7 @@ describe('importing finviz_config.json', () => {
     fs.writeFileSync(file, JSON.stringify({ top_n: 2 }));
     const second = await startScreener(config(prefix), createLogger('screener', process.env.LOG_LEVEL));
     try {
-      const status = (await (await fetch(`http://127.0.0.1:${second.port}/status`)).json()) as Record<string, any>;
+      const status = await jsonOf<Record<string, unknown>>(fetch(`http://127.0.0.1:${second.port}/status`));
       expect(status).toMatchObject({ top_n: 7, config: { version: 1 } });
     } finally {
       await second.stop();

@@ -5,7 +5,8 @@
 import IORedis from 'ioredis';
 import { createLogger, loadConfig, readTopnSet } from '@tsp/core';
 import { startLocalServer, uniquePrefix, waitFor, type LocalServer, type ReceivedRequest } from '../../../test/support/helpers';
-import { startScreener, type RunningScreener } from '../src/service';
+import type { RunReport } from '../src/screener-loop';
+import { startScreener } from '../src/service';
 import { parseExportCsv } from '../src/export-csv';
 
 const EMAIL = 'trader@example.com';
@@ -57,6 +58,12 @@ class EliteStandIn {
   }
 }
 
+/** What these tests read of GET /admin/state, once a fetch has run. */
+interface AdminState {
+  last_fetch_outcome: RunReport['outcome'] | null;
+  last: RunReport;
+}
+
 describe('Finviz Elite', () => {
   const redis = new IORedis(process.env.REDIS_URL!);
   const cleanups: (() => Promise<void>)[] = [];
@@ -91,11 +98,12 @@ describe('Finviz Elite', () => {
       const keys = await redis.keys(`${prefix}:*`);
       if (keys.length) await redis.del(...keys);
     });
-    const call = async (method: string, path: string): Promise<any> => {
+    /** An admin route's answer: /metrics as text, any other as JSON read as the shape the caller names. */
+    const call = async <T = unknown>(method: string, path: string): Promise<T> => {
       const response = await fetch(`http://127.0.0.1:${screener.port}${path}`, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
-      return path === '/metrics' ? response.text() : response.json();
+      return (path === '/metrics' ? response.text() : response.json()) as Promise<T>;
     };
-    return { standIn, prefix, screener: screener as RunningScreener, call };
+    return { standIn, prefix, screener, call };
   }
 
   it('logs in with email and password, keeps the cookie, and reads the CSV export without its header row', async () => {
@@ -142,14 +150,14 @@ describe('Finviz Elite', () => {
   it('reports a refused login as auth_error, publishes nothing, and backs off', async () => {
     const { standIn, prefix, call } = await start({ FINVIZ_EMAIL: EMAIL, FINVIZ_PASSWORD: 'wrong-password' });
     const state = await waitFor(async () => {
-      const body = await call('get', '/admin/state');
+      const body = await call<AdminState>('get', '/admin/state');
       return body.last_fetch_outcome ? body : null;
     }, 10_000, 'the first fetch');
     expect(state).toMatchObject({ last_fetch_outcome: 'auth_error', mode: 'elite_login', backoff: { backing_off: true } });
     expect(state.last.error).toMatch(/login was refused/);
     expect(await readTopnSet(redis, prefix)).toBeNull();
     expect(standIn.requests('GET', '/export.ashx')).toHaveLength(0);
-    const metrics = await call('get', '/metrics');
+    const metrics = await call<string>('get', '/metrics');
     expect(metrics).toMatch(/tsp_screener_logins_total\{outcome="failed"[^}]*\} 1\b/);
     expect(metrics).toMatch(/tsp_screener_fetches_total\{outcome="auth_error"[^}]*\} 1\b/);
   });

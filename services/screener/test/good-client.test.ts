@@ -1,6 +1,7 @@
 import IORedis from 'ioredis';
 import { createLogger, loadConfig, readTopnSet } from '@tsp/core';
 import { startLocalServer, uniquePrefix, waitFor, type LocalServer } from '../../../test/support/helpers';
+import type { RunReport } from '../src/screener-loop';
 import { startScreener, type RunningScreener } from '../src/service';
 import { fixturePage, fixtureTickers } from './fixtures';
 
@@ -10,6 +11,18 @@ const HTML = { 'content-type': 'text/html; charset=utf-8' };
 const NOT_A_SCREENER_PAGE = '<!DOCTYPE html><html><head><title>Finviz - Maintenance</title></head><body><p>We will be back shortly.</p></body></html>';
 
 type Answer = { status: number; body?: string; headers?: Record<string, string> };
+
+/** What these tests read of GET /admin/state. */
+interface AdminState {
+  last_fetch_outcome: RunReport['outcome'] | null;
+  next_fetch_at: string | null;
+}
+
+/** What these tests read of GET /status, once a fetch has run. */
+interface Status {
+  topn: { stale: boolean } | null;
+  fetch: { last: RunReport };
+}
 
 describe('a good client of Finviz', () => {
   const redis = new IORedis(process.env.REDIS_URL!);
@@ -27,9 +40,10 @@ describe('a good client of Finviz', () => {
       createLogger('screener', process.env.LOG_LEVEL),
     );
     running.push({ screener, finviz, prefix });
-    const call = async (method: string, path: string): Promise<{ status: number; body: any }> => {
+    /** An admin route's answer: /metrics as text, any other as JSON read as the shape the caller names. */
+    const call = async <T = unknown>(method: string, path: string): Promise<{ status: number; body: T }> => {
       const response = await fetch(`http://127.0.0.1:${screener.port}${path}`, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
-      return { status: response.status, body: path === '/metrics' ? await response.text() : await response.json() };
+      return { status: response.status, body: (path === '/metrics' ? await response.text() : await response.json()) as T };
     };
     return { prefix, finviz, screener, call };
   }
@@ -52,11 +66,11 @@ describe('a good client of Finviz', () => {
     await waitFor(() => finviz.received.length >= 2, 10_000, 'the request answered 429');
 
     const state = await waitFor(async () => {
-      const { body } = await call('get', '/admin/state');
+      const { body } = await call<AdminState>('get', '/admin/state');
       return body.last_fetch_outcome === 'rate_limited' ? body : null;
     }, 5000, 'the rate-limited state');
     expect(state).toMatchObject({ leader: true, backoff: { backing_off: true, retry_after_until: expect.any(String) } });
-    expect(Date.parse(state.next_fetch_at) - finviz.received[1].at).toBeGreaterThanOrEqual(3000);
+    expect(Date.parse(state.next_fetch_at ?? '') - finviz.received[1].at).toBeGreaterThanOrEqual(3000);
     // An admin refresh does not jump the queue while Finviz's Retry-After runs.
     const refresh = await call('post', '/admin/refresh');
     expect(refresh.body).toMatchObject({ outcome: 'deferred' });
@@ -64,7 +78,7 @@ describe('a good client of Finviz', () => {
 
     await waitFor(() => finviz.received.length >= 3, 10_000, 'the request after the Retry-After');
     expect(finviz.received[2].at - finviz.received[1].at).toBeGreaterThanOrEqual(3000);
-    const metrics = (await call('get', '/metrics')).body as string;
+    const metrics = (await call<string>('get', '/metrics')).body;
     expect(metrics).toMatch(/tsp_screener_fetches_total\{outcome="rate_limited"[^}]*\} 1\b/);
     expect(metrics).toMatch(/tsp_screener_fetches_total\{outcome="ok"[^}]*\} [2-9]/);
   });
@@ -79,7 +93,7 @@ describe('a good client of Finviz', () => {
     broken = true;
 
     const stale = await waitFor(async () => {
-      const { body } = await call('get', '/status');
+      const { body } = await call<Status>('get', '/status');
       return body.topn?.stale ? body : null;
     }, 8000, 'the set to go stale');
     expect(stale.fetch.last).toMatchObject({ outcome: 'unrecognised_page', published: false });

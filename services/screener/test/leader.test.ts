@@ -87,7 +87,7 @@ describe('screener replicas', () => {
     expect(Date.now() - stoppedAt).toBeLessThanOrEqual(2 * REFRESH_SEC * 1000);
     const before = (await readTopnSet(redis, prefix))!;
     await waitFor(async () => Date.parse((await readTopnSet(redis, prefix))!.fetched_at) > Date.parse(before.fetched_at), 3000, 'a fetch by the new leader');
-    expect(await redis.get(redisKeys(prefix).screenerLeader)).toBe(next!.replica);
+    expect(await redis.get(redisKeys(prefix).screenerLeader)).toBe(next.replica);
   });
 
   it('take over from a leader killed with SIGKILL within 2 refresh periods', async () => {
