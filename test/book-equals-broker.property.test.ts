@@ -106,7 +106,8 @@ interface Exchange {
 /** The destination: attempt n of a signal gets the n-th answer of its `script` field. */
 function scriptedDestination(log: Exchange[]) {
   return (req: ReceivedRequest, attempt: number): Answer => {
-    const body = JSON.parse(req.body) as Record<string, unknown>;
+    // The bodies this test sends: `script` is a string when present.
+    const body = JSON.parse(req.body) as { script?: string } & Record<string, unknown>;
     const script = String(body.script ?? '200').split(',');
     const [status, retryAfter] = script[Math.min(attempt, script.length) - 1].split(':');
     log.push({ key: String(req.headers['idempotency-key']), sid: String(body.sid), ticker: String(body.ticker), side: String(body.side).toUpperCase(), attempt, status: Number(status) });

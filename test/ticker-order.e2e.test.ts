@@ -63,7 +63,7 @@ describe('per-ticker order across replicas', () => {
     for (let i = 1; i <= 10; i++) {
       for (const ticker of [t('ORDR'), t('OTHR')]) sends.push({ ticker, side: i % 2 ? 'buy' : 'sell', seq: i });
     }
-    for (const body of sends) byTicker[body.ticker as string].push(await stack.send(body));
+    for (const body of sends) byTicker[body.ticker].push(await stack.send(body));
     for (const id of Object.values(byTicker).flat()) await settled(stack, id);
     for (const ids of Object.values(byTicker)) expectInOrder(stack.deliveredIds(new Set(ids)), ids);
   });

@@ -25,7 +25,7 @@ export async function waitFor<T>(check: () => Promise<T> | T, timeoutMs = 15_000
   for (;;) {
     try {
       const value = await check();
-      if (value) return value as NonNullable<T>;
+      if (value) return value;
     } catch (error) {
       last = error;
     }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import { DELIVERY_PRIORITY, forwardJobOptions, type ForwardJob, type Side, type SignalJob } from '@tsp/core';
-import type { PrismaClient } from '@tsp/db';
+import type { Prisma, PrismaClient } from '@tsp/db';
 
 /** A ticker no other test (or parallel suite) uses, so positions do not collide. */
 export const uniqueTicker = (label: string) => `${label}${randomUUID().slice(0, 5)}`.toUpperCase().replace(/[^A-Z0-9]/g, 'X');
@@ -26,7 +26,8 @@ export async function seedApproved(
     data: {
       id: signal.id, kind: signal.kind, ticker: signal.ticker, side, action, price: options.price ?? null,
       time: new Date(now), receivedAt: new Date(receivedAt), status: 'approved', basis: options.manual ? 'manual' : 'topn', rank: 1, snapshotId: 'test',
-      body: signal.body as object,
+      // A signal body is JSON (SignalBody's index signature says unknown, which Prisma's JSON input refuses).
+      body: signal.body as Prisma.InputJsonValue,
     },
   });
   await beforeQueued?.(signal.id);
