@@ -121,6 +121,8 @@ function expectStartCommand(command: unknown, service: Service) {
   expect(command).toEqual(['node', 'scripts/start-one.js', service]);
   expect(packageJson.scripts[`start:${service}`]).toBe((command as string[]).join(' '));
   expect(fs.existsSync(path.join(ROOT, 'scripts/start-one.js'))).toBe(true);
+  // scripts/load-env.js is CommonJS JavaScript, outside the TypeScript program: required at run time.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { SERVICES: startable } = require(path.join(ROOT, 'scripts/load-env.js')) as { SERVICES: string[] };
   expect(startable).toContain(service);
 }
@@ -313,7 +315,8 @@ interface Manifest {
   kind: string;
   file: string;
   metadata: { name: string; namespace?: string; labels?: Record<string, string> };
-  spec?: any; // a Deployment, Job or Service spec: read field by field below
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a Deployment, Job or Service spec from YAML: read field by field below
+  spec?: any;
   data?: Record<string, string>;
   stringData?: Record<string, string>;
 }
