@@ -44,9 +44,9 @@ describe('fault: destination down for longer than all attempts', () => {
     for (const id of unavailable) expect(lab.destination.arrivalsOf(id).map((a) => a.status)).toEqual([503, 503, 503]);
     expect(lab.destination.arrivals.filter((a) => refused.includes(a.key!))).toEqual([]);
 
-    const dead = await lab.relay.admin(lab.forwarders[0].url, 'GET', '/admin/dead');
+    const dead = await lab.relay.admin<{ items: { id: string }[] }>(lab.forwarders[0].url, 'GET', '/admin/dead');
     expect(dead.status).toBe(200);
-    expect(dead.body.items.map((item: { id: string }) => item.id).sort()).toEqual([...refused, ...unavailable].sort());
+    expect(dead.body.items.map((item) => item.id).sort()).toEqual([...refused, ...unavailable].sort());
   }), 90_000);
 
   it('delivers them on replay once the destination is back, with the same Idempotency-Key', lab.watch(async () => {
@@ -55,7 +55,7 @@ describe('fault: destination down for longer than all attempts', () => {
     // One through the forwarder's admin route, the rest through ingest's replay-all.
     const one = await lab.relay.admin(lab.forwarders[0].url, 'POST', `/admin/dead/${single}/replay`);
     expect(one.status).toBe(202);
-    const all = await lab.relay.admin(lab.ingest.url, 'POST', '/admin/dead/replay-all');
+    const all = await lab.relay.admin<{ ids: string[] }>(lab.ingest.url, 'POST', '/admin/dead/replay-all');
     expect(all.status).toBe(202);
     expect([...all.body.ids].sort()).toEqual([...rest].sort());
 

@@ -107,14 +107,14 @@ export class RelayClient {
     return (await res.json()) as never;
   }
 
-  /** An admin call to any service (ingest or a forwarder). */
-  async admin(serviceUrl: string, method: 'GET' | 'POST', route: string, body?: unknown): Promise<{ status: number; body: any }> {
+  /** An admin call to any service (ingest or a forwarder); its JSON answer read as the shape the caller names (null if not JSON). */
+  async admin<T = unknown>(serviceUrl: string, method: 'GET' | 'POST', route: string, body?: unknown): Promise<{ status: number; body: T }> {
     const res = await fetch(`${serviceUrl}${route}`, {
       method,
       headers: { authorization: `Bearer ${this.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(10_000),
     });
-    return { status: res.status, body: await res.json().catch(() => null) };
+    return { status: res.status, body: (await res.json().catch(() => null)) as T };
   }
 }
