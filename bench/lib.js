@@ -42,16 +42,18 @@ function uniquePrefix(label) {
   return `bench-${label}-${randomUUID().slice(0, 8)}`;
 }
 
-/** Migrates the bench database only when it lacks the schema: Prisma's CLI idles ~10 s after a migrate. */
+/** Migrates the bench database only when it lacks a migration: Prisma's CLI idles ~10 s after a migrate. */
 async function ensureBenchDatabase() {
+  const wanted = fs.readdirSync(path.join(ROOT, 'prisma/migrations'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
   const client = new PgClient({ connectionString: DATABASE_URL });
   let ready = false;
   try {
     await client.connect();
-    const found = await client.query("SELECT to_regclass('public.signals') AS t, to_regclass('public.positions') AS p");
-    ready = Boolean(found.rows[0].t && found.rows[0].p);
+    const { rows } = await client.query('SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL');
+    const applied = new Set(rows.map((r) => r.migration_name));
+    ready = wanted.every((name) => applied.has(name));
   } catch {
-    ready = false; // the database does not exist yet: migrate.js creates it
+    ready = false; // the database (or its migration table) does not exist yet: migrate.js creates it
   } finally {
     await client.end().catch(() => undefined);
   }

@@ -43,8 +43,9 @@ return positionOpen(KEYS[1], ARGV[1], ARGV[2], ARGV[3])`;
 export class PositionBook {
   private readonly key: string;
 
-  constructor(private readonly redis: IORedis, prefix: string) {
-    this.key = redisKeys(prefix).positions;
+  /** `deployment`: the KEY_PREFIX whose book this is (its durable copy is kept per deployment too). */
+  constructor(private readonly redis: IORedis, readonly deployment: string) {
+    this.key = redisKeys(deployment).positions;
   }
 
   /** Loads the book from the durable copy unless Redis already holds it. */

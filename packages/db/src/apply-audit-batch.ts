@@ -10,7 +10,7 @@ import type { AttemptRecord, AuditRecord, DecisionRecord, ExpiryRecord, GaveUpRe
  * twice after a crash leaves the same rows. Returns the attempts whose signal has no row (they
  * are not written; the caller decides what to do with them).
  */
-export async function applyAuditBatch(pool: Pool, records: AuditRecord[]): Promise<AttemptRecord[]> {
+export async function applyAuditBatch(pool: Pool, records: AuditRecord[], deployment: string): Promise<AttemptRecord[]> {
   const decisions = records.filter((r): r is DecisionRecord => r.type === 'decision');
   const attempts = lastOfEach(records.filter((r): r is AttemptRecord => r.type === 'attempt'), (r) => `${r.signalId}|${r.attempt}`);
   const expired = records.filter((r): r is ExpiryRecord => r.type === 'expired').map((r) => r.signalId);
@@ -22,21 +22,21 @@ export async function applyAuditBatch(pool: Pool, records: AuditRecord[]): Promi
     await client.query('BEGIN');
     // A signal decided and attempted within one batch (the usual case) is inserted with the
     // outcome of its latest attempt: one write of its row instead of an insert and an update.
-    const inserted = decisions.length ? await insertSignals(client, decisions, latestAttempts(attempts)) : new Set<string>();
+    const inserted = decisions.length ? await insertSignals(client, decisions, latestAttempts(attempts), deployment) : new Set<string>();
     const orphans = await orphanAttempts(client, attempts, new Set(decisions.map((d) => d.signal.id)));
     const written = attempts.filter((a) => !orphans.includes(a));
     if (written.length) {
       await upsertDeliveries(client, written);
       const toUpdate = lastOfEach(written, (r) => r.signalId).filter((a) => !inserted.has(a.signalId));
       if (toUpdate.length) await updateStatuses(client, toUpdate);
-      await applyPositions(client, written.filter((a) => a.status === 'forwarded'));
+      await applyPositions(client, written.filter((a) => a.status === 'forwarded'), deployment);
     }
     if (expired.length) {
       await client.query(`
         UPDATE signals SET status = 'dead', reason = 'expired', updated_at = now()
         WHERE id = ANY($1::uuid[]) AND status <> 'forwarded'`, [expired]);
     }
-    if (malformed.length) await upsertMalformed(client, malformed);
+    if (malformed.length) await upsertMalformed(client, malformed, deployment);
     if (gaveUp.length) {
       await client.query(`
         UPDATE signals SET status = 'dead', reason = 'attempts_exhausted', updated_at = now()
@@ -73,7 +73,7 @@ function latestAttempts(attempts: AttemptRecord[]): Map<string, AttemptRecord> {
 }
 
 /** Inserts the signals that have no row yet; resolves with the ids it inserted. */
-async function insertSignals(client: PoolClient, decisions: DecisionRecord[], latest: Map<string, AttemptRecord>): Promise<Set<string>> {
+async function insertSignals(client: PoolClient, decisions: DecisionRecord[], latest: Map<string, AttemptRecord>, deployment: string): Promise<Set<string>> {
   const column = <T>(pick: (d: DecisionRecord) => T) => decisions.map(pick);
   const outcome = (d: DecisionRecord) => {
     const attempt = latest.get(d.signal.id);
@@ -82,9 +82,9 @@ async function insertSignals(client: PoolClient, decisions: DecisionRecord[], la
   };
   const { rows } = await client.query<{ id: string }>(`
     INSERT INTO signals (id, kind, ticker, side, action, price, "time", received_at, status, reason, basis, rank,
-                         snapshot_id, idempotency_key, body, decided_at, updated_at)
+                         snapshot_id, idempotency_key, body, decided_at, updated_at, deployment)
     SELECT v.id, v.kind, v.ticker, v.side, v.action, v.price, v.t, v.received_at, v.status, v.reason, v.basis, v.rank,
-           v.snapshot_id, v.idempotency_key, v.body::jsonb, v.decided_at, now()
+           v.snapshot_id, v.idempotency_key, v.body::jsonb, v.decided_at, now(), $17
     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::float8[], $7::timestamptz[], $8::timestamptz[],
                 $9::text[], $10::text[], $11::text[], $12::int[], $13::text[], $14::text[], $15::text[], $16::timestamptz[])
       AS v(id, kind, ticker, side, action, price, t, received_at, status, reason, basis, rank, snapshot_id, idempotency_key, body, decided_at)
@@ -95,6 +95,7 @@ async function insertSignals(client: PoolClient, decisions: DecisionRecord[], la
     column((d) => outcome(d).status), column((d) => outcome(d).reason),
     column((d) => (d.decision.approved ? d.decision.basis : null)), column((d) => d.decision.rank), column((d) => d.decision.snapshotId),
     column((d) => d.signal.idempotencyKey ?? null), column((d) => JSON.stringify(d.signal.body)), column((d) => d.decidedAt),
+    deployment,
   ]);
   return new Set(rows.map((row) => row.id));
 }
@@ -109,16 +110,16 @@ async function orphanAttempts(client: PoolClient, attempts: AttemptRecord[], dec
 }
 
 /** A malformed job's signal: inserted rejected/malformed, or an existing row (a delivery found malformed) marked so. */
-function upsertMalformed(client: PoolClient, records: MalformedRecord[]) {
+function upsertMalformed(client: PoolClient, records: MalformedRecord[], deployment: string) {
   const column = <T>(pick: (s: MalformedRecord['signal']) => T) => records.map((r) => pick(r.signal));
   return client.query(`
-    INSERT INTO signals (id, kind, ticker, side, action, price, "time", received_at, status, reason, body, decided_at, updated_at)
-    SELECT v.id, v.kind, v.ticker, v.side, '', NULL, v.t, v.received_at, 'rejected', 'malformed', v.body::jsonb, now(), now()
+    INSERT INTO signals (id, kind, ticker, side, action, price, "time", received_at, status, reason, body, decided_at, updated_at, deployment)
+    SELECT v.id, v.kind, v.ticker, v.side, '', NULL, v.t, v.received_at, 'rejected', 'malformed', v.body::jsonb, now(), now(), $8
     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::text[])
       AS v(id, kind, ticker, side, t, received_at, body)
     ON CONFLICT (id) DO UPDATE SET status = 'rejected', reason = 'malformed', updated_at = now()`,
   [column((s) => s.id), column((s) => s.kind), column((s) => s.ticker), column((s) => s.side), column((s) => s.time), column((s) => s.receivedAt),
-    column((s) => JSON.stringify(s.body))]);
+    column((s) => JSON.stringify(s.body)), deployment]);
 }
 
 function upsertDeliveries(client: PoolClient, attempts: AttemptRecord[]) {
@@ -145,7 +146,7 @@ function updateStatuses(client: PoolClient, latest: AttemptRecord[]) {
  * delivered SELL closes it. Per ticker only the batch's net effect is written: closed, opened
  * afresh after a close, or still open.
  */
-async function applyPositions(client: PoolClient, delivered: AttemptRecord[]) {
+async function applyPositions(client: PoolClient, delivered: AttemptRecord[], deployment: string) {
   const byTicker = new Map<string, AttemptRecord[]>();
   for (const record of delivered) byTicker.set(record.ticker, [...(byTicker.get(record.ticker) ?? []), record]);
   const closed: string[] = [];
@@ -158,12 +159,13 @@ async function applyPositions(client: PoolClient, delivered: AttemptRecord[]) {
     const prices = buysAfter.map((b) => b.price).filter((p): p is number => p !== null);
     open.push({ ticker, openedAt: buysAfter[0].at, lastPrice: prices.length ? prices[prices.length - 1] : null, signalId: buysAfter[0].signalId });
   }
-  if (closed.length) await client.query('DELETE FROM positions WHERE ticker = ANY($1::text[])', [closed]);
+  // A position written before positions were per deployment ('') is this deployment's too: closing closes it.
+  if (closed.length) await client.query("DELETE FROM positions WHERE ticker = ANY($1::text[]) AND deployment IN ($2, '')", [closed, deployment]);
   if (open.length) {
     await client.query(`
-      INSERT INTO positions (ticker, opened_at, last_price, signal_id, updated_at)
-      SELECT v.*, now() FROM unnest($1::text[], $2::timestamptz[], $3::float8[], $4::uuid[]) AS v
-      ON CONFLICT (ticker) DO UPDATE SET last_price = COALESCE(EXCLUDED.last_price, positions.last_price), updated_at = now()`,
-    [open.map((p) => p.ticker), open.map((p) => p.openedAt), open.map((p) => p.lastPrice), open.map((p) => p.signalId)]);
+      INSERT INTO positions (deployment, ticker, opened_at, last_price, signal_id, updated_at)
+      SELECT $5, v.*, now() FROM unnest($1::text[], $2::timestamptz[], $3::float8[], $4::uuid[]) AS v
+      ON CONFLICT (deployment, ticker) DO UPDATE SET last_price = COALESCE(EXCLUDED.last_price, positions.last_price), updated_at = now()`,
+    [open.map((p) => p.ticker), open.map((p) => p.openedAt), open.map((p) => p.lastPrice), open.map((p) => p.signalId), deployment]);
   }
 }

@@ -80,7 +80,8 @@ export class AuditTrail {
   constructor(
     private readonly pool: Pool,
     private readonly redis: IORedis,
-    prefix: string,
+    /** KEY_PREFIX: the deployment its rows belong to. */
+    private readonly prefix: string,
     private readonly logger: Logger,
     /** How many set-aside records are kept (the newest); a parameter so tests can prove the cap small. */
     private readonly setAsideMax = SET_ASIDE_MAX,
@@ -191,7 +192,7 @@ export class AuditTrail {
    */
   private async writeBatch(records: QueuedRecord[], raw: string[]): Promise<number> {
     try {
-      await this.setAsideOrphans(await withTimeout(applyAuditBatch(this.pool, records), WRITE_TIMEOUT_MS, 'Postgres did not answer'));
+      await this.setAsideOrphans(await withTimeout(applyAuditBatch(this.pool, records, this.prefix), WRITE_TIMEOUT_MS, 'Postgres did not answer'));
       return records.length;
     } catch (error) {
       if (!refusedByPostgres(error)) throw error;

@@ -26,9 +26,14 @@ export interface DeadLettersOptions {
 export class DeadLetters implements DeadLetterStore {
   constructor(private readonly options: DeadLettersOptions) {}
 
+  /** This deployment's signals, and those written before signals were per deployment. */
+  private get ours() {
+    return { OR: [{ deployment: this.options.prefix }, { deployment: null }] };
+  }
+
   async list(limit: number) {
     const rows = await this.options.prisma.signal.findMany({
-      where: { status: 'dead' },
+      where: { status: 'dead', ...this.ours },
       orderBy: { updatedAt: 'desc' },
       take: Math.min(Math.max(limit, 1), 500),
       include: { deliveries: { orderBy: { attempt: 'asc' } } },
@@ -38,7 +43,7 @@ export class DeadLetters implements DeadLetterStore {
 
   async replayable(limit: number) {
     const rows = await this.options.prisma.signal.findMany({
-      where: { status: 'dead', NOT: { reason: 'expired' } },
+      where: { status: 'dead', NOT: { reason: 'expired' }, ...this.ours },
       orderBy: [{ receivedAt: 'asc' }, { id: 'asc' }],
       take: Math.min(Math.max(limit, 1), 500),
       include: { deliveries: { orderBy: { attempt: 'asc' } } },
@@ -48,7 +53,7 @@ export class DeadLetters implements DeadLetterStore {
 
   async replay(id: string, { force, includeExpired }: { force: boolean; includeExpired: boolean }): Promise<ReplayOutcome> {
     const { prisma, forwardQueue, lanes, prefix, maxAttempts } = this.options;
-    const row = await prisma.signal.findUnique({ where: { id }, include: { _count: { select: { deliveries: true } } } });
+    const row = await prisma.signal.findFirst({ where: { id, ...this.ours }, include: { _count: { select: { deliveries: true } } } });
     if (!row) return { outcome: 'not_found' };
     if (row.status !== 'dead') return { outcome: 'not_dead' };
     if (row.reason === 'expired' && !includeExpired) return { outcome: 'expired' };
@@ -108,7 +113,7 @@ export class DeadLetters implements DeadLetterStore {
   private async wouldOvertake(row: { id: string; ticker: string; receivedAt: Date }): Promise<ReplayOutcome | null> {
     const { prisma, lanes } = this.options;
     const later = await prisma.signal.findFirst({
-      where: { ticker: row.ticker, status: 'forwarded', receivedAt: { gt: row.receivedAt } },
+      where: { ticker: row.ticker, status: 'forwarded', receivedAt: { gt: row.receivedAt }, ...this.ours },
       orderBy: { receivedAt: 'asc' },
       select: { id: true, receivedAt: true },
     });
@@ -123,7 +128,7 @@ export class DeadLetters implements DeadLetterStore {
       if (laterPending) return { outcome: 'out_of_order', laterSignalId: laterPending };
     }
     const earlier = await prisma.signal.findFirst({
-      where: { ticker: row.ticker, status: 'dead', receivedAt: { lt: row.receivedAt }, NOT: { reason: 'expired' } },
+      where: { ticker: row.ticker, status: 'dead', receivedAt: { lt: row.receivedAt }, NOT: { reason: 'expired' }, ...this.ours },
       orderBy: { receivedAt: 'asc' },
       select: { id: true },
     });

@@ -1,9 +1,9 @@
 import type { OpenPosition, PositionBook } from '@tsp/core';
 import type { PrismaClient } from '../generated/client';
 
-/** The durable copy of open positions, as the position book loads it. */
-export async function durablePositions(prisma: PrismaClient): Promise<OpenPosition[]> {
-  const rows = await prisma.position.findMany();
+/** The durable copy of a deployment's open positions (and those written before positions were per deployment), as the position book loads it. */
+export async function durablePositions(prisma: PrismaClient, deployment: string): Promise<OpenPosition[]> {
+  const rows = await prisma.position.findMany({ where: { deployment: { in: [deployment, ''] } } });
   return rows.map((row) => ({ ticker: row.ticker, openedAt: row.openedAt.toISOString(), lastPrice: row.lastPrice, signalId: row.signalId }));
 }
 
@@ -11,7 +11,7 @@ export async function durablePositions(prisma: PrismaClient): Promise<OpenPositi
 export async function openPositions(book: PositionBook, prisma: PrismaClient): Promise<OpenPosition[]> {
   const listed = await book.list();
   if (listed) return listed;
-  await book.ensureLoaded(() => durablePositions(prisma));
+  await book.ensureLoaded(() => durablePositions(prisma, book.deployment));
   return (await book.list()) ?? [];
 }
 
@@ -19,6 +19,6 @@ export async function openPositions(book: PositionBook, prisma: PrismaClient): P
 export async function hasOpenPosition(book: PositionBook, prisma: PrismaClient, ticker: string): Promise<boolean> {
   const open = await book.isOpen(ticker);
   if (open !== null) return open;
-  await book.ensureLoaded(() => durablePositions(prisma));
+  await book.ensureLoaded(() => durablePositions(prisma, book.deployment));
   return (await book.isOpen(ticker)) ?? false;
 }

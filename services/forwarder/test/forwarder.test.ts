@@ -63,7 +63,7 @@ describe('the forwarder', () => {
     expect(requestsFor(signal.id)).toHaveLength(1);
     expect(JSON.parse(requestsFor(signal.id)[0].body)).toEqual(signal.body);
     expect(row.deliveries).toEqual([expect.objectContaining({ attempt: 1, httpStatus: 200, error: null })]);
-    expect(await prisma.position.findUnique({ where: { ticker: t } })).toMatchObject({ ticker: t, lastPrice: 12.5, signalId: signal.id });
+    expect(await prisma.position.findFirst({ where: { ticker: t } })).toMatchObject({ ticker: t, lastPrice: 12.5, signalId: signal.id });
   });
 
   it('records the delivery as the signal\'s end, so no re-run hands it on or sends it again, in a record that expires', async () => {
@@ -85,9 +85,9 @@ describe('the forwarder', () => {
   it('closes the position when a SELL is delivered', async () => {
     const t = ticker('SELL');
     await rowOnceSettled((await seedApproved(prisma, forward, { ticker: t })).id, 'forwarded');
-    expect(await prisma.position.findUnique({ where: { ticker: t } })).not.toBeNull();
+    expect(await prisma.position.findFirst({ where: { ticker: t } })).not.toBeNull();
     await rowOnceSettled((await seedApproved(prisma, forward, { ticker: t, side: 'SELL' })).id, 'forwarded');
-    expect(await prisma.position.findUnique({ where: { ticker: t } })).toBeNull();
+    expect(await prisma.position.findFirst({ where: { ticker: t } })).toBeNull();
   });
 
   it('retries 500, 500 then delivers on attempt 3 with the same Idempotency-Key', async () => {

@@ -21,6 +21,8 @@ export function listSignals(ctx: IngestContext) {
       ticker: query.ticker,
       side: query.side,
       receivedAt: { gte: query.from ? new Date(query.from) : undefined, lte: query.to ? new Date(query.to) : undefined },
+      // This deployment's signals (and those written before signals were per deployment).
+      AND: [{ OR: [{ deployment: ctx.config.keyPrefix }, { deployment: null }] }],
     };
     if (cursor) {
       where.OR = [{ receivedAt: { lt: cursor.at } }, { receivedAt: cursor.at, id: { lt: cursor.id } }];
