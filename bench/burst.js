@@ -18,12 +18,13 @@ const ACK_MAX_MS = 3000;
 const TOPN = ['NVDA', 'AAPL', 'MSFT', 'AMZN', 'META', 'GOOGL', 'TSLA', 'AVGO', 'AMD', 'NFLX', 'ORCL', 'CRM', 'ADBE', 'INTC', 'QCOM'];
 const body = (i) => ({ ticker: TOPN[i % TOPN.length], side: 'buy', price: 1.5, n: i });
 
-/** Redis's own CPU seconds and its command calls so far (INFO cpu, INFO commandstats). */
+/** Redis's own CPU seconds and its command calls so far, in all and per command (INFO cpu, INFO commandstats). */
 async function redisUsage(redis) {
   const [cpu, commands] = await Promise.all([redis.info('cpu'), redis.info('commandstats')]);
   const field = (name) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(cpu)?.[1] ?? NaN);
-  const calls = [...commands.matchAll(/calls=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
-  return { cpu: field('used_cpu_sys') + field('used_cpu_user'), calls };
+  const byCommand = Object.fromEntries([...commands.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((m) => [m[1], Number(m[2])]));
+  const calls = Object.values(byCommand).reduce((sum, n) => sum + n, 0);
+  return { cpu: field('used_cpu_sys') + field('used_cpu_user'), calls, byCommand };
 }
 
 async function main() {
@@ -44,7 +45,11 @@ async function main() {
     const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
     // Warm-up: connections open, JIT warm; sent and delivered, not measured.
     await Promise.all(Array.from({ length: CONNECTIONS }, (_, i) => postJson(url, body(i), agent).then((r) => r.body?.id && ids.push(r.body.id))));
-    while (destination.arrivals.length < ids.length) await sleep(50);
+    const warmDeadline = Date.now() + 60_000;
+    while (destination.arrivals.length < ids.length) {
+      if (Date.now() > warmDeadline) throw new Error(`the warm-up's ${ids.length} signals were not all delivered within 60 s; see the services' logs in ${require('node:os').tmpdir()}/${prefix}-*.log`);
+      await sleep(50);
+    }
     const arrivalsBefore = destination.arrivals.length;
 
     const cpuBefore = Object.fromEntries(['ingest', 'approver', 'forwarder'].map((name) => [name, cpuSeconds(services[name].child.pid)]));
@@ -87,6 +92,8 @@ async function main() {
     const servicesCpu = Object.values(cpu).reduce((a, b) => a + b, 0);
     console.log(`CPU ms per signal: ${Object.entries(cpu).map(([name, s]) => `${name} ${perSignalMs(s)}`).join(', ')}; services ${perSignalMs(servicesCpu)}; Redis ${perSignalMs(redisCpu)}`);
     console.log(`Redis commands per signal: ${fmt((redisAfter.calls - redisBefore.calls) / ALERTS, 1)} (INFO commandstats, every client of this Redis)`);
+    const perCommand = Object.entries(redisAfter.byCommand).map(([name, n]) => [name, (n - (redisBefore.byCommand[name] ?? 0)) / ALERTS]).filter(([, n]) => n >= 0.5).sort((a, b) => b[1] - a[1]);
+    console.log(`  of which: ${perCommand.map(([name, n]) => `${name} ${fmt(n, 1)}`).join(', ')}`);
     console.log(`${verdict(percentile(acks, 99) <= ACK_P99_TARGET_MS)}  ack p99 ${fmt(percentile(acks, 99))} ms (target ≤ ${ACK_P99_TARGET_MS} ms)`);
     console.log(`${verdict(acks[acks.length - 1] <= ACK_MAX_MS)}  ack max ${fmt(acks[acks.length - 1])} ms (TradingView gives up at ${ACK_MAX_MS} ms)`);
     console.log(`${verdict(arrived.size === accepted.length && duplicates === 0)}  every accepted alert delivered once`);

@@ -20,12 +20,6 @@ export function decisionRetryDelayMs(attemptsMade: number): number {
   return Math.min(DECISION_RETRY.maxMs, DECISION_RETRY.baseMs * 2 ** Math.max(0, attemptsMade - 1));
 }
 
-/**
- * BullMQ priorities of deliveries (lower goes first). Every delivery has one: BullMQ takes a job
- * without a priority before every prioritized one. Exits go first so that, behind a backlog at the
- * rate cap, risk comes off before new risk is taken; per-ticker order is kept by the lanes.
- */
-export const DELIVERY_PRIORITY = { exit: 1, entry: 2 } as const;
 
 /**
  * Runs of a delivery job that fail for a reason of tsp's own (Redis failing between two steps), on
@@ -34,13 +28,18 @@ export const DELIVERY_PRIORITY = { exit: 1, entry: 2 } as const;
  */
 export const DELIVERY_RUNS_FOR_OUR_FAILURES = 5;
 
-export function forwardJobOptions(signalId: string, maxAttempts: number, priority: number) {
+/**
+ * `exit`: the delivery goes to the head of the queue (LIFO), so that behind a backlog at the rate
+ * cap, risk comes off before new risk is taken; per-ticker order is kept by the lanes. Not BullMQ
+ * priorities: a prioritized queue costs Redis a sorted set per job where a list is enough.
+ */
+export function forwardJobOptions(signalId: string, maxAttempts: number, exit = false) {
   return {
     // The signal id is the job id: adding the same signal twice is a no-op in BullMQ.
     jobId: signalId,
     attempts: maxAttempts + DELIVERY_RUNS_FOR_OUR_FAILURES,
     backoff: { type: DESTINATION_BACKOFF },
-    priority,
+    lifo: exit,
     removeOnComplete: { age: 24 * 3600, count: 10_000 },
     removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
   };
@@ -49,7 +48,7 @@ export function forwardJobOptions(signalId: string, maxAttempts: number, priorit
 export function signalJobOptions(signalId: string, urgent = false) {
   return {
     jobId: signalId,
-    // Manual exits are decided before queued entries. (LIFO, not a priority: see DELIVERY_PRIORITY.)
+    // Manual exits are decided before queued entries (LIFO, as exits are delivered: see forwardJobOptions).
     lifo: urgent,
     attempts: DECISION_RETRY.attempts,
     backoff: { type: DECISION_BACKOFF },

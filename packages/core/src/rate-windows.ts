@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type IORedis from 'ioredis';
 import { redisKeys } from './names';
+import { LuaScript } from './lua-script';
 
 /**
  * The global cap on requests to the destination, as sliding windows: never more than `cap`
@@ -45,7 +46,7 @@ export function destinationWindows(prefix: string, perMinute: number, perHour: n
  * KEYS: one log per window. ARGV: cap and window length per window, then the start's member.
  * Answers {0, now} when admitted (and recorded in every log), else {ms to wait, now}.
  */
-const ADMIT = `
+const ADMIT = new LuaScript('tspRateAdmit', `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local member = ARGV[#ARGV]
@@ -65,7 +66,7 @@ for i = 1, #KEYS do
   redis.call('ZADD', KEYS[i], now, member)
   redis.call('PEXPIRE', KEYS[i], ARGV[2 * i])
 end
-return {0, now}`;
+return {0, now}`);
 
 /** Waiting for a window stopped because its holder is shutting down. */
 export class StartAbandonedError extends Error {
@@ -117,7 +118,7 @@ export class StartLog {
     const args = windows.flatMap((w) => [w.cap, w.windowMs]);
     for (;;) {
       if (abandoned()) throw new StartAbandonedError();
-      const [waitMs, now] = (await this.redis.eval(ADMIT, keys.length, ...keys, ...args, randomUUID())) as [number, number];
+      const [waitMs, now] = (await ADMIT.run(this.redis, keys, [...args, randomUUID()])) as [number, number];
       if (waitMs <= 0) return now;
       if (deadline !== undefined && now + waitMs >= deadline) throw new StartAfterDeadlineError(waitMs);
       if (maxWaitMs !== undefined && waitMs > maxWaitMs) throw new WindowFullError(waitMs);

@@ -1,12 +1,19 @@
 import IORedis, { type ChainableCommander, type RedisOptions } from 'ioredis';
 import type { Logger } from './logger';
+import { LuaScript } from './lua-script';
 
 /**
  * A connection for BullMQ workers and blocking commands: BullMQ requires
  * maxRetriesPerRequest null so a blocking call is never abandoned mid-way.
  */
 export function createWorkerRedis(url: string, options: RedisOptions = {}): IORedis {
-  return new IORedis(url, { maxRetriesPerRequest: null, ...options });
+  return withScripts(new IORedis(url, { maxRetriesPerRequest: null, ...options }));
+}
+
+/** tsp's Lua scripts, defined before the connection sends anything (see LuaScript.defineAll). */
+function withScripts(redis: IORedis): IORedis {
+  LuaScript.defineAll(redis);
+  return redis;
 }
 
 /**
@@ -30,7 +37,7 @@ export function createWorkerConnections(url: string): { redis: IORedis; queueCon
  * command, so an HTTP caller gets a 503 at once rather than a hung request.
  */
 export function createFailFastRedis(url: string, options: RedisOptions = {}): IORedis {
-  return new IORedis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000, ...options });
+  return withScripts(new IORedis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000, ...options }));
 }
 
 /** BullMQ loses jobs if Redis evicts keys under memory pressure; say so loudly at start. */

@@ -1,5 +1,6 @@
 import type { ChainableCommander, default as IORedis } from 'ioredis';
 import { QUEUE, redisKeys, type QueueName } from './names';
+import { LuaScript } from './lua-script';
 
 /**
  * Per-ticker order.
@@ -44,18 +45,18 @@ local function laneEnd(laneKey, parkedKey, id)
 end`;
 
 /** KEYS: lane, sequence, the job key the signal is added under. ARGV: id. Registers once, and only before the job exists. */
-const REGISTER = `
+const REGISTER = new LuaScript('tspLaneRegister', `
 if redis.call('EXISTS', KEYS[3]) == 1 or redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
 local seq = redis.call('INCR', KEYS[2])
 redis.call('ZADD', KEYS[1], seq, ARGV[1])
-return seq`;
+return seq`);
 
 /**
  * KEYS: lane, parked, positions. ARGV: id, queue to park in, job key prefix, ticker, queue names...
  * Answers {1, position open} when the signal may go, {0, head} when it must wait (it is then
  * marked parked in the queue named, for the end of the head to wake it).
  */
-const TURN = `${ALIVE_LUA}
+const TURN = new LuaScript('tspLaneTurn', `${ALIVE_LUA}
 local queues = {}
 for i = 5, #ARGV do queues[#queues + 1] = ARGV[i] end
 local dropped = {}
@@ -72,11 +73,11 @@ while true do
   redis.call('ZREM', KEYS[1], head)
   redis.call('HDEL', KEYS[2], head)
   dropped[#dropped + 1] = head
-end`;
+end`);
 
 /** KEYS: lane, parked. ARGV: id. */
-const END = `${LANE_END_LUA}
-return laneEnd(KEYS[1], KEYS[2], ARGV[1])`;
+const END = new LuaScript('tspLaneEnd', `${LANE_END_LUA}
+return laneEnd(KEYS[1], KEYS[2], ARGV[1])`);
 
 /** A signal to wake: it is parked (a delayed job) in `queue`, and now heads its lane. */
 export interface LaneWake {
@@ -105,26 +106,32 @@ export class TickerLanes {
     return { lane: this.keys.lane(ticker), parked: this.keys.laneParked };
   }
 
+  /** Makes registerIn() usable on MULTIs built on this connection. */
+  prepare(connection: IORedis): void {
+    REGISTER.on(connection);
+  }
+
   /**
-   * Registers the signal at the end of its ticker's lane, within the caller's MULTI, before the
-   * command that adds its job under `jobKey`: registered iff that add creates the job.
+   * Registers the signal at the end of its ticker's lane, within the caller's MULTI (on a
+   * connection prepare()d), before the command that adds its job under `jobKey`: registered iff
+   * that add creates the job.
    */
   registerIn(multi: ChainableCommander, ticker: string, signalId: string, jobKey: string): ChainableCommander {
-    return multi.eval(REGISTER, 3, this.keys.lane(ticker), this.keys.laneSeq, jobKey, signalId);
+    return REGISTER.queue(multi, [this.keys.lane(ticker), this.keys.laneSeq, jobKey], [signalId]);
   }
 
   /** Whether the signal heads its lane (may go now); if not, it is marked parked in `queue`. */
   async turn(ticker: string, signalId: string, queue: QueueName): Promise<Turn> {
-    const [go, value, dropped] = (await this.redis.eval(
-      TURN, 3, this.keys.lane(ticker), this.keys.laneParked, this.keys.positions,
-      signalId, queue, `${this.prefix}:`, ticker, QUEUE.signals, QUEUE.forward,
+    const [go, value, dropped] = (await TURN.run(
+      this.redis, [this.keys.lane(ticker), this.keys.laneParked, this.keys.positions],
+      [signalId, queue, `${this.prefix}:`, ticker, QUEUE.signals, QUEUE.forward],
     )) as [number, number | string, string[]];
     return go === 1 ? { go: true, positionOpen: value === 1, dropped } : { go: false, head: String(value), dropped };
   }
 
   /** Ends the signal in its lane (idempotent); answers the next signal to wake, if any. */
   async end(ticker: string, signalId: string): Promise<LaneWake | null> {
-    return wakeOf(await this.redis.eval(END, 2, this.keys.lane(ticker), this.keys.laneParked, signalId));
+    return wakeOf(await END.run(this.redis, [this.keys.lane(ticker), this.keys.laneParked], [signalId]));
   }
 
   /** The signals of the ticker not ended yet, in order. */

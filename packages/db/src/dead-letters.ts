@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import {
-  addJobInLane, DECISION_FIELD, DELIVERY_PRIORITY, forwardJobOptions, redisKeys,
+  addJobInLane, DECISION_FIELD, forwardJobOptions, redisKeys,
   type DeadLetterStore, type ForwardJob, type ReplayOutcome, type SignalJob, type TickerLanes,
 } from '@tsp/core';
 import type { PrismaClient } from '../generated/client';
@@ -92,11 +92,11 @@ export class DeadLetters implements DeadLetterStore {
       replayedAt: new Date().toISOString(),
       attemptOffset: row._count.deliveries,
     };
-    const priority = signal.side === 'SELL' ? DELIVERY_PRIORITY.exit : DELIVERY_PRIORITY.entry;
     try {
-      await addJobInLane(lanes, prefix, { queue: forwardQueue, name: 'forward', id, ticker: row.ticker, data: job, opts: forwardJobOptions(id, maxAttempts, priority) },
+      await addJobInLane(lanes, prefix, { queue: forwardQueue, name: 'forward', id, ticker: row.ticker, data: job, opts: forwardJobOptions(id, maxAttempts, signal.side === 'SELL') }, {
         // Its end was recorded as dead: forget it, or the forwarder would take the replay for a finished signal.
-        (multi) => multi.hdel(redisKeys(prefix).decision(id), DECISION_FIELD.ended));
+        also: (multi) => multi.hdel(redisKeys(prefix).decision(id), DECISION_FIELD.ended),
+      });
     } catch (error) {
       await prisma.signal.updateMany({ where: { id, status: 'approved' }, data: { status: row.status, reason: row.reason } });
       throw error;

@@ -1,7 +1,7 @@
 import { Worker, type Job, type Queue } from 'bullmq';
 import type IORedis from 'ioredis';
 import {
-  DECISION_BACKOFF, decisionRetryDelayMs, DELIVERY_PRIORITY, forwardJobOptions, MAX_STALLED_COUNT, parkUntilTurn, QUEUE, salvageSignal,
+  DECISION_BACKOFF, decisionRetryDelayMs, forwardJobOptions, MAX_STALLED_COUNT, parkUntilTurn, QUEUE, salvageSignal,
   SignalJobSchema, type Config, type ForwardJob, type LaneWaker, type Logger, type PositionBook, type SignalJob, type TickerLanes,
 } from '@tsp/core';
 import { hasOpenPosition, type PrismaClient } from '@tsp/db';
@@ -24,8 +24,6 @@ export interface ApproveWorkerDeps {
   metrics: ApproverMetrics;
 }
 
-/** An exit goes to the head of the delivery queue, ahead of entries of other tickers. */
-const priorityOf = (signal: SignalJob) => (signal.side === 'SELL' ? DELIVERY_PRIORITY.exit : DELIVERY_PRIORITY.entry);
 
 /**
  * Decides one signal: record the decision (once), then hand approved signals to the forwarder.
@@ -65,7 +63,7 @@ export function approveSignal(deps: ApproveWorkerDeps) {
 
     if (decision.approved && mayHandOff) {
       const forward: ForwardJob = { signal, basis: decision.basis, rank: decision.rank, snapshotId: decision.snapshotId };
-      await forwardQueue.add('forward', forward, forwardJobOptions(signal.id, config.forwardMaxAttempts, priorityOf(signal)));
+      await forwardQueue.add('forward', forward, forwardJobOptions(signal.id, config.forwardMaxAttempts, signal.side === 'SELL'));
     }
     await waker.wake(wake);
 

@@ -1,6 +1,6 @@
 import type IORedis from 'ioredis';
 import {
-  DECISION_FIELD, DECISION_TTL_SEC, DecisionSchema, LANE_END_LUA, redisKeys, STAT, wakeOf,
+  DECISION_FIELD, DECISION_TTL_SEC, DecisionSchema, LANE_END_LUA, LuaScript, redisKeys, STAT, wakeOf,
   type Decision, type LaneWake, type MalformedSignal, type SignalJob, type SystemStats, type TickerLanes,
 } from '@tsp/core';
 import type { AuditTrail } from '@tsp/db';
@@ -14,7 +14,7 @@ import type { AuditTrail } from '@tsp/db';
  * decision and ended field names. Returns {1, signal to wake, its queue} for a new decision, else
  * {0, decision, ended}.
  */
-const RECORD_DECISION = `${LANE_END_LUA}
+const RECORD_DECISION = new LuaScript('tspRecordDecision', `${LANE_END_LUA}
 local decisionField, endedField = ARGV[#ARGV - 1], ARGV[#ARGV]
 local recorded = redis.call('HGET', KEYS[1], decisionField)
 if recorded then return {0, recorded, redis.call('HGET', KEYS[1], endedField)} end
@@ -25,13 +25,13 @@ if ARGV[5] == '1' then wake = laneEnd(KEYS[3], KEYS[4], ARGV[4]) end
 -- Last: a script that fails part-way keeps what it wrote, so the decision that stops a redo comes after everything it would redo.
 redis.call('HSET', KEYS[1], decisionField, ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[2])
-return {1, wake[1], wake[2]}`;
+return {1, wake[1], wake[2]}`);
 
 /** KEYS: audit outbox, lane, parked, counters... ARGV: audit record, signal id, counter fields... */
-const RECORD_MALFORMED = `${LANE_END_LUA}
+const RECORD_MALFORMED = new LuaScript('tspRecordMalformed', `${LANE_END_LUA}
 redis.call('RPUSH', KEYS[1], ARGV[1])
 for i = 4, #KEYS do redis.call('HINCRBY', KEYS[i], ARGV[i - 1], 1) end
-return laneEnd(KEYS[2], KEYS[3], ARGV[2])`;
+return laneEnd(KEYS[2], KEYS[3], ARGV[2])`);
 
 export interface RecordedDecision {
   decision: Decision;
@@ -72,7 +72,7 @@ export class DecisionLedger {
       JSON.stringify(decision), DECISION_TTL_SEC, auditRecord, signal.id, decision.approved ? '0' : '1',
       ...counters.map((c) => c.field), DECISION_FIELD.decision, DECISION_FIELD.ended,
     ];
-    const [won, first, second] = (await this.redis.eval(RECORD_DECISION, keys.length, ...keys, ...args)) as [number, string?, string?];
+    const [won, first, second] = (await RECORD_DECISION.run(this.redis, keys, args)) as [number, string?, string?];
     if (won) {
       this.audit.queued();
       return { decision, isNew: true, mayHandOff: decision.approved, wake: wakeOf([first, second]) };
@@ -87,7 +87,7 @@ export class DecisionLedger {
     const lane = this.lanes.keysOf(signal.ticker);
     const keys = [this.audit.outboxKey, lane.lane, lane.parked, ...counters.map((c) => c.key)];
     const auditRecord = this.audit.encode({ type: 'malformed', signal, stage: 'approver' });
-    const reply = await this.redis.eval(RECORD_MALFORMED, keys.length, ...keys, auditRecord, signal.id, ...counters.map((c) => c.field));
+    const reply = await RECORD_MALFORMED.run(this.redis, keys, [auditRecord, signal.id, ...counters.map((c) => c.field)]);
     this.audit.queued();
     return wakeOf(reply);
   }

@@ -16,27 +16,33 @@ export interface DestinationOptions {
 /** Statuses the contract retries; every other non-2xx answer is final. */
 const RETRYABLE_STATUS = (status: number) => status === 408 || status === 429 || status >= 500;
 
-/** Of a failed answer's body, only this much is read: enough to tell what went wrong. */
+/** Of a failed answer's body, only this much is kept: enough to tell what went wrong. */
 const ERROR_BODY_BYTES = 1024;
 const SNIPPET_CHARS = 200;
+/**
+ * An answer's body is read to its end (so the keep-alive connection can carry the next request)
+ * only up to this size; a larger one closes the connection instead: a destination cannot make a
+ * worker read a body of any size.
+ */
+const DRAIN_LIMIT_BYTES = 64 * 1024;
 
 /**
- * Reads at most `limit` bytes of an answer's body, then drops the connection's remainder: a
- * destination cannot make a worker read (or keep) a body of any size.
+ * Reads an answer's body to its end, keeping its first `keep` bytes, or closes the connection
+ * once it passes DRAIN_LIMIT_BYTES. The request's deadline aborts a body that trickles.
  */
-async function readStart(stream: Readable, limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
+async function drain(stream: Readable, keep: number): Promise<string> {
+  const kept: Buffer[] = [];
   let size = 0;
-  try {
-    for await (const chunk of stream) {
-      chunks.push(chunk as Buffer);
-      size += (chunk as Buffer).length;
-      if (size >= limit) break;
+  for await (const chunk of stream) {
+    const buffer = chunk as Buffer;
+    if (size < keep) kept.push(buffer);
+    size += buffer.length;
+    if (size > DRAIN_LIMIT_BYTES) {
+      stream.destroy();
+      break;
     }
-  } finally {
-    stream.destroy();
   }
-  const text = Buffer.concat(chunks).subarray(0, limit).toString('utf8');
+  const text = Buffer.concat(kept).subarray(0, keep).toString('utf8');
   return text.length > SNIPPET_CHARS ? `${text.slice(0, SNIPPET_CHARS)}…` : text;
 }
 
@@ -78,11 +84,11 @@ export class Destination {
       const response = await this.http.post<Readable>(this.options.url, payload, { headers, signal: deadline });
       const facts = { httpStatus: response.status, latencyMs: elapsed() };
       if (response.status >= 200 && response.status < 300) {
-        // Delivered: the body does not matter; close it rather than read it.
-        response.data.destroy();
+        // Delivered: the status is the answer. The body is drained behind it, not awaited.
+        drain(response.data, 0).catch(() => undefined);
         return facts;
       }
-      const text = await readStart(response.data, ERROR_BODY_BYTES).catch(() => '');
+      const text = await drain(response.data, ERROR_BODY_BYTES).catch(() => '');
       const message = `destination answered ${response.status}${text ? `: ${text}` : ''}`;
       if (RETRYABLE_STATUS(response.status)) {
         throw new TransientDeliveryError(message, facts, parseRetryAfterMs(response.headers['retry-after'] as string | undefined));

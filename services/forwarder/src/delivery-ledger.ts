@@ -1,6 +1,6 @@
 import type IORedis from 'ioredis';
 import {
-  COUNT_LUA, countArgs, DECISION_FIELD, DECISION_TTL_SEC, execPipeline, LANE_END_LUA, POSITION_LUA, positionArgs, redisKeys, wakeOf,
+  COUNT_LUA, countArgs, DECISION_FIELD, DECISION_TTL_SEC, execPipeline, LANE_END_LUA, LuaScript, POSITION_LUA, positionArgs, redisKeys, wakeOf,
   type CounterIncrement, type LaneWake, type MalformedSignal, type SignalEnd, type SignalJob, type SystemStats, type TickerLanes,
 } from '@tsp/core';
 import type { AttemptRecord, AuditTrail, ExpiryRecord, GaveUpRecord } from '@tsp/db';
@@ -13,7 +13,7 @@ import type { AttemptRecord, AuditTrail, ExpiryRecord, GaveUpRecord } from '@tsp
  * KEYS: decision hash, positions, audit outbox, lane, parked, then the counters.
  * ARGV: id, side, ticker, position (JSON), price, audit record, TTL, then counter pairs.
  */
-const RECORD_DELIVERED = `${POSITION_LUA}${LANE_END_LUA}${COUNT_LUA}
+const RECORD_DELIVERED = new LuaScript('tspRecordDelivered', `${POSITION_LUA}${LANE_END_LUA}${COUNT_LUA}
 if redis.call('HGET', KEYS[1], '${DECISION_FIELD.ended}') then return {0} end
 if ARGV[2] == 'BUY' then positionOpen(KEYS[2], ARGV[3], ARGV[4], ARGV[5]) else redis.call('HDEL', KEYS[2], ARGV[3]) end
 redis.call('RPUSH', KEYS[3], ARGV[6])
@@ -22,21 +22,21 @@ local wake = laneEnd(KEYS[4], KEYS[5], ARGV[1])
 -- Last: a script that fails part-way keeps what it wrote, so the mark that stops a redo comes after everything it would redo.
 redis.call('HSET', KEYS[1], '${DECISION_FIELD.ended}', 'delivered')
 redis.call('EXPIRE', KEYS[1], ARGV[7])
-return {1, wake[1], wake[2]}`;
+return {1, wake[1], wake[2]}`);
 
 /**
  * Records a signal's end without delivery (dead, expired, malformed), unless it ended before.
  * KEYS: decision hash, audit outbox, lane, parked, then the counters. ARGV: id, audit record, TTL,
  * end, then counter pairs.
  */
-const RECORD_END = `${LANE_END_LUA}${COUNT_LUA}
+const RECORD_END = new LuaScript('tspRecordEnd', `${LANE_END_LUA}${COUNT_LUA}
 if redis.call('HGET', KEYS[1], '${DECISION_FIELD.ended}') then return {0} end
 redis.call('RPUSH', KEYS[2], ARGV[2])
 countAll(5, 5)
 local wake = laneEnd(KEYS[3], KEYS[4], ARGV[1])
 redis.call('HSET', KEYS[1], '${DECISION_FIELD.ended}', ARGV[4])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
-return {1, wake[1], wake[2]}`;
+return {1, wake[1], wake[2]}`);
 
 /** What recording an end did: false when the signal had ended before (nothing was written). */
 export interface RecordedEnd {
@@ -77,10 +77,9 @@ export class DeliveryLedger {
     const counters = countArgs(this.stats.deliveryCounters(e2eSeconds));
     const [ticker, position, price] = positionArgs({ ticker: signal.ticker, openedAt: attempt.at, lastPrice: signal.price ?? null, signalId: signal.id });
     const keys = [this.keys.decision(signal.id), this.keys.positions, this.audit.outboxKey, lane.lane, lane.parked, ...counters.keys];
-    const reply = await this.redis.eval(
-      RECORD_DELIVERED, keys.length, ...keys,
+    const reply = await RECORD_DELIVERED.run(this.redis, keys, [
       signal.id, signal.side, ticker, position, price, this.audit.encode(attempt), DECISION_TTL_SEC, ...counters.args,
-    );
+    ]);
     this.audit.queued();
     return recordedEnd(reply);
   }
@@ -109,7 +108,7 @@ export class DeliveryLedger {
     const lane = this.lanes.keysOf(signal.ticker);
     const count = countArgs(counters);
     const keys = [this.keys.decision(signal.id), this.audit.outboxKey, lane.lane, lane.parked, ...count.keys];
-    const reply = await this.redis.eval(RECORD_END, keys.length, ...keys, signal.id, auditRecord, DECISION_TTL_SEC, 'dead' satisfies SignalEnd, ...count.args);
+    const reply = await RECORD_END.run(this.redis, keys, [signal.id, auditRecord, DECISION_TTL_SEC, 'dead' satisfies SignalEnd, ...count.args]);
     this.audit.queued();
     return recordedEnd(reply);
   }

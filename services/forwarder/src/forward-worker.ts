@@ -64,6 +64,7 @@ export function forwardSignal(deps: ForwardWorkerDeps) {
   };
 
   return async (job: Job, token?: string): Promise<string> => {
+    const runStartedAt = Date.now();
     const parsed = ForwardJobSchema.safeParse(job.data);
     if (!parsed.success) {
       const salvaged = salvageSignal(job.id, job.data, parsed.error.message);
@@ -131,11 +132,14 @@ export function forwardSignal(deps: ForwardWorkerDeps) {
       facts = await limiter.schedule(isExit || signal.kind === 'manual', async () => {
         // The wait for a slot may have outlived the signal: never deliver a stale trade.
         if (Date.now() >= expiresAt) throw await expire();
-        // Or the signal ended meanwhile: this run waited out a Redis outage longer than its job's
-        // lock, another replica retook the job and delivered it, and the ticker moved on. Sending
-        // now would repeat it after a later signal of its ticker.
-        const { ended } = await ledger.state(signal.id);
-        if (ended) throw new EndedElsewhereError(ended);
+        // Or the signal ended meanwhile: this run waited (a Redis outage) longer than its job's
+        // lock lives unrenewed, another replica retook the job and delivered it, and the ticker
+        // moved on. Sending now would repeat it after a later signal of its ticker. (A shorter
+        // wait cannot have lost the lock: no need to ask.)
+        if (Date.now() - runStartedAt > config.jobLockMs / 2) {
+          const { ended } = await ledger.state(signal.id);
+          if (ended) throw new EndedElsewhereError(ended);
+        }
         at = new Date();
         return destination.deliver(signal.id, signal.body);
       }, Number.isFinite(expiresAt) ? expiresAt : undefined);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import IORedis from 'ioredis';
-import { createLogger, DECISION_FIELD, DELIVERY_PRIORITY, forwardJobOptions, loadConfig, QUEUE, redisKeys } from '@tsp/core';
+import { createLogger, DECISION_FIELD, forwardJobOptions, loadConfig, QUEUE, redisKeys } from '@tsp/core';
 import { createPrisma } from '@tsp/db';
 import { startForwarder } from '../src/service';
 import { startLocalServer, uniquePrefix, waitFor, type LocalServer } from '../../../test/support/helpers';
@@ -88,7 +88,7 @@ describe('a forwarder that cannot be talked into a wrong outcome', () => {
   it('records a delivery job that fails its schema as rejected (malformed), and sends nothing', async () => {
     const id = randomUUID();
     const data = { signal: { id, ticker: 'MALF', side: 'BUY', receivedAt: new Date().toISOString() }, basis: 'topn' };
-    await forward.add('forward', data, forwardJobOptions(id, 3, DELIVERY_PRIORITY.entry));
+    await forward.add('forward', data, forwardJobOptions(id, 3));
     const row = await waitFor(() => prisma.signal.findUnique({ where: { id } }), 10_000, 'the malformed row');
     expect(row).toMatchObject({ status: 'rejected', reason: 'malformed', ticker: 'MALF', side: 'BUY' });
     expect(requestsFor(id)).toHaveLength(0);

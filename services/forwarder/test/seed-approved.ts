@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
-import { DELIVERY_PRIORITY, forwardJobOptions, type ForwardJob, type Side, type SignalJob } from '@tsp/core';
+import { forwardJobOptions, type ForwardJob, type Side, type SignalJob } from '@tsp/core';
 import type { Prisma, PrismaClient } from '@tsp/db';
 
 /** A ticker no other test (or parallel suite) uses, so positions do not collide. */
@@ -32,7 +32,7 @@ export async function seedApproved(
   });
   await beforeQueued?.(signal.id);
   const job: ForwardJob = { signal, basis: options.manual ? 'manual' : 'topn', rank: 1, snapshotId: 'test' };
-  const jobOptions = forwardJobOptions(signal.id, options.maxAttempts ?? 8, side === 'SELL' ? DELIVERY_PRIORITY.exit : DELIVERY_PRIORITY.entry);
+  const jobOptions = forwardJobOptions(signal.id, options.maxAttempts ?? 8, side === 'SELL');
   await forward.add('forward', job, { ...jobOptions, attempts: options.runs ?? jobOptions.attempts });
   return signal;
 }

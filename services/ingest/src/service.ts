@@ -43,6 +43,8 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
   const forwardQueue = new Queue(QUEUE.forward, queueOptions);
   const backlog = new BacklogWatch(signalsQueue, redis, config.keyPrefix);
   const lanes = new TickerLanes(redis, config.keyPrefix);
+  // Accepting a signal is a MULTI: on a connection of its own, without BullMQ's scripts (see addJobInLane).
+  const intakeConnection = createFailFastRedis(config.redisUrl);
   const registry = createRegistry('ingest');
 
   if (!(await waitForRedis(redis))) logger.warn('Redis is not answering yet; /ready will say so until it does');
@@ -58,7 +60,7 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
     prisma,
     signalsQueue,
     forwardQueue,
-    intake: new SignalIntake(signalsQueue, lanes, new IdempotencyStore(redis, config.keyPrefix), config.keyPrefix),
+    intake: new SignalIntake(signalsQueue, lanes, new IdempotencyStore(redis, config.keyPrefix), config.keyPrefix, intakeConnection),
     backlog,
     stats,
     positions: new PositionBook(redis, config.keyPrefix),
@@ -101,6 +103,7 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
       await Promise.allSettled([signalsQueue.close(), forwardQueue.close()]);
       await prisma.$disconnect();
       redis.disconnect();
+      intakeConnection.disconnect();
     },
   };
 }

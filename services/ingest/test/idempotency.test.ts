@@ -67,6 +67,15 @@ describe('idempotency keys and what ingest keeps in Redis', () => {
     expect(await queue.getJob(a.body.id)).toBeDefined();
   });
 
+  it('keeps accepting after Redis\'s scripts are flushed under its live connection', async () => {
+    await send({ ticker: 'FLSH', side: 'buy' }, 'flush-1');
+    await redis.script('FLUSH');
+    const res = await send({ ticker: 'FLSH', side: 'buy' }, 'flush-2');
+    expect(res.status).toBe(202);
+    expect(await queue.getJob(res.body.id)).toBeDefined();
+    expect(await redis.zrange(keys.lane('FLSH'), '0', '-1')).toContain(res.body.id);
+  });
+
   it('registers each accepted signal in its ticker\'s lane, in acceptance order, with its job', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await send({ ticker: 'LANE', side: i % 2 ? 'sell' : 'buy' })).body.id);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ChainableCommander, default as IORedis } from 'ioredis';
-import { redisKeys } from '@tsp/core';
+import { LuaScript, redisKeys } from '@tsp/core';
 
 /** How long a repeat of the same Idempotency-Key is answered with the first signal's id. */
 export const IDEMPOTENCY_WINDOW_SEC = 24 * 3600;
@@ -25,7 +25,7 @@ export function idempotencyKeyOf(header: string | undefined, body: Record<string
 export type KeyState = { state: 'new' | 'claimed' | 'added'; signalId: string };
 
 /** KEYS: the key. ARGV: a new signal id, TTL. Claims a free key for the new id; else answers where it stands. */
-const CLAIM = `
+const CLAIM = new LuaScript('tspIdempotencyClaim', `
 local stored = redis.call('GET', KEYS[1])
 if not stored then
   redis.call('SET', KEYS[1], 'claimed:' .. ARGV[1], 'EX', ARGV[2])
@@ -33,12 +33,12 @@ if not stored then
 end
 local state, id = string.match(stored, '^(%a+):(.+)$')
 if not state then return {'added', stored} end
-return {state, id}`;
+return {state, id}`);
 
 /** KEYS: the key, the signal's job. ARGV: signal id. Only a job that exists makes its key `added`. */
-const MARK_ADDED = `
+const MARK_ADDED = new LuaScript('tspIdempotencyMarkAdded', `
 if redis.call('EXISTS', KEYS[2]) == 1 then return redis.call('SET', KEYS[1], 'added:' .. ARGV[1], 'KEEPTTL') end
-return 0`;
+return 0`);
 
 /**
  * Idempotency keys. A key is claimed before its signal's job is added and marked `added` in the
@@ -55,12 +55,17 @@ export class IdempotencyStore {
   }
 
   async claim(key: string, newSignalId: string): Promise<KeyState> {
-    const [state, signalId] = (await this.redis.eval(CLAIM, 1, this.keyOf(key), newSignalId, IDEMPOTENCY_WINDOW_SEC)) as [KeyState['state'], string];
+    const [state, signalId] = (await CLAIM.run(this.redis, [this.keyOf(key)], [newSignalId, IDEMPOTENCY_WINDOW_SEC])) as [KeyState['state'], string];
     return { state, signalId };
+  }
+
+  /** Makes markAddedIn() usable on MULTIs built on this connection. */
+  prepare(connection: IORedis): void {
+    MARK_ADDED.on(connection);
   }
 
   /** Marks the key added, within the MULTI that adds the signal's job under `jobKey`. */
   markAddedIn(multi: ChainableCommander, key: string, signalId: string, jobKey: string): ChainableCommander {
-    return multi.eval(MARK_ADDED, 2, this.keyOf(key), jobKey, signalId);
+    return MARK_ADDED.queue(multi, [this.keyOf(key), jobKey], [signalId]);
   }
 }

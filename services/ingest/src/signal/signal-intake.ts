@@ -1,4 +1,5 @@
 import type { Queue } from 'bullmq';
+import type IORedis from 'ioredis';
 import { addJobInLane, QUEUE, redisKeys, signalJobOptions, type SignalJob, type TickerLanes } from '@tsp/core';
 import type { IdempotencyStore } from './idempotency';
 
@@ -16,6 +17,8 @@ export class SignalIntake {
     private readonly lanes: TickerLanes,
     private readonly idempotency: IdempotencyStore,
     private readonly prefix: string,
+    /** Its transactions' own connection (see LaneEnqueueOptions.connection). */
+    private readonly connection: IORedis,
   ) {}
 
   /** `urgent`: a manual exit, decided before queued signals of other tickers. */
@@ -30,8 +33,11 @@ export class SignalIntake {
     }
     const job: SignalJob = { ...signal, id, ...(key ? { idempotencyKey: key } : {}) };
     const jobKey = redisKeys(this.prefix).job(QUEUE.signals, id);
-    await addJobInLane(this.lanes, this.prefix, { queue: this.queue, name: 'signal', id, ticker: job.ticker, data: job, opts: signalJobOptions(id, options.urgent) },
-      (multi) => { if (key) this.idempotency.markAddedIn(multi, key, id, jobKey); });
+    await addJobInLane(this.lanes, this.prefix, { queue: this.queue, name: 'signal', id, ticker: job.ticker, data: job, opts: signalJobOptions(id, options.urgent) }, {
+      also: (multi) => { if (key) this.idempotency.markAddedIn(multi, key, id, jobKey); },
+      prepare: (connection) => this.idempotency.prepare(connection),
+      connection: this.connection,
+    });
     return { status: 'queued', id };
   }
 }
