@@ -2,7 +2,7 @@ import { Worker, type Job, type Queue } from 'bullmq';
 import type IORedis from 'ioredis';
 import {
   DECISION_BACKOFF, decisionRetryDelayMs, forwardJobOptions, MAX_STALLED_COUNT, parkUntilTurn, QUEUE, salvageSignal,
-  SignalJobSchema, type Config, type ForwardJob, type LaneWaker, type Logger, type PositionBook, type SignalJob, type TickerLanes,
+  SignalJobSchema, type Config, type ForwardJob, type LaneWaker, type Logger, type PositionBook, type TickerLanes,
 } from '@tsp/core';
 import { hasOpenPosition, type PrismaClient } from '@tsp/db';
 import type { TopnCache } from './topn-cache';
