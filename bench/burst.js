@@ -5,10 +5,8 @@
 // time until the last delivery, duplicates, CPU per signal of each service and of Redis, and
 // Redis commands per signal.
 const http = require('node:http');
-const { randomUUID } = require('node:crypto');
 const {
-  REDIS_URL, IORedis, ensureBenchDatabase, uniquePrefix, startServices, serviceEnv, startDestination, publishTopn,
-  postJson, percentile, cpuSeconds, cleanupPrefix, deleteSignalRows, printTable, fmt, verdict, sleep, nowMs, runBench,
+  ensureBenchDatabase, withRelay, postJson, percentile, cpuSeconds, printTable, fmt, verdict, sleep, nowMs, runBench,
 } = require('./lib');
 
 const ALERTS = Number(process.env.BENCH_BURST_ALERTS || 3000);
@@ -29,18 +27,7 @@ async function redisUsage(redis) {
 
 async function main() {
   await ensureBenchDatabase();
-  const prefix = uniquePrefix('burst');
-  const destination = await startDestination();
-  const redis = new IORedis(REDIS_URL, { maxRetriesPerRequest: null });
-  const snapshotId = randomUUID();
-  await publishTopn(redis, prefix, TOPN, { snapshotId });
-  const refresher = setInterval(() => void publishTopn(redis, prefix, TOPN, { snapshotId }).catch(() => undefined), 5000);
-  const ids = [];
-  let services = null;
-  try {
-    services = await startServices(['approver', 'forwarder', 'ingest'], serviceEnv(prefix, {
-      DEST_WEBHOOK_URL: destination.url, DEST_WEBHOOK_RATE_LIMITING_ENABLED: 'false', QUEUE_MAX_SIZE: String(1e6),
-    }));
+  await withRelay('burst', TOPN, { DEST_WEBHOOK_RATE_LIMITING_ENABLED: 'false' }, async ({ prefix, destination, services, ids, redis }) => {
     const url = `${services.ingest.url}/webhook/in`;
     const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
     // Warm-up: connections open, JIT warm; sent and delivered, not measured.
@@ -97,14 +84,7 @@ async function main() {
     console.log(`${verdict(percentile(acks, 99) <= ACK_P99_TARGET_MS)}  ack p99 ${fmt(percentile(acks, 99))} ms (target ≤ ${ACK_P99_TARGET_MS} ms)`);
     console.log(`${verdict(acks[acks.length - 1] <= ACK_MAX_MS)}  ack max ${fmt(acks[acks.length - 1])} ms (TradingView gives up at ${ACK_MAX_MS} ms)`);
     console.log(`${verdict(arrived.size === accepted.length && duplicates === 0)}  every accepted alert delivered once`);
-  } finally {
-    clearInterval(refresher);
-    await services?.stop();
-    await destination.close();
-    redis.disconnect();
-    await cleanupPrefix(prefix);
-    await deleteSignalRows(ids).catch((error) => console.warn(`could not delete the bench's signal rows: ${error.message}`));
-  }
+  });
 }
 
 runBench(main);

@@ -12,11 +12,9 @@
 // Part 2, the limiter under backlog: cap 600/min, a backlog far larger than 30 s can drain; how
 // much of the cap is used, and whether any window saw more starts than the cap allows.
 const http = require('node:http');
-const { randomUUID } = require('node:crypto');
 const {
-  IORedis, REDIS_URL, cleanupPrefix, deleteSignalRows, ensureBenchDatabase, fmt, getJson, histogramDelta,
-  histogramQuantile, nowMs, parseHistogram, percentile, postJson, printTable, publishTopn, queryDb, runBench,
-  serviceEnv, sleep, startDestination, cpuSeconds, startServices, uniquePrefix, verdict, core,
+  ensureBenchDatabase, fmt, getJson, histogramDelta, histogramQuantile, nowMs, parseHistogram, percentile, postJson,
+  printTable, queryDb, runBench, sleep, cpuSeconds, verdict, withRelay, core,
 } = require('./lib');
 const { pacedLoad } = require('./paced-load');
 
@@ -32,34 +30,6 @@ const TARGET_P99_MS = 25;
 // Several tickers, as real traffic has: every delivered BUY upserts its ticker's position row.
 const TOPN = ['NVDA', 'AAPL', 'MSFT', 'AMZN', 'META', 'GOOGL', 'TSLA', 'AVGO', 'AMD', 'NFLX', 'ORCL', 'CRM', 'ADBE', 'INTC', 'QCOM'];
 const signalBody = (i) => ({ ticker: TOPN[i % TOPN.length], side: 'buy', price: 1.5 });
-
-/**
- * A prefix of its own, a Top-N kept fresh as a screener would (same snapshot, new fetched_at
- * every 5 s), the three services, a destination. run(stack) does the measuring.
- */
-async function withRelay(label, env, run) {
-  const prefix = uniquePrefix(label);
-  const destination = await startDestination();
-  const redis = new IORedis(REDIS_URL, { maxRetriesPerRequest: null });
-  const snapshotId = randomUUID();
-  await publishTopn(redis, prefix, TOPN, { snapshotId });
-  const refresher = setInterval(() => void publishTopn(redis, prefix, TOPN, { snapshotId }).catch(() => undefined), 5000);
-  const ids = [];
-  let services = null;
-  try {
-    services = await startServices(['approver', 'forwarder', 'ingest'], serviceEnv(prefix, {
-      DEST_WEBHOOK_URL: destination.url, QUEUE_MAX_SIZE: String(1e6), ...env,
-    }));
-    return await run({ prefix, destination, services, ids });
-  } finally {
-    clearInterval(refresher);
-    await services?.stop();
-    await destination.close();
-    redis.disconnect();
-    await cleanupPrefix(prefix);
-    await deleteSignalRows(ids).catch((error) => console.warn(`could not delete the bench's signal rows: ${error.message}`));
-  }
-}
 
 /** Resolves once every id has reached the destination (or the time is up); returns the ones that did not. */
 async function waitForArrivals(destination, ids, timeoutMs) {
@@ -114,7 +84,7 @@ async function measureLatency({ destination, services, accept }, rate, seconds) 
 
 async function latencyPart() {
   console.log(`part 1: ${RATE} signals/s for ${SECONDS} s, then ${LOW_RATE}/s for ${LOW_SECONDS} s, rate cap off`);
-  return withRelay('delivery', { DEST_WEBHOOK_RATE_LIMITING_ENABLED: 'false' }, async ({ destination, services, ids }) => {
+  return withRelay('delivery', TOPN, { DEST_WEBHOOK_RATE_LIMITING_ENABLED: 'false' }, async ({ destination, services, ids }) => {
     const accept = (samples) => {
       const ok = samples.filter((s) => s.status === 202);
       if (ok.length !== samples.length) console.log(`  ${samples.length - ok.length} of ${samples.length} POSTs not answered 202`);
@@ -154,7 +124,7 @@ function maxInWindow(times, windowMs) {
 
 async function capPart() {
   console.log(`part 2: cap ${CAP_PER_MIN}/min, backlog of ${BACKLOG}, ${CAP_WINDOW_SEC} s from the first delivery`);
-  return withRelay('delivery-cap', { DEST_WEBHOOK_MAX_REQ_PER_MIN: String(CAP_PER_MIN), DEST_WEBHOOK_RATE_LIMITING_ENABLED: 'true' }, async ({ destination, services, ids }) => {
+  return withRelay('delivery-cap', TOPN, { DEST_WEBHOOK_MAX_REQ_PER_MIN: String(CAP_PER_MIN), DEST_WEBHOOK_RATE_LIMITING_ENABLED: 'true' }, async ({ destination, services, ids }) => {
     const url = `${services.ingest.url}/webhook/in`;
     const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
     // The backlog goes in as fast as ingest takes it; the forwarder can only drain 10/s.

@@ -366,6 +366,36 @@ function printTable(header, rows) {
   for (const row of all.slice(1)) console.log(line(row));
 }
 
+/**
+ * A relay for one measurement: a prefix of its own, a Top-N of `tickers` kept fresh as a screener
+ * would (same snapshot, new fetched_at every 5 s), ingest, approver and forwarder, a destination.
+ * run({ prefix, destination, services, ids, redis }) does the measuring; the ids it pushes are the
+ * signal rows deleted afterwards.
+ */
+async function withRelay(label, tickers, env, run) {
+  const prefix = uniquePrefix(label);
+  const destination = await startDestination();
+  const redis = new IORedis(REDIS_URL, { maxRetriesPerRequest: null });
+  const snapshotId = randomUUID();
+  await publishTopn(redis, prefix, tickers, { snapshotId });
+  const refresher = setInterval(() => void publishTopn(redis, prefix, tickers, { snapshotId }).catch(() => undefined), 5000);
+  const ids = [];
+  let services = null;
+  try {
+    services = await startServices(['approver', 'forwarder', 'ingest'], serviceEnv(prefix, {
+      DEST_WEBHOOK_URL: destination.url, QUEUE_MAX_SIZE: String(1e6), ...env,
+    }));
+    return await run({ prefix, destination, services, ids, redis });
+  } finally {
+    clearInterval(refresher);
+    await services?.stop();
+    await destination.close();
+    redis.disconnect();
+    await cleanupPrefix(prefix);
+    await deleteSignalRows(ids).catch((error) => console.warn(`could not delete the bench's signal rows: ${error.message}`));
+  }
+}
+
 /** Runs main; any failure is printed and exits 1 (a missed target is not a failure). */
 function runBench(main) {
   main().then(
@@ -381,5 +411,5 @@ module.exports = {
   ROOT, REDIS_URL, DATABASE_URL, core, Queue, IORedis, requireFrom,
   nowMs, sleep, uniquePrefix, ensureBenchDatabase, deleteSignalRows, queryDb, freePort, getJson,
   serviceEnv, startService, startServices, cpuSeconds, cleanupPrefix, countJobs, publishTopn, startDestination, postJson,
-  percentile, parseHistogram, histogramDelta, histogramQuantile, fmt, verdict, printTable, runBench,
+  percentile, parseHistogram, histogramDelta, histogramQuantile, fmt, verdict, printTable, runBench, withRelay,
 };

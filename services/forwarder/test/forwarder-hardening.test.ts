@@ -5,7 +5,7 @@ import { createLogger, DECISION_FIELD, forwardJobOptions, loadConfig, QUEUE, red
 import { createPrisma } from '@tsp/db';
 import { startForwarder } from '../src/service';
 import { startLocalServer, uniquePrefix, waitFor, type LocalServer } from '../../../test/support/helpers';
-import { seedApproved, uniqueTicker } from './seed-approved';
+import { rowWithStatus, seedApproved, uniqueTicker } from './seed-approved';
 
 describe('a forwarder that cannot be talked into a wrong outcome', () => {
   const prefix = uniquePrefix('fwd-hard');
@@ -41,11 +41,7 @@ describe('a forwarder that cannot be talked into a wrong outcome', () => {
   });
 
   const requestsFor = (id: string) => destination.received.filter((r) => r.headers['idempotency-key'] === id);
-  const rowOnceSettled = (id: string, status: string) =>
-    waitFor(async () => {
-      const row = await prisma.signal.findUnique({ where: { id }, include: { deliveries: { orderBy: { attempt: 'asc' } } } });
-      return row?.status === status ? row : null;
-    }, 15_000, `status ${status}`);
+  const rowOnceSettled = (id: string, status: string) => rowWithStatus(prisma, id, status);
 
   it('ends an entry now when the destination asks it to wait past its TTL, with the 429 attempt recorded', async () => {
     const signal = await seedApproved(prisma, forward, { ticker: uniqueTicker('RA') }, async (id) => {

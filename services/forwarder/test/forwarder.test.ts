@@ -4,7 +4,7 @@ import { createLogger, DECISION_FIELD, loadConfig, QUEUE, redisKeys } from '@tsp
 import { createPrisma } from '@tsp/db';
 import { startForwarder } from '../src/service';
 import { jsonOf, startLocalServer, uniquePrefix, waitFor, type LocalServer } from '../../../test/support/helpers';
-import { seedApproved, uniqueTicker } from './seed-approved';
+import { rowWithStatus, seedApproved, uniqueTicker } from './seed-approved';
 
 const ADMIN = 'forwarder-admin';
 
@@ -50,11 +50,7 @@ describe('the forwarder', () => {
     return t;
   };
   const requestsFor = (id: string) => destination.received.filter((r) => r.headers['idempotency-key'] === id);
-  const rowOnceSettled = (id: string, status: string) =>
-    waitFor(async () => {
-      const row = await prisma.signal.findUnique({ where: { id }, include: { deliveries: { orderBy: { attempt: 'asc' } } } });
-      return row?.status === status ? row : null;
-    }, 15_000, `status ${status}`);
+  const rowOnceSettled = (id: string, status: string) => rowWithStatus(prisma, id, status);
 
   it('delivers an approved signal once, records the attempt and opens the position', async () => {
     const t = ticker('BUY');

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import { forwardJobOptions, type ForwardJob, type Side, type SignalJob } from '@tsp/core';
 import type { Prisma, PrismaClient } from '@tsp/db';
+import { waitFor } from '../../../test/support/helpers';
 
 /** A ticker no other test (or parallel suite) uses, so positions do not collide. */
 export const uniqueTicker = (label: string) => `${label}${randomUUID().slice(0, 5)}`.toUpperCase().replace(/[^A-Z0-9]/g, 'X');
@@ -35,4 +36,12 @@ export async function seedApproved(
   const jobOptions = forwardJobOptions(signal.id, options.maxAttempts ?? 8, side === 'SELL');
   await forward.add('forward', job, { ...jobOptions, attempts: options.runs ?? jobOptions.attempts });
   return signal;
+}
+
+/** The signal's audit row, with its attempts in order, once it has the status (within 15 s). */
+export function rowWithStatus(prisma: PrismaClient, id: string, status: string) {
+  return waitFor(async () => {
+    const row = await prisma.signal.findUnique({ where: { id }, include: { deliveries: { orderBy: { attempt: 'asc' } } } });
+    return row?.status === status ? row : null;
+  }, 15_000, `status ${status}`);
 }
