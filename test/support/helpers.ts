@@ -1,6 +1,18 @@
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import IORedis from 'ioredis';
+
+/** Deletes every Redis key of a test's prefix (its queues, lanes, counters…). */
+export async function deletePrefixKeys(prefix: string): Promise<void> {
+  const redis = new IORedis(process.env.REDIS_URL!);
+  try {
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length) await redis.del(...keys);
+  } finally {
+    redis.disconnect();
+  }
+}
 
 /** A Redis key prefix no other test run shares. */
 export function uniquePrefix(label: string): string {

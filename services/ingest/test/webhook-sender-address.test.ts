@@ -3,10 +3,9 @@
  * believes the proxy that sent it: otherwise any client could claim to be TradingView.
  */
 import request from 'supertest';
-import IORedis from 'ioredis';
 import { createLogger, loadConfig } from '@tsp/core';
 import { startIngest } from '../src/service';
-import { uniquePrefix } from '../../../test/support/helpers';
+import { deletePrefixKeys, uniquePrefix } from '../../../test/support/helpers';
 
 const TRADINGVIEW = '52.89.214.238';
 const signal = { ticker: 'AAPL', side: 'buy' };
@@ -33,10 +32,7 @@ describe.each([
 
   afterAll(async () => {
     await ingest.stop();
-    const redis = new IORedis(process.env.REDIS_URL!);
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length) await redis.del(...keys);
-    redis.disconnect();
+    await deletePrefixKeys(prefix);
   });
 
   it('refuses a sender outside the list, by its connecting address', async () => {
@@ -79,10 +75,7 @@ describe('WEBHOOK_ALLOWED_IPS=127.0.0.1 on a dual-stack socket', () => {
 
   afterAll(async () => {
     await ingest.stop();
-    const redis = new IORedis(process.env.REDIS_URL!);
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length) await redis.del(...keys);
-    redis.disconnect();
+    await deletePrefixKeys(prefix);
   });
 
   it('admits an IPv4 sender the socket reports as ::ffff:127.0.0.1', async () => {
