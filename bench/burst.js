@@ -6,7 +6,7 @@
 // Redis commands per signal.
 const http = require('node:http');
 const {
-  ensureBenchDatabase, withRelay, postJson, percentile, cpuSeconds, printTable, fmt, verdict, sleep, nowMs, runBench,
+  ensureBenchDatabase, getJson, parseCounter, withRelay, postJson, percentile, cpuSeconds, printTable, fmt, verdict, sleep, nowMs, runBench,
 } = require('./lib');
 
 const ALERTS = Number(process.env.BENCH_BURST_ALERTS || 3000);
@@ -25,6 +25,12 @@ async function redisUsage(redis) {
   return { cpu: field('used_cpu_sys') + field('used_cpu_user'), calls, byCommand };
 }
 
+/** Parks so far in the approver and the forwarder (tsp_lane_parks_total). */
+async function lanePark(services) {
+  const texts = await Promise.all(['approver', 'forwarder'].map((name) => getJson(`${services[name].url}/metrics`).then((r) => r.text)));
+  return texts.reduce((sum, text) => sum + parseCounter(text, 'tsp_lane_parks_total'), 0);
+}
+
 async function main() {
   await ensureBenchDatabase();
   await withRelay('burst', TOPN, { DEST_WEBHOOK_RATE_LIMITING_ENABLED: 'false' }, async ({ prefix, destination, services, ids, redis }) => {
@@ -41,6 +47,7 @@ async function main() {
 
     const cpuBefore = Object.fromEntries(['ingest', 'approver', 'forwarder'].map((name) => [name, cpuSeconds(services[name].child.pid)]));
     const redisBefore = await redisUsage(redis);
+    const parksBefore = await lanePark(services);
     const started = nowMs();
     let next = 0;
     const results = [];
@@ -66,6 +73,7 @@ async function main() {
     const lastDelivery = Math.max(...destination.arrivals.slice(arrivalsBefore).map((a) => a.at));
     const cpu = Object.fromEntries(Object.entries(cpuBefore).map(([name, before]) => [name, cpuSeconds(services[name].child.pid) - before]));
     const redisAfter = await redisUsage(redis);
+    const parks = (await lanePark(services)) - parksBefore;
     const acks = results.map((r) => r.answeredAt - r.sentAt).sort((a, b) => a - b);
     const delivered = destination.arrivals.slice(arrivalsBefore).filter((a) => want.has(a.id));
     const duplicates = delivered.length - new Set(delivered.map((a) => a.id)).size;
@@ -81,6 +89,7 @@ async function main() {
     console.log(`Redis commands per signal: ${fmt((redisAfter.calls - redisBefore.calls) / ALERTS, 1)} (INFO commandstats, every client of this Redis)`);
     const perCommand = Object.entries(redisAfter.byCommand).map(([name, n]) => [name, (n - (redisBefore.byCommand[name] ?? 0)) / ALERTS]).filter(([, n]) => n >= 0.5).sort((a, b) => b[1] - a[1]);
     console.log(`  of which: ${perCommand.map(([name, n]) => `${name} ${fmt(n, 1)}`).join(', ')}`);
+    console.log(`signals parked behind an earlier one of their ticker: ${fmt((parks * 100) / ALERTS, 1)} % (a park costs a delayed job and a wake-up)`);
     console.log(`${verdict(percentile(acks, 99) <= ACK_P99_TARGET_MS)}  ack p99 ${fmt(percentile(acks, 99))} ms (target ≤ ${ACK_P99_TARGET_MS} ms)`);
     console.log(`${verdict(acks[acks.length - 1] <= ACK_MAX_MS)}  ack max ${fmt(acks[acks.length - 1])} ms (TradingView gives up at ${ACK_MAX_MS} ms)`);
     console.log(`${verdict(arrived.size === accepted.length && duplicates === 0)}  every accepted alert delivered once`);

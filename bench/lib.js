@@ -139,6 +139,21 @@ function serviceEnv(prefix, extra = {}) {
  * Starts `services/<name>/dist/main.js` as a child process — its own event loop, as in production,
  * so the load generator and the service do not share one thread — and waits for GET /health.
  */
+/**
+ * Services a bench started and that still run. A bench stopped by Ctrl-C or a timeout must not
+ * leave them polling Redis: they would skew every later measurement on the machine.
+ */
+const liveChildren = new Set();
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.once(signal, () => {
+    for (const child of liveChildren) child.kill('SIGKILL');
+    process.exit(130);
+  });
+}
+process.once('exit', () => {
+  for (const child of liveChildren) child.kill('SIGKILL');
+});
+
 async function startService(name, env) {
   const port = await freePort();
   const portVar = `${name.toUpperCase()}_PORT`;
@@ -165,6 +180,8 @@ async function startService(name, env) {
     }
     await sleep(100);
   }
+  liveChildren.add(child);
+  child.once('exit', () => liveChildren.delete(child));
   return {
     name, port, url, logFile, child,
     /** SIGTERM, as an orchestrator stops it; SIGKILL if it overruns the contract's 10 s. */
@@ -311,6 +328,15 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
 }
 
+/** The sum of a Prometheus counter's series (every label set) in a /metrics text; 0 when absent. */
+function parseCounter(text, name) {
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (line === name || line.startsWith(`${name} `) || line.startsWith(`${name}{`)) total += Number(line.split(' ').pop());
+  }
+  return total;
+}
+
 /** Parses one Prometheus histogram (cumulative buckets) out of a /metrics text. */
 function parseHistogram(text, name) {
   const buckets = [];
@@ -411,5 +437,5 @@ module.exports = {
   ROOT, REDIS_URL, DATABASE_URL, core, Queue, IORedis, requireFrom,
   nowMs, sleep, uniquePrefix, ensureBenchDatabase, deleteSignalRows, queryDb, freePort, getJson,
   serviceEnv, startService, startServices, cpuSeconds, cleanupPrefix, countJobs, publishTopn, startDestination, postJson,
-  percentile, parseHistogram, histogramDelta, histogramQuantile, fmt, verdict, printTable, runBench, withRelay,
+  percentile, parseCounter, parseHistogram, histogramDelta, histogramQuantile, fmt, verdict, printTable, runBench, withRelay,
 };

@@ -79,6 +79,7 @@ export const METRIC = {
   queueJobs: 'tsp_queue_jobs',
   e2eSeconds: 'tsp_signal_e2e_seconds',
   exitsPastTtl: 'tsp_exits_past_ttl_total',
+  laneParks: 'tsp_lane_parks_total',
   auditOutbox: 'tsp_audit_outbox_records',
   auditSetAside: 'tsp_audit_records_set_aside_total',
   screenerFetches: 'tsp_screener_fetches_total',

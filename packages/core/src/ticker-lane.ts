@@ -52,9 +52,9 @@ redis.call('ZADD', KEYS[1], seq, ARGV[1])
 return seq`);
 
 /**
- * KEYS: lane, parked, positions. ARGV: id, queue to park in, job key prefix, ticker, queue names...
- * Answers {1, position open} when the signal may go, {0, head} when it must wait (it is then
- * marked parked in the queue named, for the end of the head to wake it).
+ * KEYS: lane, parked, positions. ARGV: id, queue to park in ('' for none), job key prefix, ticker,
+ * queue names... Answers {1, position open} when the signal may go, {0, head} when it must wait (it
+ * is then marked parked in the queue named, for the end of the head to wake it).
  */
 const TURN = new LuaScript('tspLaneTurn', `${ALIVE_LUA}
 local queues = {}
@@ -67,7 +67,7 @@ while true do
     return {1, redis.call('HEXISTS', KEYS[3], ARGV[4]), dropped}
   end
   if laneSignalAlive(ARGV[3], head, queues) then
-    redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+    if ARGV[2] ~= '' then redis.call('HSET', KEYS[2], ARGV[1], ARGV[2]) end
     return {0, head, dropped}
   end
   redis.call('ZREM', KEYS[1], head)
@@ -120,11 +120,14 @@ export class TickerLanes {
     return REGISTER.queue(multi, [this.keys.lane(ticker), this.keys.laneSeq, jobKey], [signalId]);
   }
 
-  /** Whether the signal heads its lane (may go now); if not, it is marked parked in `queue`. */
-  async turn(ticker: string, signalId: string, queue: QueueName): Promise<Turn> {
+  /**
+   * Whether the signal heads its lane (may go now); if not, it is marked parked in `parkIn`, to be
+   * woken there when the head ends (null: only asking, while it waits in its process).
+   */
+  async turn(ticker: string, signalId: string, parkIn: QueueName | null): Promise<Turn> {
     const [go, value, dropped] = (await TURN.run(
       this.redis, [this.keys.lane(ticker), this.keys.laneParked, this.keys.positions],
-      [signalId, queue, `${this.prefix}:`, ticker, QUEUE.signals, QUEUE.forward],
+      [signalId, parkIn ?? '', `${this.prefix}:`, ticker, QUEUE.signals, QUEUE.forward],
     )) as [number, number | string, string[]];
     return go === 1 ? { go: true, positionOpen: value === 1, dropped } : { go: false, head: String(value), dropped };
   }

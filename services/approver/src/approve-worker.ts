@@ -1,7 +1,7 @@
 import { Worker, type Job, type Queue } from 'bullmq';
 import type IORedis from 'ioredis';
 import {
-  DECISION_BACKOFF, decisionRetryDelayMs, forwardJobOptions, MAX_STALLED_COUNT, parkUntilTurn, QUEUE, salvageSignal,
+  DECISION_BACKOFF, decisionRetryDelayMs, forwardJobOptions, MAX_STALLED_COUNT, parkUntilTurn, QUEUE, RunsHere, salvageSignal, turnOrPark,
   SignalJobSchema, type Config, type ForwardJob, type LaneWaker, type Logger, type PositionBook, type TickerLanes,
 } from '@tsp/core';
 import { hasOpenPosition, type PrismaClient } from '@tsp/db';
@@ -33,7 +33,8 @@ export interface ApproveWorkerDeps {
  */
 export function approveSignal(deps: ApproveWorkerDeps) {
   const { config, prisma, ledger, topn, forwardQueue, positions, lanes, waker, logger } = deps;
-  return async (job: Job, token?: string): Promise<string> => {
+  const runsHere = new RunsHere();
+  const run = async (job: Job, token?: string): Promise<string> => {
     const parsed = SignalJobSchema.safeParse(job.data);
     if (!parsed.success) {
       const salvaged = salvageSignal(job.id, job.data, parsed.error.message);
@@ -45,8 +46,12 @@ export function approveSignal(deps: ApproveWorkerDeps) {
     const signal = parsed.data;
 
     if (decidedAtTurn(signal, config.sellPolicy)) {
-      const headsNow = async () => (await lanes.turn(signal.ticker, signal.id, QUEUE.signals)).go;
-      if (!(await headsNow())) await parkUntilTurn(job, token, headsNow);
+      const turn = await turnOrPark(lanes, runsHere, signal.ticker, signal.id, QUEUE.signals);
+      if (turn.dropped.length) logger.error('dropped signals from a ticker lane whose jobs were gone', { ticker: signal.ticker, dropped: turn.dropped });
+      if (!turn.go) {
+        deps.metrics.laneParks.inc();
+        await parkUntilTurn(job, token, async () => (await lanes.turn(signal.ticker, signal.id, QUEUE.signals)).go);
+      }
     }
 
     // Decided first (no I/O for a BUY), recorded after: a re-run's fresh decision is discarded
@@ -80,6 +85,8 @@ export function approveSignal(deps: ApproveWorkerDeps) {
     }
     return decision.approved ? 'approved' : 'rejected';
   };
+
+  return runsHere.track(run);
 }
 
 export function createApproveWorker(deps: ApproveWorkerDeps): Worker {

@@ -17,5 +17,7 @@ export function createApproverMetrics(registry: Registry, topn: TopnCache) {
   return {
     approved: new Counter({ name: METRIC.approved, help: 'Signals approved', labelNames: ['basis'], registers: [registry] }),
     rejected: new Counter({ name: METRIC.rejected, help: 'Signals rejected', labelNames: ['reason'], registers: [registry] }),
+    /** SELLs judged at their turn that found an earlier signal of their ticker still on its way. */
+    laneParks: new Counter({ name: METRIC.laneParks, help: 'Signals parked until an earlier signal of their ticker ended', registers: [registry] }),
   };
 }

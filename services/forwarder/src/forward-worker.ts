@@ -1,7 +1,7 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type IORedis from 'ioredis';
 import {
-  DESTINATION_BACKOFF, ForwardJobSchema, MAX_STALLED_COUNT, parkUntilTurn, QUEUE, salvageSignal, STAT, StartAfterDeadlineError, WindowFullError,
+  DESTINATION_BACKOFF, ForwardJobSchema, MAX_STALLED_COUNT, parkUntilTurn, QUEUE, RunsHere, salvageSignal, STAT, turnOrPark, StartAfterDeadlineError, WindowFullError,
   type Config, type DeadReason, type LaneWaker, type Logger, type SignalEnd, type SignalJob, type SystemStats, type TickerLanes,
 } from '@tsp/core';
 import type { AttemptRecord } from '@tsp/db';
@@ -48,6 +48,7 @@ class EndedElsewhereError extends Error {
 export function forwardSignal(deps: ForwardWorkerDeps) {
   const { config, destination, limiter, ledger, stats, metrics, logger, lanes, waker } = deps;
   const unrecorded = new UnrecordedDeliveries(logger);
+  const runsHere = new RunsHere();
 
   /** The 2xx came: record it (first, and whatever it takes) and wake the next signal of the ticker. */
   const recordDelivery = async (signal: SignalJob, attempt: AttemptRecord, pastTtl: boolean) => {
@@ -63,7 +64,7 @@ export function forwardSignal(deps: ForwardWorkerDeps) {
     }
   };
 
-  return async (job: Job, token?: string): Promise<string> => {
+  const run = async (job: Job, token?: string): Promise<string> => {
     const runStartedAt = Date.now();
     const parsed = ForwardJobSchema.safeParse(job.data);
     if (!parsed.success) {
@@ -113,11 +114,12 @@ export function forwardSignal(deps: ForwardWorkerDeps) {
     };
 
     // Per-ticker order: only the head of the ticker's lane may go; the rest park until it ends.
-    const turn = await lanes.turn(signal.ticker, signal.id, QUEUE.forward);
+    const turn = await turnOrPark(lanes, runsHere, signal.ticker, signal.id, QUEUE.forward);
     if (turn.dropped.length) logger.error('dropped signals from a ticker lane whose jobs were gone', { ticker: signal.ticker, dropped: turn.dropped });
     if (!turn.go) {
       // An entry waiting for its turn still expires on time; whether a SELL is an exit is known only at its turn.
       if (signal.side === 'BUY' && Date.now() >= ttlEndsAt) throw await expire();
+      metrics.laneParks.inc();
       await parkUntilTurn(job, token, async () => (await lanes.turn(signal.ticker, signal.id, QUEUE.forward)).go);
     }
     const isExit = signal.side === 'SELL' && turn.go && turn.positionOpen;
@@ -180,6 +182,8 @@ export function forwardSignal(deps: ForwardWorkerDeps) {
     await recordDelivery(signal, attemptRecord(at, facts, { status: 'forwarded', reason: null, error: null }), isExit && Date.now() >= ttlEndsAt);
     return 'forwarded';
   };
+
+  return runsHere.track(run);
 }
 
 /**
