@@ -37,6 +37,8 @@ export const redisKeys = (prefix: string) => ({
   destinationStartsHour: `${prefix}:destination:starts:hour`,
   /** The destination cap set at runtime through the forwarder admin route; overrides the env for every replica. */
   rateCap: `${prefix}:ratecap`,
+  /** Rate limiting switched on ('1') or off ('0') at runtime for every replica; absent: the env decides. One small key. */
+  rateLimiting: `${prefix}:ratelimiting`,
   /** Audit events a forwarder could not write to Postgres, applied in order when it is back. */
   auditOutbox: `${prefix}:audit:outbox`,
   auditOutboxLock: `${prefix}:audit:outbox:lock`,

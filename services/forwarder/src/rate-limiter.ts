@@ -14,6 +14,7 @@ export interface RateLimiterOptions {
   maxPerHour: number;
   /** The second window's length: an hour, shorter only in tests. */
   hourWindowMs?: number;
+  /** DEST_WEBHOOK_RATE_LIMITING_ENABLED; a switch at runtime (POST /admin/rate-limit) wins over it. */
   enabled: boolean;
   logger: Logger;
 }
@@ -42,21 +43,25 @@ export class LimiterReleasedError extends Error {
  * (patches/) to survive Redis losing its keys.
  */
 export class DestinationRateLimiter {
-  private readonly limiter: Bottleneck | null;
-  private readonly connection: Bottleneck.IORedisConnection | null;
+  /** Built by start(), on or off: limiting can be switched on at runtime. */
+  private limiter: Bottleneck | null = null;
+  private connection: Bottleneck.IORedisConnection | null = null;
   private maxPerMinute: number;
+  private enabled: boolean;
+  private switchedAtRuntime = false;
   private syncTimer: NodeJS.Timeout | null = null;
   private readonly starts: StartLog;
   private released = false;
 
   constructor(private readonly options: RateLimiterOptions) {
     this.maxPerMinute = options.maxPerMinute;
+    this.enabled = options.enabled;
     this.starts = new StartLog(options.redis);
-    if (!options.enabled) {
-      this.limiter = null;
-      this.connection = null;
-      return;
-    }
+  }
+
+  /** Applies the settings in force (runtime overrides, else this replica's env) to the shared settings. */
+  async start(): Promise<void> {
+    const { options } = this;
     const client = new IORedis(options.redisUrl, { maxRetriesPerRequest: null });
     this.connection = new Bottleneck.IORedisConnection({ Redis: IORedis, client });
     this.connection.on('error', (error: Error) => options.logger.warn('rate limiter Redis error', { error: error.message }));
@@ -69,15 +74,11 @@ export class DestinationRateLimiter {
       minTime: spacingMs(options.maxPerMinute),
     });
     this.limiter.on('error', (error: Error) => options.logger.warn('rate limiter error', { error: error.message }));
-  }
-
-  /** Applies the cap in force (runtime override, else this replica's env) to the shared settings. */
-  async start(): Promise<void> {
-    if (!this.limiter) return;
     await this.limiter.ready();
-    await this.syncCap(true);
-    // Each replica re-reads the override, so its local copy is right if Redis ever loses the limiter's keys.
-    this.syncTimer = setInterval(() => void this.syncCap(false).catch(() => undefined), CAP_SYNC_MS);
+    await this.sync(true);
+    // Each replica re-reads the overrides: a change reaches every replica within CAP_SYNC_MS, and
+    // its local copy is right if Redis ever loses the limiter's keys.
+    this.syncTimer = setInterval(() => void this.sync(false).catch(() => undefined), CAP_SYNC_MS);
   }
 
   /**
@@ -87,7 +88,7 @@ export class DestinationRateLimiter {
    * windows are full for longer than a worker should wait (no start is recorded for either).
    */
   async schedule<T>(urgent: boolean, fn: () => Promise<T>, deadline?: number): Promise<T> {
-    if (!this.limiter) return fn();
+    if (!this.enabled || !this.limiter) return fn();
     if (this.released) throw new LimiterReleasedError();
     try {
       return await this.limiter.schedule({ priority: urgent ? URGENT_PRIORITY : NORMAL_PRIORITY }, async () => {
@@ -121,11 +122,29 @@ export class DestinationRateLimiter {
   /** Sets the cap for every replica at once; it outlives restarts of the forwarders. */
   async setMaxPerMinute(maxPerMinute: number): Promise<void> {
     await this.options.redis.set(redisKeys(this.options.prefix).rateCap, String(maxPerMinute));
-    await this.syncCap(true);
+    await this.sync(true);
   }
 
-  private async syncCap(force: boolean): Promise<void> {
-    const override = Number(await this.options.redis.get(redisKeys(this.options.prefix).rateCap));
+  /**
+   * Switches limiting on or off for every replica at once (within CAP_SYNC_MS); it outlives their
+   * restarts. Starts made while it is off are not in the windows' logs: switched back on, the
+   * windows count from then.
+   */
+  async setEnabled(enabled: boolean): Promise<void> {
+    await this.options.redis.set(redisKeys(this.options.prefix).rateLimiting, enabled ? '1' : '0');
+    await this.sync(true);
+  }
+
+  private async sync(force: boolean): Promise<void> {
+    const keys = redisKeys(this.options.prefix);
+    const [capSet, switched] = await this.options.redis.mget(keys.rateCap, keys.rateLimiting);
+    const enabled = switched === '1' ? true : switched === '0' ? false : this.options.enabled;
+    this.switchedAtRuntime = switched === '1' || switched === '0';
+    if (enabled !== this.enabled) {
+      this.enabled = enabled;
+      this.options.logger.warn(`destination rate limiting switched ${enabled ? 'on' : 'off'}`);
+    }
+    const override = Number(capSet);
     const cap = Number.isInteger(override) && override > 0 ? override : this.options.maxPerMinute;
     if (!force && cap === this.maxPerMinute) return;
     this.maxPerMinute = cap;
@@ -136,12 +155,14 @@ export class DestinationRateLimiter {
     this.options.logger.info(`destination rate cap ${cap}/min`);
   }
 
+  /** The limits in force; with limiting off, the ones that would apply once it is switched on. */
   state() {
     return {
-      enabled: this.limiter !== null,
-      max_per_minute: this.limiter ? this.maxPerMinute : null,
-      max_per_hour: this.limiter ? this.options.maxPerHour : null,
-      spacing_ms: this.limiter ? spacingMs(this.maxPerMinute) : null,
+      enabled: this.enabled,
+      switched_at_runtime: this.switchedAtRuntime,
+      max_per_minute: this.maxPerMinute,
+      max_per_hour: this.options.maxPerHour,
+      spacing_ms: spacingMs(this.maxPerMinute),
     };
   }
 

@@ -178,6 +178,19 @@ describe('the forwarder', () => {
     await admin('POST', '/admin/rate-limit', { max_per_minute: 6000 });
   });
 
+  it('switches rate limiting off and on at runtime, refusing anything but a boolean', async () => {
+    for (const body of [{}, { enabled: 'false' }, { enabled: 0 }, { enabled: null }, { enabled: false, extra: 1 }, { enabled: 'fa\u0000lse' }]) {
+      const bad = await admin('POST', '/admin/rate-limit', body);
+      expect([body, bad.status]).toEqual([body, 400]);
+      expect((await jsonOf<{ error: string }>(bad)).error).toBe('invalid_rate_limit');
+    }
+    const off = await admin('POST', '/admin/rate-limit', { enabled: false });
+    expect(await off.json()).toMatchObject({ enabled: false, switched_at_runtime: true, max_per_minute: 6000 });
+    expect(await redis.get(redisKeys(prefix).rateLimiting)).toBe('0');
+    const on = await admin('POST', '/admin/rate-limit', { enabled: true, max_per_minute: 6000 });
+    expect(await on.json()).toMatchObject({ enabled: true, max_per_minute: 6000 });
+  });
+
   it('pauses delivery for every replica and resumes it', async () => {
     expect((await admin('POST', '/admin/pause')).status).toBe(200);
     const signal = await seedApproved(prisma, forward, { ticker: ticker('Z') });

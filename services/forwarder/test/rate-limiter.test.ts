@@ -1,7 +1,7 @@
 import IORedis from 'ioredis';
 import { createLogger, redisKeys } from '@tsp/core';
 import { DestinationRateLimiter } from '../src/rate-limiter';
-import { uniquePrefix } from '../../../test/support/helpers';
+import { uniquePrefix, waitFor } from '../../../test/support/helpers';
 import { densestWindow } from '../../../test/support/rate-window';
 
 /**
@@ -83,8 +83,26 @@ describe('the global destination rate limit', () => {
     expect(limiters[0].state()).toMatchObject({ max_per_hour: 4 });
   });
 
+  it('switches limiting off and on at runtime for every replica within 2 s, and for replicas started later', async () => {
+    const prefix = uniquePrefix('limit-switch');
+    const [a, b] = await replicas(prefix, 2, 600); // 100 ms spacing
+    await a.setEnabled(false);
+    await waitFor(() => !b.state().enabled, 2500, 'the other replica to switch off');
+    const free = await startTimes([b], 5);
+    expect(free[free.length - 1] - free[0]).toBeLessThan(100);
+    const late = new DestinationRateLimiter({ redisUrl: process.env.REDIS_URL!, redis, prefix, maxPerMinute: 600, maxPerHour: 1_000_000, enabled: true, logger });
+    limiters.push(late);
+    await late.start();
+    expect(late.state()).toMatchObject({ enabled: false, switched_at_runtime: true });
+    await b.setEnabled(true);
+    await waitFor(() => a.state().enabled, 2500, 'the first replica to switch back on');
+    spanAtLeast(await startTimes([a], 4), 100);
+    await redis.del(redisKeys(prefix).rateLimiting);
+  });
+
   it('lets everything through at once when rate limiting is disabled', async () => {
     const limiter = new DestinationRateLimiter({ redisUrl: process.env.REDIS_URL!, redis, prefix: 'unused', maxPerMinute: 1, maxPerHour: 1, enabled: false, logger });
+    limiters.push(limiter);
     const starts = await startTimes([limiter], 5);
     expect(starts).toHaveLength(5);
     expect(limiter.state()).toMatchObject({ enabled: false });

@@ -24,11 +24,13 @@ const iso = (ms: number | null) => (ms === null || !Number.isFinite(ms) ? null :
  * The destination's limits and what they mean for the deliveries not done yet: when the next
  * request may start, and when the backlog will have started at the current limits.
  */
-async function rateLimiterStatus(ctx: IngestContext, backlog: number, capOverride: string | null) {
+async function rateLimiterStatus(ctx: IngestContext, backlog: number, capOverride: string | null, switched: string | null) {
   const { config } = ctx;
   const perMinute = Number(capOverride) || config.destMaxReqPerMin;
-  const limits = { enabled: config.destRateLimitingEnabled, max_per_min: perMinute, max_per_hour: config.destMaxReqPerHour, set_at_runtime: capOverride !== null, backlog };
-  if (!config.destRateLimitingEnabled) return { ...limits, next_start_at: iso(Date.now()), clears_at: null };
+  // Switched on or off at runtime on the forwarder, for every replica; else the environment decides.
+  const enabled = switched === '1' ? true : switched === '0' ? false : config.destRateLimitingEnabled;
+  const limits = { enabled, max_per_min: perMinute, max_per_hour: config.destMaxReqPerHour, set_at_runtime: capOverride !== null || switched !== null, backlog };
+  if (!enabled) return { ...limits, next_start_at: iso(Date.now()), clears_at: null };
   const windows = destinationWindows(config.keyPrefix, perMinute, config.destMaxReqPerHour);
   const starts = await new StartLog(ctx.redis).starts(windows);
   const forecast = forecastStarts(backlog, windows.map((w, i) => ({ cap: w.cap, windowMs: w.windowMs, starts: starts[i] })), spacingMs(perMinute));
@@ -39,12 +41,12 @@ async function rateLimiterStatus(ctx: IngestContext, backlog: number, capOverrid
 export function getSystemStatus(ctx: IngestContext) {
   return cachedFor(STATUS_CACHE_MS, async () => {
     const keys = redisKeys(ctx.config.keyPrefix);
-    const [signals, forward, counters, topn, capOverride, deliveryPaused, auditBacklog, auditSetAside] = await Promise.all([
+    const [signals, forward, counters, topn, [capOverride, limitingSwitched], deliveryPaused, auditBacklog, auditSetAside] = await Promise.all([
       queueSummary(ctx.signalsQueue),
       queueSummary(ctx.forwardQueue),
       ctx.stats.read(),
       readTopnSet(ctx.redis, ctx.config.keyPrefix),
-      ctx.redis.get(keys.rateCap),
+      ctx.redis.mget(keys.rateCap, keys.rateLimiting),
       ctx.forwardQueue.isPaused(),
       ctx.redis.llen(keys.auditOutbox),
       ctx.redis.llen(keys.auditOutboxFailed),
@@ -62,7 +64,7 @@ export function getSystemStatus(ctx: IngestContext) {
         ? { count: topn.tickers.length, top_n: topn.top_n, fetched_at: topn.fetched_at, age_sec: Math.round(topnAgeSec(topn) * 10) / 10, stale: isTopnStale(topn, ctx.config.topnMaxAgeSec), snapshot_id: topn.snapshot_id }
         : null,
       // A cap set at runtime on the forwarder wins over the environment, for every replica.
-      rate_limiter: await rateLimiterStatus(ctx, deliveriesPending, capOverride),
+      rate_limiter: await rateLimiterStatus(ctx, deliveriesPending, capOverride, limitingSwitched),
       delivery_paused: deliveryPaused,
       // Entries older than this on arrival are rejected `stale` (0: off; an alert's max_lag overrides it).
       signal_max_lag_sec: ctx.config.signalMaxLagSec,
