@@ -4,6 +4,7 @@
  */
 
 import { InvalidIpRangeError, parseIpRange, TRADINGVIEW_IPS, type IpRange } from './ip-ranges';
+import { allowListEntryOf } from './allowed-host';
 import { redactUrl } from './redact-url';
 
 export class ConfigError extends Error {
@@ -44,6 +45,8 @@ export interface Config {
   finvizPassword: string | null;
   finvizAuthToken: string | null;
   finvizAllowedHosts: string[];
+  /** Hosts a runtime destination change may name (POST /admin/destination); by default DEST_WEBHOOK_URL's own. */
+  destAllowedHosts: string[];
   /** Pause between two requests to Finviz (pages of one scrape, login, export). */
   finvizPageDelayMs: number;
   /** Elite login form target and CSV export endpoint (overridable so a local stand-in can serve them). */
@@ -163,6 +166,7 @@ const LOG_LEVELS = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'
 
 export function loadConfig(env: Env = process.env): Config {
   const port = (name: string, fallback: number) => int(env, name, fallback, 0, 65535);
+  const destWebhookUrl = url(env, 'DEST_WEBHOOK_URL', ['http:', 'https:']);
   return {
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']) ?? 'redis://127.0.0.1:6379',
     databaseUrl:
@@ -174,12 +178,13 @@ export function loadConfig(env: Env = process.env): Config {
       approver: port('APPROVER_PORT', 8082),
       forwarder: port('FORWARDER_PORT', 8083),
     },
-    destWebhookUrl: url(env, 'DEST_WEBHOOK_URL', ['http:', 'https:']),
+    destWebhookUrl,
     destWebhookSecret: signingSecret(env, 'DEST_WEBHOOK_SECRET'),
     destMaxReqPerMin: int(env, 'DEST_WEBHOOK_MAX_REQ_PER_MIN', 60, 1, 600_000),
     destMaxReqPerHour: int(env, 'DEST_WEBHOOK_MAX_REQ_PER_HOUR', 500, 1, 36_000_000),
     destRateLimitingEnabled: bool(env, 'DEST_WEBHOOK_RATE_LIMITING_ENABLED', true),
     destTimeoutMs: int(env, 'DEST_WEBHOOK_TIMEOUT_MS', 5000, 1, 600_000),
+    destAllowedHosts: list(env, 'DEST_ALLOWED_HOSTS', destWebhookUrl ? [allowListEntryOf(destWebhookUrl)] : []),
     forwardMaxAttempts: int(env, 'FORWARD_MAX_ATTEMPTS', 8, 1, 100),
     forwardBackoffBaseMs: int(env, 'FORWARD_BACKOFF_BASE_MS', 1000, 0, 3_600_000),
     forwardBackoffMaxMs: int(env, 'FORWARD_BACKOFF_MAX_MS', 60_000, 0, 86_400_000),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Config } from './config';
+import { urlHostAllowed } from './allowed-host';
 
 /**
  * The screener's runtime configuration (`GET/POST /finviz/config`): written by ingest into
@@ -10,32 +11,8 @@ export const FINVIZ_TOP_N_MAX = 1000;
 export const FINVIZ_REFRESH_MIN_SEC = 1;
 export const FINVIZ_REFRESH_MAX_SEC = 86_400;
 
-/** An entry of FINVIZ_ALLOWED_HOSTS that names a port ("127.0.0.1:8080", "[::1]:8080"). */
-const WITH_PORT = /^(\[[^\]]+\]|[^:[\]]+):\d+$/;
-
-/**
- * True when `raw` is an http(s) URL without credentials whose host is in the allow-list. An entry
- * without a port allows only the scheme's default port, so "finviz.com" never lets a URL reach
- * another service on that host, and an internal address (127.0.0.1, 169.254.169.254) is refused
- * unless an operator listed it.
- */
-export function finvizHostAllowed(raw: string, allowedHosts: readonly string[]): boolean {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    return false;
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return false;
-  if (url.username || url.password) return false;
-  const host = url.host.toLowerCase();
-  const hostname = url.hostname.toLowerCase();
-  return allowedHosts.some((item) => {
-    const entry = item.trim().toLowerCase();
-    if (!entry) return false;
-    return WITH_PORT.test(entry) ? entry === host : entry === hostname && url.port === '';
-  });
-}
+/** The allow-list rule of every URL an operator may set at runtime (see allowed-host.ts). */
+export const finvizHostAllowed = urlHostAllowed;
 
 function isHttpUrl(raw: string): boolean {
   try {

@@ -14,6 +14,8 @@ export * from './metrics';
 export * from './stats';
 export * from './topn';
 export * from './finviz-config';
+export * from './allowed-host';
+export * from './destination-setting';
 export * from './ip-ranges';
 export * from './redact-url';
 export * from './jobs';

@@ -31,3 +31,4 @@ export * from './signal-view';
 export * from './audit-trail';
 export * from './durable-positions';
 export * from './finviz-config-store';
+export * from './destination-setting-store';

@@ -2,7 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
 import axios, { type AxiosInstance } from 'axios';
-import { parseRetryAfterMs, type OutboundBody } from '@tsp/core';
+import { parseRetryAfterMs, type DestinationTarget, type OutboundBody } from '@tsp/core';
 import { PermanentDeliveryError, TransientDeliveryError, type AttemptFacts } from './delivery-errors';
 import { signatureHeaders, webhookSigner } from './sign-request';
 
@@ -55,8 +55,10 @@ async function drain(stream: Readable, keep: number): Promise<string> {
 export class Destination {
   private readonly http: AxiosInstance;
   private readonly signer;
+  private target: DestinationTarget;
 
-  constructor(private readonly options: DestinationOptions) {
+  constructor(options: DestinationOptions) {
+    this.target = { url: options.url, timeoutMs: options.timeoutMs };
     this.signer = options.secret ? webhookSigner(options.secret) : null;
     this.http = axios.create({
       // Every answer is judged here, not by axios.
@@ -69,7 +71,13 @@ export class Destination {
     });
   }
 
+  /** Delivers to another URL, or with another timeout, from the next request on (see RuntimeDestination). */
+  retarget(target: DestinationTarget): void {
+    this.target = { ...target };
+  }
+
   async deliver(signalId: string, body: OutboundBody): Promise<AttemptFacts> {
+    const { url, timeoutMs } = this.target;
     const payload = JSON.stringify(body);
     const headers: Record<string, string> = {
       'content-type': 'application/json',
@@ -79,9 +87,9 @@ export class Destination {
     };
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
-    const deadline = AbortSignal.timeout(this.options.timeoutMs);
+    const deadline = AbortSignal.timeout(timeoutMs);
     try {
-      const response = await this.http.post<Readable>(this.options.url, payload, { headers, signal: deadline });
+      const response = await this.http.post<Readable>(url, payload, { headers, signal: deadline });
       const facts = { httpStatus: response.status, latencyMs: elapsed() };
       if (response.status >= 200 && response.status < 300) {
         // Delivered: the status is the answer. The body is drained behind it, not awaited.
@@ -97,7 +105,7 @@ export class Destination {
     } catch (error) {
       if (error instanceof TransientDeliveryError || error instanceof PermanentDeliveryError) throw error;
       const facts = { httpStatus: null, latencyMs: elapsed() };
-      if (deadline.aborted) throw new TransientDeliveryError(`timed out after ${this.options.timeoutMs} ms`, facts);
+      if (deadline.aborted) throw new TransientDeliveryError(`timed out after ${timeoutMs} ms`, facts);
       const code = (error as { code?: string }).code;
       throw new TransientDeliveryError(`${code ?? 'error'}: ${(error as Error).message}`, facts);
     }

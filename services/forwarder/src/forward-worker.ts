@@ -210,6 +210,8 @@ export function createForwardWorker(deps: ForwardWorkerDeps): Worker {
   const { config } = deps;
   const worker = new Worker(QUEUE.forward, forwardSignal(deps), {
     connection: deps.connection,
+    // Run by the caller once the destination in force is known.
+    autorun: false,
     prefix: config.keyPrefix,
     concurrency: config.forwardingWorkers,
     lockDuration: config.jobLockMs,

@@ -2,6 +2,7 @@ import type { Queue } from 'bullmq';
 import type { Config, DeadLetterStore, Logger } from '@tsp/core';
 import type { PrismaClient } from '@tsp/db';
 import type { DestinationRateLimiter } from './rate-limiter';
+import type { RuntimeDestination } from './runtime-destination';
 
 /** Everything the forwarder's admin handlers need, built once in service.ts. */
 export interface ForwarderContext {
@@ -10,5 +11,7 @@ export interface ForwarderContext {
   prisma: PrismaClient;
   forwardQueue: Queue;
   limiter: DestinationRateLimiter;
+  /** Null without DEST_WEBHOOK_URL. */
+  destination: RuntimeDestination | null;
   deadLetters: DeadLetterStore;
 }

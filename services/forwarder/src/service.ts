@@ -3,9 +3,10 @@ import {
   closeServer, createRegistry, createServiceApp, createWorkerConnections, LaneWaker, listen, pingRedis, QUEUE, SystemStats,
   TickerLanes, warnUnlessNoEviction, type Config, type Logger, type RunningService,
 } from '@tsp/core';
-import { AuditTrail, createAuditPool, createPrisma, DeadLetters, pingPostgres } from '@tsp/db';
+import { AuditTrail, createAuditPool, createPrisma, DeadLetters, DestinationSettingStore, pingPostgres } from '@tsp/db';
 import { Destination } from './deliver';
 import { DeliveryLedger } from './delivery-ledger';
+import { RuntimeDestination } from './runtime-destination';
 
 import { DestinationRateLimiter } from './rate-limiter';
 import { createForwarderMetrics } from './forwarder-metrics';
@@ -37,14 +38,23 @@ export async function startForwarder(config: Config, logger: Logger): Promise<Ru
   });
 
   let worker: Worker | null = null;
+  let runtimeDestination: RuntimeDestination | null = null;
+  let stopping = false;
   if (config.destWebhookUrl) {
     await limiter.start();
     const stats = new SystemStats(redis, config.keyPrefix);
-    worker = createForwardWorker({
-      config, logger, connection: workerConnection, limiter, metrics, lanes, stats,
+    const target = { url: config.destWebhookUrl, timeoutMs: config.destTimeoutMs };
+    const destination = new Destination({ ...target, secret: config.destWebhookSecret });
+    runtimeDestination = new RuntimeDestination(new DestinationSettingStore(prisma, config.keyPrefix), target, destination, logger);
+    const started = createForwardWorker({
+      config, logger, connection: workerConnection, limiter, metrics, lanes, stats, destination,
       ledger: new DeliveryLedger(redis, config.keyPrefix, audit, stats, lanes),
       waker: new LaneWaker({ [QUEUE.signals]: signalsQueue, [QUEUE.forward]: forwardQueue }, logger),
-      destination: new Destination({ url: config.destWebhookUrl, timeoutMs: config.destTimeoutMs, secret: config.destWebhookSecret }),
+    });
+    worker = started;
+    // No delivery before the destination in force is known (see RuntimeDestination).
+    void runtimeDestination.load(() => stopping).then((loaded) => {
+      if (loaded && !stopping) void started.run().catch((error: Error) => logger.error('forwarder worker stopped', { error: error.message }));
     });
   } else {
     logger.warn('DEST_WEBHOOK_URL is not set: approved signals wait in the forward queue until a forwarder with a destination runs');
@@ -54,14 +64,14 @@ export async function startForwarder(config: Config, logger: Logger): Promise<Ru
     service: 'forwarder',
     logger,
     routes: forwarderRoutes({
-      config, logger, prisma, forwardQueue, limiter,
+      config, logger, prisma, forwardQueue, limiter, destination: runtimeDestination,
       deadLetters: new DeadLetters({ prisma, forwardQueue, lanes, prefix: config.keyPrefix, maxAttempts: config.forwardMaxAttempts }),
     }),
     readiness: { redis: () => pingRedis(redis), postgres: () => pingPostgres(prisma) },
-    notReadyReason: () => (config.destWebhookUrl ? null : 'DEST_WEBHOOK_URL is not set; approved signals wait in the forward queue'),
+    notReadyReason: () => (config.destWebhookUrl ? runtimeDestination?.waitingReason() ?? null : 'DEST_WEBHOOK_URL is not set; approved signals wait in the forward queue'),
     status: async () => ({
       service: 'forwarder',
-      destination: config.destWebhookUrl ? new URL(config.destWebhookUrl).origin : null,
+      destination: runtimeDestination?.state() ?? null,
       signed: config.destWebhookSecret !== null,
       concurrency: config.forwardingWorkers,
       running: worker?.isRunning() ?? false,
@@ -81,6 +91,8 @@ export async function startForwarder(config: Config, logger: Logger): Promise<Ru
     async stop() {
       // Deliveries waiting for a rate-limit slot go back to the queue; in-flight ones finish
       // (close() waits); anything it cannot finish is retaken after its lock expires.
+      stopping = true;
+      runtimeDestination?.stop();
       await limiter.release();
       await worker?.close();
       await audit.close();
