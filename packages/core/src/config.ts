@@ -62,6 +62,8 @@ export interface Config {
   signalTtlSec: number;
   /** An entry whose `time` is older than this on arrival is rejected `stale`; 0: off. An alert's own `max_lag` overrides it. */
   signalMaxLagSec: number;
+  /** Late approval: a BUY rejected not_in_topn passes if its ticker enters the Top-N within this many seconds; 0: off. */
+  reapproveWindowSec: number;
   /** Audit records waiting for Postgres past which ingest answers 503 (back-pressure) rather than accept more. */
   auditOutboxMax: number;
   /** Senders allowed to post to /webhook/in; empty: any sender (then WEBHOOK_SECRET or WEBHOOK_AUTH=none is required). */
@@ -207,6 +209,7 @@ export function loadConfig(env: Env = process.env): Config {
     sellPolicy: oneOf(env, 'SELL_POLICY', ['open_position', 'always', 'topn'] as const, 'open_position'),
     signalTtlSec: int(env, 'SIGNAL_TTL_SEC', 300, 1, 86_400),
     signalMaxLagSec: int(env, 'SIGNAL_MAX_LAG_SEC', 0, 0, 30 * 86_400),
+    reapproveWindowSec: int(env, 'REAPPROVE_WINDOW_SEC', 0, 0, 86_400),
     auditOutboxMax: int(env, 'AUDIT_OUTBOX_MAX', 200_000, 1, 100_000_000),
     webhookAllowedIps: ipRanges(env, 'WEBHOOK_ALLOWED_IPS', 'must be a comma list of addresses/CIDRs or "tradingview"', { tradingview: TRADINGVIEW_IPS }),
     webhookSecret: str(env, 'WEBHOOK_SECRET'),

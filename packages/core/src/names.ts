@@ -46,6 +46,10 @@ export const redisKeys = (prefix: string) => ({
   auditOutboxFailed: `${prefix}:audit:outbox:failed`,
   /** A signal's decision, and whether it was delivered (see decision-hash.ts): decided once, even while Postgres is down. */
   decision: (signalId: string) => `${prefix}:decision:${signalId}`,
+  /** A BUY rejected not_in_topn that may still be approved late (REAPPROVE_WINDOW_SEC), one per ticker; expires with the window. */
+  latePending: (ticker: string) => `${prefix}:late:pending:${ticker}`,
+  /** When the latest signal of a ticker was received (ms), as the approver saw it; expires with the window. */
+  lateSeen: (ticker: string) => `${prefix}:late:seen:${ticker}`,
   /** Announces a runtime change of the Finviz screener config (payload: the stored config, JSON). */
   finvizConfigUpdated: `${prefix}:finviz:config:updated`,
   /** The screener replicas' leader lock (value: the leader's random id; SET NX PX, renewed). */

@@ -74,9 +74,17 @@ export function waitForRedis(redis: IORedis, timeoutMs = 3000): Promise<boolean>
  * Runs a pipeline (or MULTI) and throws its first failed command's error: exec() alone resolves
  * with them, and with null for an aborted transaction.
  */
+/** A MULTI whose WATCHed keys changed before EXEC: nothing of it was written. */
+export class TransactionAbortedError extends Error {
+  constructor() {
+    super('Redis transaction was aborted: a watched key changed');
+    this.name = 'TransactionAbortedError';
+  }
+}
+
 export async function execPipeline(pipeline: ChainableCommander): Promise<unknown[]> {
   const replies = await pipeline.exec();
-  if (!replies) throw new Error('Redis transaction was aborted');
+  if (!replies) throw new TransactionAbortedError();
   const firstError = replies.find(([error]) => error)?.[0];
   if (firstError) throw firstError;
   return replies.map(([, reply]) => reply);

@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import type { AttemptRecord, AuditRecord, DecisionRecord, ExpiryRecord, GaveUpRecord, MalformedRecord } from './audit-records';
+import type { AttemptRecord, AuditRecord, DecisionRecord, ExpiryRecord, GaveUpRecord, LateApprovalRecord, MalformedRecord } from './audit-records';
 
 /**
  * Applies a batch of audit records, oldest first, in one transaction of a few set-based
@@ -16,6 +16,7 @@ export async function applyAuditBatch(pool: Pool, records: AuditRecord[], deploy
   const expired = records.filter((r): r is ExpiryRecord => r.type === 'expired').map((r) => r.signalId);
   const malformed = records.filter((r): r is MalformedRecord => r.type === 'malformed');
   const gaveUp = records.filter((r): r is GaveUpRecord => r.type === 'gave_up').map((r) => r.signalId);
+  const lateApprovals = records.filter((r): r is LateApprovalRecord => r.type === 'late_approval');
 
   const client = await pool.connect();
   try {
@@ -23,6 +24,7 @@ export async function applyAuditBatch(pool: Pool, records: AuditRecord[], deploy
     // A signal decided and attempted within one batch (the usual case) is inserted with the
     // outcome of its latest attempt: one write of its row instead of an insert and an update.
     const inserted = decisions.length ? await insertSignals(client, decisions, latestAttempts(attempts), deployment) : new Set<string>();
+    if (lateApprovals.length) await applyLateApprovals(client, lateApprovals);
     const orphans = await orphanAttempts(client, attempts, new Set(decisions.map((d) => d.signal.id)));
     const written = attempts.filter((a) => !orphans.includes(a));
     if (written.length) {
@@ -98,6 +100,20 @@ async function insertSignals(client: PoolClient, decisions: DecisionRecord[], la
     deployment,
   ]);
   return new Set(rows.map((row) => row.id));
+}
+
+/**
+ * A rejection turned into an approval: the basis and the snapshot that admitted it are kept; the
+ * status moves only from rejected (a delivery already recorded in the same batch wins).
+ */
+function applyLateApprovals(client: PoolClient, records: LateApprovalRecord[]) {
+  return client.query(`
+    UPDATE signals s SET basis = 'late_topn', rank = v.rank, snapshot_id = v.snapshot_id, decided_at = v.decided_at,
+      status = CASE WHEN s.status = 'rejected' THEN 'approved' ELSE s.status END,
+      reason = CASE WHEN s.status = 'rejected' THEN NULL ELSE s.reason END, updated_at = now()
+    FROM unnest($1::uuid[], $2::int[], $3::text[], $4::timestamptz[]) AS v(id, rank, snapshot_id, decided_at)
+    WHERE s.id = v.id`,
+  [records.map((r) => r.signalId), records.map((r) => r.rank), records.map((r) => r.snapshotId), records.map((r) => r.decidedAt)]);
 }
 
 /** Attempts of signals that have no row, neither in Postgres nor among the batch's decisions. */

@@ -47,6 +47,15 @@ export interface MalformedRecord {
   stage: 'approver' | 'forwarder';
 }
 
-export type AuditRecord = DecisionRecord | AttemptRecord | ExpiryRecord | GaveUpRecord | MalformedRecord;
+/** A BUY rejected not_in_topn, approved later when its ticker entered the Top-N (REAPPROVE_WINDOW_SEC). */
+export interface LateApprovalRecord {
+  type: 'late_approval';
+  signalId: string;
+  rank: number | null;
+  snapshotId: string | null;
+  decidedAt: string;
+}
+
+export type AuditRecord = DecisionRecord | AttemptRecord | ExpiryRecord | GaveUpRecord | MalformedRecord | LateApprovalRecord;
 
 export const signalIdOf = (record: AuditRecord) => (record.type === 'decision' || record.type === 'malformed' ? record.signal.id : record.signalId);

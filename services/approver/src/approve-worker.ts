@@ -9,6 +9,7 @@ import type { TopnCache } from './topn-cache';
 import { decide, decidedAtTurn } from './decide';
 import type { DecisionLedger } from './decision-ledger';
 import type { ApproverMetrics } from './approver-metrics';
+import type { LateApprovals } from './late-approvals';
 
 export interface ApproveWorkerDeps {
   config: Config;
@@ -22,6 +23,8 @@ export interface ApproveWorkerDeps {
   topn: TopnCache;
   forwardQueue: Queue;
   metrics: ApproverMetrics;
+  /** REAPPROVE_WINDOW_SEC's pending BUYs (idle when it is 0). */
+  late: LateApprovals;
 }
 
 
@@ -44,6 +47,8 @@ export function approveSignal(deps: ApproveWorkerDeps) {
       return 'rejected';
     }
     const signal = parsed.data;
+    // First, before any wait: a later signal cancels a pending late approval of its ticker.
+    await deps.late.see(signal);
 
     if (decidedAtTurn(signal, config.sellPolicy)) {
       const turn = await turnOrPark(lanes, runsHere, signal.ticker, signal.id, QUEUE.signals);
@@ -71,6 +76,7 @@ export function approveSignal(deps: ApproveWorkerDeps) {
       await forwardQueue.add('forward', forward, forwardJobOptions(signal.id, config.forwardMaxAttempts, signal.side === 'SELL'));
     }
     await waker.wake(wake);
+    await deps.late.offer(signal, decision);
 
     if (isNew) {
       if (decision.approved) deps.metrics.approved.inc({ basis: decision.basis });

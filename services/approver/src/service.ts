@@ -9,6 +9,7 @@ import { createApproveWorker } from './approve-worker';
 import { createApproverMetrics } from './approver-metrics';
 import { approverRoutes } from './routes';
 import { DecisionLedger } from './decision-ledger';
+import { LateApprovals } from './late-approvals';
 
 export async function startApprover(config: Config, logger: Logger): Promise<RunningService & { port: number }> {
   const { redis, queueConnection, workerConnection } = createWorkerConnections(config.redisUrl);
@@ -26,12 +27,16 @@ export async function startApprover(config: Config, logger: Logger): Promise<Run
   const auditPool = createAuditPool(config.databaseUrl);
   const audit = new AuditTrail(auditPool, redis, config.keyPrefix, logger);
   audit.start();
+  const stats = new SystemStats(redis, config.keyPrefix);
+  const metrics = createApproverMetrics(registry, topn);
+  const late = new LateApprovals({ config, redisUrl: config.redisUrl, redis, forwardQueue, lanes, audit, stats, metrics, logger });
+  topn.onLoad((set) => void late.admit(set));
   const worker = createApproveWorker({
     config, logger, connection: workerConnection, prisma, topn, forwardQueue, lanes,
     waker: new LaneWaker({ [QUEUE.signals]: signalsQueue, [QUEUE.forward]: forwardQueue }, logger),
-    ledger: new DecisionLedger(redis, config.keyPrefix, audit, new SystemStats(redis, config.keyPrefix), lanes),
+    ledger: new DecisionLedger(redis, config.keyPrefix, audit, stats, lanes),
     positions: new PositionBook(redis, config.keyPrefix),
-    metrics: createApproverMetrics(registry, topn),
+    metrics, late,
   });
 
   const app = createServiceApp({
@@ -47,6 +52,7 @@ export async function startApprover(config: Config, logger: Logger): Promise<Run
         running: worker.isRunning(),
         sell_policy: config.sellPolicy,
         max_lag_sec: config.signalMaxLagSec,
+        reapprove_window_sec: config.reapproveWindowSec,
         topn: set ? { snapshot_id: set.snapshot_id, count: set.tickers.length, top_n: set.top_n, age_sec: topnAgeSec(set), stale: isTopnStale(set, config.topnMaxAgeSec) } : null,
       };
     },
@@ -62,6 +68,7 @@ export async function startApprover(config: Config, logger: Logger): Promise<Run
       // close() waits for in-flight decisions; a job it cannot finish is retaken after its lock expires.
       await worker.close();
       topn.stop();
+      await late.stop();
       await audit.close();
       await closeServer(server);
       await Promise.all([forwardQueue.close(), signalsQueue.close()]);

@@ -13,6 +13,7 @@ export class TopnCache {
   private loadedAt = 0;
   private poller: NodeJS.Timeout | null = null;
   private readonly keys;
+  private readonly listeners: ((set: TopnSet | null) => void)[] = [];
 
   constructor(
     private readonly redis: IORedis,
@@ -41,10 +42,16 @@ export class TopnCache {
       const next = parseTopnSet(await this.redis.get(this.keys.topn));
       this.set = next;
       this.loadedAt = Date.now();
+      for (const listener of this.listeners) listener(next);
     } catch (error) {
       // Keep the set we have: it ages, and decisions fail closed once it is stale.
       this.logger.warn('could not read the Top-N set', { error: (error as Error).message });
     }
+  }
+
+  /** Called with each set read (announced or polled). */
+  onLoad(listener: (set: TopnSet | null) => void): void {
+    this.listeners.push(listener);
   }
 
   get current(): TopnSet | null {
