@@ -31,3 +31,6 @@ export * from './signal-view';
 export * from './audit-trail';
 export * from './durable-positions';
 export * from './finviz-config-store';
+export * from './admin-action-log';
+export * from './position-corrections';
+export * from './signal-search';

@@ -3,7 +3,7 @@ import {
   closeServer, createRegistry, createServiceApp, createWorkerConnections, LaneWaker, listen, pingRedis, QUEUE, SystemStats,
   TickerLanes, warnUnlessNoEviction, type Config, type Logger, type RunningService,
 } from '@tsp/core';
-import { AuditTrail, createAuditPool, createPrisma, DeadLetters, pingPostgres } from '@tsp/db';
+import { AdminActionLog, AuditTrail, createAuditPool, createPrisma, DeadLetters, pingPostgres } from '@tsp/db';
 import { Destination } from './deliver';
 import { DeliveryLedger } from './delivery-ledger';
 
@@ -55,7 +55,8 @@ export async function startForwarder(config: Config, logger: Logger): Promise<Ru
     logger,
     routes: forwarderRoutes({
       config, logger, prisma, forwardQueue, limiter,
-      deadLetters: new DeadLetters({ prisma, forwardQueue, lanes, prefix: config.keyPrefix, maxAttempts: config.forwardMaxAttempts }),
+      adminActions: new AdminActionLog(prisma, config.keyPrefix),
+      deadLetters: new DeadLetters({ prisma, forwardQueue, lanes, prefix: config.keyPrefix, maxAttempts: config.forwardMaxAttempts, signalTtlSec: config.signalTtlSec }),
     }),
     readiness: { redis: () => pingRedis(redis), postgres: () => pingPostgres(prisma) },
     notReadyReason: () => (config.destWebhookUrl ? null : 'DEST_WEBHOOK_URL is not set; approved signals wait in the forward queue'),
