@@ -15,6 +15,7 @@ import { updateFinvizConfig } from './handlers/update-finviz-config';
 import { sellAll, sellIndividual } from './handlers/manual-sell';
 import { listPositions } from './handlers/list-positions';
 import { closePosition, openPosition } from './handlers/correct-position';
+import { CSV, exportSignals, NDJSON } from './handlers/export-signals';
 import { listAdminActions } from './handlers/list-admin-actions';
 import { finvizConfigView } from './finviz-config-view';
 import { buildOpenApi } from './openapi';
@@ -58,6 +59,14 @@ export function ingestRoutes(ctx: IngestContext): Route[] {
     {
       method: 'get', path: '/signals', handler: postgres(listSignals(ctx)), guards: guards.admin, query: api.SignalListQuerySchema,
       docs: { summary: 'Search signals, newest first', ok: { status: 200, body: api.SignalListSchema, description: 'a page of signals' }, errors: { 400: 'invalid query', ...ADMIN_ONLY, 503: 'Postgres down' } },
+    },
+    {
+      method: 'get', path: '/signals.csv', handler: postgres(exportSignals(ctx, CSV)), guards: guards.admin, query: api.SignalExportQuerySchema,
+      docs: { summary: 'Every signal the filters of /signals match, newest first, as CSV with a header row (streamed; formula-looking cells prefixed with \')', ok: { status: 200, contentType: 'text/csv', description: 'an attachment' }, errors: { 400: 'invalid query (status=queued is not exported)', ...ADMIN_ONLY, 503: 'Postgres down' } },
+    },
+    {
+      method: 'get', path: '/signals.ndjson', handler: postgres(exportSignals(ctx, NDJSON)), guards: guards.admin, query: api.SignalExportQuerySchema,
+      docs: { summary: 'Every signal the filters of /signals match, newest first, one JSON signal view a line (streamed)', ok: { status: 200, contentType: 'application/x-ndjson', description: 'an attachment' }, errors: { 400: 'invalid query (status=queued is not exported)', ...ADMIN_ONLY, 503: 'Postgres down' } },
     },
     {
       method: 'get', path: '/signals/:id', handler: getSignal(ctx), guards: guards.admin,
