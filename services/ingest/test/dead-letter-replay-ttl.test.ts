@@ -107,7 +107,7 @@ describe('replaying a dead letter past SIGNAL_TTL_SEC', () => {
     ['a body that is an array', [true]],
   ])('refuses %s (400) and replays nothing', async (_name, body) => {
     const id = await deadSignal(3600);
-    const res = await replay(id).send(body as object);
+    const res = await replay(id).send(body);
     expect(res.status).toBe(400);
     expect(await status(id)).toBe('dead');
   });

@@ -122,7 +122,7 @@ describe('signal exports', () => {
   it('applies the filters of /signals: ticker (by the ticker rule), side, status and time', async () => {
     const csv = await request(url).get('/signals.csv?ticker=exp8&side=buy&status=forwarded&from=2026-01-10T00:00:00Z&to=2026-02-10T00:00:00Z').set('Authorization', `Bearer ${ADMIN}`);
     expect(csv.status).toBe(200);
-    const rows = parse(csv.text, { columns: true }) as Record<string, string>[];
+    const rows = parse<Record<string, string>>(csv.text, { columns: true });
     expect(rows.length).toBe(await expected("ticker = 'EXP8' AND side = 'BUY' AND status = 'forwarded' AND received_at BETWEEN '2026-01-10T00:00:00Z' AND '2026-02-10T00:00:00Z'"));
     expect(rows.length).toBeGreaterThan(0);
     expect(rows.every((r) => r.ticker === 'EXP8' && r.side === 'BUY' && r.status === 'forwarded')).toBe(true);
@@ -140,7 +140,7 @@ describe('signal exports', () => {
 
   it('quotes cells with quotes, commas and newlines, and defuses cells a spreadsheet would run as formulas', async () => {
     const csv = await request(url).get('/signals.csv?ticker=QUOTE').set('Authorization', `Bearer ${ADMIN}`);
-    const [row] = parse(csv.text, { columns: true }) as Record<string, string>[];
+    const [row] = parse<Record<string, string>>(csv.text, { columns: true });
     expect(row).toMatchObject({
       id: special, kind: 'manual', ticker: 'QUOTE', status: 'dead', attempts: '1', last_http_status: '400',
       snapshot_id: '\'=HYPERLINK("http://evil.example","click")',
