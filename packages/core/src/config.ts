@@ -129,13 +129,19 @@ function list(env: Env, name: string, fallback: string[]): string[] {
   return raw.split(',').map((item) => item.trim()).filter(Boolean);
 }
 
-function oneOf<T extends string, F extends T | null>(env: Env, name: string, allowed: readonly T[], fallback: F): T | F {
+/**
+ * One of a few words. `anyCase`: written in any case (`LOG_LEVEL=INFO` is `info`: an operator
+ * should not lose a start to a capital); without it, exactly (WEBHOOK_AUTH=none is a deliberate
+ * opt-out, spelt one way).
+ */
+function oneOf<T extends string, F extends T | null>(env: Env, name: string, allowed: readonly T[], fallback: F, options: { anyCase?: boolean } = {}): T | F {
   const raw = str(env, name);
   if (raw === null) return fallback;
-  if (!(allowed as readonly string[]).includes(raw)) {
-    throw new ConfigError(name, `must be one of ${allowed.join(', ')} (got "${raw}")`);
+  const word = options.anyCase ? raw.toLowerCase() : raw;
+  if (!(allowed as readonly string[]).includes(word)) {
+    throw new ConfigError(name, `must be one of ${allowed.join(', ')}${options.anyCase ? ', in any case' : ''} (got "${raw}")`);
   }
-  return raw as T;
+  return word as T;
 }
 
 /** A comma list of addresses and CIDRs, parsed strictly; `keywords` name lists of their own. */
@@ -219,7 +225,7 @@ export function loadConfig(env: Env = process.env): Config {
     adminSessionTtlSec: int(env, 'ADMIN_SESSION_TTL_SEC', 12 * 3600, 60, 30 * 86_400),
     adminCookieSecure: str(env, 'ADMIN_COOKIE_SECURE') === null ? null : bool(env, 'ADMIN_COOKIE_SECURE', false),
     finvizUpdateToken: str(env, 'FINVIZ_UPDATE_TOKEN'),
-    logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info', { anyCase: true }),
     jobLockMs: int(env, 'JOB_LOCK_MS', 30_000, 1000, 600_000),
   };
 }

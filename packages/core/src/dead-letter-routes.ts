@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { errorResponse, type Guard, type Handler, type HttpRequest, type HttpResponse, type Route } from './http-route';
+import type { AdminActionSpec } from './admin-actions';
 import type { Logger } from './logger';
 
 /** A dead delivery as the admin API lists it: the signal's view (see the contract's GET /signals/:id). */
@@ -8,7 +9,8 @@ export interface DeadLetterView {
 }
 
 export type ReplayOutcome =
-  | { outcome: 'replayed' }
+  /** `deadReason`: why it had died (the admin-action log's "before"). */
+  | { outcome: 'replayed'; deadReason: string | null }
   | { outcome: 'not_found' }
   | { outcome: 'not_dead' }
   /**
@@ -17,7 +19,9 @@ export type ReplayOutcome =
    */
   | { outcome: 'out_of_order'; laterSignalId?: string; laterReceivedAt?: string; earlierSignalId?: string }
   /** An entry that died of old age: replay-all leaves it alone (replay it by itself if you mean it). */
-  | { outcome: 'expired' };
+  | { outcome: 'expired' }
+  /** Received longer ago than SIGNAL_TTL_SEC: replaying would send an old trade, so only with force. */
+  | { outcome: 'past_ttl'; ageSec: number; ttlSec: number };
 
 /** Where dead letters are kept and how one is sent again; packages/db implements it over Postgres and the forward queue. */
 export interface DeadLetterStore {
@@ -32,17 +36,32 @@ const REPLAY_ALL_BATCH = 500;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export const DeadListQuerySchema = z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) });
-const ReplayAcceptedSchema = z.object({ id: z.uuid(), status: z.literal('approved') });
+const ReplayAcceptedSchema = z.object({
+  id: z.uuid(),
+  status: z.literal('approved'),
+  force: z.boolean(),
+  was: z.object({ status: z.literal('dead'), reason: z.string().nullable() }).describe('the signal before the replay'),
+});
+
+/** The admin-action log's before/after of a replay: the signal's status. */
+function replayedState(_req: HttpRequest, res: HttpResponse) {
+  const body = res.body as z.infer<typeof ReplayAcceptedSchema>;
+  return { before: body.was, after: { status: body.status, force: body.force } };
+}
 const ReplayAllAcceptedSchema = z.object({
   ids: z.array(z.uuid()),
-  skipped: z.array(z.object({ id: z.uuid(), reason: z.enum(['not_found', 'not_dead', 'out_of_order', 'expired']), later_signal_id: z.uuid().optional(), earlier_signal_id: z.uuid().optional() })),
+  skipped: z.array(z.object({ id: z.uuid(), reason: z.enum(['not_found', 'not_dead', 'out_of_order', 'expired', 'past_ttl']), later_signal_id: z.uuid().optional(), earlier_signal_id: z.uuid().optional() })),
   more: z.boolean(),
 });
 const DeadListSchema = z.object({ items: z.array(z.looseObject({ id: z.uuid() }).describe("each as GET /signals/:id shows a signal")) });
 
 export const ReplayQuerySchema = z.object({
-  force: z.enum(['true', 'false']).default('false').describe('true: replay even though a later signal of the ticker was delivered'),
+  force: z.enum(['true', 'false']).default('false').describe('true: replay even though a later signal of the ticker was delivered, or the signal is older than SIGNAL_TTL_SEC'),
 });
+/** The same `force`, as a JSON body: {"force": true}. */
+export const ReplayBodySchema = z.object({
+  force: z.boolean().optional().describe('as the query parameter force=true'),
+}).strict();
 
 /** The answer to a replay that did not happen. */
 function refusal(id: string, result: Exclude<ReplayOutcome, { outcome: 'replayed' }>): HttpResponse {
@@ -61,24 +80,33 @@ function refusal(id: string, result: Exclude<ReplayOutcome, { outcome: 'replayed
         ]);
     case 'expired':
       return errorResponse(409, 'expired', `Signal ${id} died of old age (SIGNAL_TTL_SEC)`);
+    case 'past_ttl':
+      return errorResponse(409, 'past_ttl', `Signal ${id} was received ${result.ageSec} s ago, longer than SIGNAL_TTL_SEC (${result.ttlSec} s): replaying it would send an old trade. Send {"force": true} (or force=true) to replay it anyway`, [
+        { age_sec: result.ageSec, ttl_sec: result.ttlSec },
+      ]);
   }
 }
+
+/** Wraps a state-changing handler so it is written to the admin-action log (see admin-actions.ts). */
+export type Audited = (spec: AdminActionSpec) => (handler: Handler) => Handler;
 
 /**
  * The dead-letter admin routes, served by the forwarder and by ingest alike (both act on the same
  * audit rows and the same `forward` queue): list, replay one, replay all. `wrap` composes what the
- * serving service needs around each handler (ingest: Postgres outages answer 503).
+ * serving service needs around each handler (ingest: Postgres outages answer 503); `audited` logs
+ * the replays as admin actions.
  */
-export function deadLetterRoutes(store: DeadLetterStore, guards: Guard[], logger: Logger, wrap: (handler: Handler) => Handler = (h) => h): Route[] {
+export function deadLetterRoutes(store: DeadLetterStore, guards: Guard[], logger: Logger, wrap: (handler: Handler) => Handler, audited: Audited): Route[] {
   const list: Handler = async (req: HttpRequest<z.infer<typeof DeadListQuerySchema>>) => ({ status: 200, body: { items: await store.list(req.query.limit) } });
-  const replayOne: Handler = async (req: HttpRequest<z.infer<typeof ReplayQuerySchema>>) => {
+  const replayOne: Handler = async (req: HttpRequest<z.infer<typeof ReplayQuerySchema>, z.infer<typeof ReplayBodySchema>>) => {
     const { id } = req.params;
     if (!UUID.test(id)) return errorResponse(404, 'not_found', `No signal ${id}`);
     // One by one, an operator chooses each signal, an expired entry included.
-    const result = await store.replay(id, { force: req.query.force === 'true', includeExpired: true });
+    const force = req.query.force === 'true' || req.body?.force === true;
+    const result = await store.replay(id, { force, includeExpired: true });
     if (result.outcome !== 'replayed') return refusal(id, result);
     logger.info('dead delivery replayed', { id, by: req.principal });
-    return { status: 202, body: { id, status: 'approved' } };
+    return { status: 202, body: { id, status: 'approved', force, was: { status: 'dead', reason: result.deadReason } } };
   };
   const replayAll: Handler = async (req) => {
     // Oldest first: each replay joins the end of its ticker's order, so this is the order the broker sees.
@@ -101,12 +129,13 @@ export function deadLetterRoutes(store: DeadLetterStore, guards: Guard[], logger
       docs: { summary: 'Dead deliveries, most recent first, with every attempt', ok: { status: 200, body: DeadListSchema, description: 'dead letters' }, errors: { 400: 'invalid limit', 401: 'admin credentials required', ...unavailable } },
     },
     {
-      method: 'post', path: '/admin/dead/replay-all', handler: wrap(replayAll), guards, body: 'none',
+      method: 'post', path: '/admin/dead/replay-all', handler: wrap(audited({ action: 'dead_letter.replay_all' })(replayAll)), guards, body: 'none',
       docs: { summary: 'Replay the dead deliveries, oldest first, except expired entries and any that would reach the broker out of order (up to 500 a call), same Idempotency-Keys', ok: { status: 202, body: ReplayAllAcceptedSchema, description: 'replayed ids, the ones skipped and why; more=true when more remain' }, errors: { 401: 'admin credentials required', ...unavailable } },
     },
     {
-      method: 'post', path: '/admin/dead/:id/replay', handler: wrap(replayOne), guards, body: 'none', query: ReplayQuerySchema,
-      docs: { summary: 'Replay one dead delivery with the same Idempotency-Key (at the end of its ticker\'s order)', ok: { status: 202, body: ReplayAcceptedSchema, description: 'queued for delivery again' }, errors: { 401: 'admin credentials required', 404: 'no such signal', 409: 'not dead, or out of order: a later signal of the ticker was delivered or is on its way, or an earlier dead one waits (force=true overrides)', ...unavailable } },
+      method: 'post', path: '/admin/dead/:id/replay', guards, query: ReplayQuerySchema, request: ReplayBodySchema, limit: '1kb',
+      handler: wrap(audited({ action: 'dead_letter.replay', target: (req) => (UUID.test(req.params.id) ? req.params.id : null), change: replayedState })(replayOne)),
+      docs: { summary: 'Replay one dead delivery with the same Idempotency-Key (at the end of its ticker\'s order)', ok: { status: 202, body: ReplayAcceptedSchema, description: 'queued for delivery again' }, errors: { 400: 'invalid force', 401: 'admin credentials required', 404: 'no such signal', 409: 'not dead; out of order (a later signal of the ticker was delivered or is on its way, or an earlier dead one waits); or past_ttl, received longer ago than SIGNAL_TTL_SEC. force (query force=true or body {"force": true}) overrides out_of_order and past_ttl', ...unavailable } },
     },
   ];
 }

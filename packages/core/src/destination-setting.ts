@@ -21,6 +21,7 @@ export interface DestinationTarget {
  * `new URL()` drops tabs and newlines without a word ("https://bro\tker.com" becomes
  * "https://broker.com"): a URL carrying any control character or space is refused outright.
  */
+// eslint-disable-next-line no-control-regex -- refusing control characters is the point
 const CONTROL_OR_SPACE = /[\u0000-\u0020\u007f-\u009f]/;
 
 export function destinationChangeSchema(allowedHosts: readonly string[]) {

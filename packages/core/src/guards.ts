@@ -29,6 +29,7 @@ export function secretGuard(secrets: NamedSecret[], given: (req: HttpRequest) =>
       const index = matches.indexOf(true);
       if (index < 0) return errorResponse(401, 'unauthorized', refusal);
       req.principal = configured[index].name;
+      req.credential = configured[index].scheme;
       return null;
     },
   };

@@ -13,6 +13,8 @@ export interface HttpRequest<Query = Record<string, string | undefined>, Body = 
   ip: string;
   /** Which credential a guard accepted (e.g. "ADMIN_TOKEN"): the audit's "who". */
   principal?: string;
+  /** How that credential was presented (Bearer token, session cookie, token in the body): the admin-action log's token kind. */
+  credential?: AuthScheme;
 }
 
 export interface HttpResponse {
@@ -21,6 +23,11 @@ export interface HttpResponse {
   headers?: Record<string, string>;
   /** Sent as-is instead of JSON (for example Prometheus text). */
   text?: string;
+  /**
+   * Sent piece by piece as it is produced, instead of JSON (exports): the server waits for the
+   * client to take each piece before asking for the next, so a slow reader holds no backlog.
+   */
+  stream?: AsyncIterable<string>;
   contentType?: string;
 }
 
@@ -46,7 +53,8 @@ export interface RouteDocs {
   summary: string;
   /** The body as documented, when the route reads it itself (rawText routes) rather than through `request`. */
   body?: z.ZodType;
-  ok: { status: number; body?: z.ZodType; description: string };
+  /** `contentType`: what a non-JSON answer is (an export's text/csv). */
+  ok: { status: number; body?: z.ZodType; description: string; contentType?: string };
   /** Error statuses this route answers, each with the contract's JSON error body. */
   errors: Record<number, string>;
 }
@@ -74,6 +82,8 @@ export interface Route {
   accepts?: string[];
   /** Turns a rawText body into a value before the guards run (a guard may read a field of it). */
   parse?: (raw: string) => ParsedBody;
+  /** Validates the path's parameters (400 invalid_params naming each); the handler gets its output. */
+  params?: z.ZodType;
   /** Validates the query string (400 invalid_query naming each field); the handler gets its output. */
   query?: z.ZodType;
   /** Validates the JSON body (400 `invalidBody` naming each field); the handler gets its output. */

@@ -1,4 +1,6 @@
 import http from 'node:http';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import {
   DependencyUnavailableError, errorResponse, invalidFields, unavailableResponse, type HttpRequest, type HttpResponse, type Route,
@@ -49,10 +51,16 @@ function toHttpRequest(req: Request): HttpRequest {
   };
 }
 
-function send(res: Response, out: HttpResponse): void {
+function send(res: Response, out: HttpResponse, logger?: Logger): void {
   res.status(out.status);
   for (const [name, value] of Object.entries(out.headers ?? {})) res.setHeader(name, value);
-  if (out.text !== undefined) {
+  if (out.stream) {
+    res.type(out.contentType ?? 'text/plain');
+    pipeline(Readable.from(out.stream), res).catch((error: Error) => {
+      // The status is sent: all a client can be told is that the body ended early (no last chunk).
+      if (!res.writableEnded) logger?.warn('stream ended early', { error: error.message });
+    });
+  } else if (out.text !== undefined) {
     res.type(out.contentType ?? 'text/plain').send(out.text);
   } else if (out.body === undefined) {
     res.end();
@@ -113,6 +121,11 @@ async function serveRoute(route: Route, request: HttpRequest, logger: Logger): P
   for (const guard of guards.filter((g) => g.readsBody)) {
     const refusal = await guard.check(request);
     if (refusal) return refusal;
+  }
+  if (route.params) {
+    const params = route.params.safeParse(request.params);
+    if (!params.success) return invalidFields('invalid_params', 'path', params.error.issues);
+    request.params = params.data as HttpRequest['params'];
   }
   if (route.query) {
     const query = route.query.safeParse(request.query);
@@ -176,7 +189,7 @@ export function createServiceApp(options: ServiceHttpOptions): Express {
 
   for (const route of options.routes) {
     app[route.method](route.path, ...bodyReader(route), async (req: Request, res: Response) => {
-      send(res, await serveRoute(route, toHttpRequest(req), logger));
+      send(res, await serveRoute(route, toHttpRequest(req), logger), logger);
     });
   }
 

@@ -30,3 +30,4 @@ export * from './retry-after';
 export * from './cached-for';
 export * from './rate-windows';
 export * from './ticker';
+export * from './admin-actions';

@@ -1,12 +1,17 @@
 import type IORedis from 'ioredis';
 import { redisKeys } from './names';
+import { LuaScript } from './lua-script';
 
 export interface OpenPosition {
   ticker: string;
   openedAt: string;
   lastPrice: number | null;
-  signalId: string;
+  /** The signal that opened it; null when opened by hand (a position correction). */
+  signalId: string | null;
 }
+
+/** What a position correction found and did: `changed` false when the position was already as asked. */
+export type CorrectionResult = { changed: boolean; before: OpenPosition | null } | { unloaded: true };
 
 /** ARGV of POSITION_LUA's positionOpen after its key: ticker, the position as JSON, the price ('' for none). */
 export function positionArgs(position: OpenPosition): [string, string, string] {
@@ -33,6 +38,25 @@ end`;
 
 const OPEN_POSITION = `${POSITION_LUA}
 return positionOpen(KEYS[1], ARGV[1], ARGV[2], ARGV[3])`;
+
+/**
+ * A correction by hand: opens (ARGV[2] = the position) or closes (ARGV[2] = '') the ticker ARGV[1]
+ * unless it already is so, and in the same step appends ARGV[3] to the list KEYS[2] (the audit
+ * outbox), so the durable copy follows in the order of the deliveries around it.
+ * Answers {state, the position before or ''}; 'unloaded' when the book must be loaded first.
+ */
+const CORRECT_POSITION = new LuaScript('tspCorrectPosition', `
+if redis.call('HEXISTS', KEYS[1], '${LOADED_MARKER}') == 0 then return {'unloaded', ''} end
+local stored = redis.call('HGET', KEYS[1], ARGV[1])
+if ARGV[2] ~= '' then
+  if stored then return {'unchanged', stored} end
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+else
+  if not stored then return {'unchanged', ''} end
+  redis.call('HDEL', KEYS[1], ARGV[1])
+end
+redis.call('RPUSH', KEYS[2], ARGV[3])
+return {'changed', stored or ''}`);
 
 /**
  * Open positions as the approver needs them at decision time: in Redis, updated by the forwarder
@@ -68,6 +92,17 @@ export class PositionBook {
 
   async open(position: OpenPosition): Promise<void> {
     await this.redis.eval(OPEN_POSITION, 1, this.key, ...positionArgs(position));
+  }
+
+  /**
+   * Opens `change.open` or closes `change.close` by hand, unless it already is so; `journal` is
+   * appended to the list `journalKey` in the same atomic step when something changed.
+   */
+  async correct(change: { open: OpenPosition } | { close: string }, journalKey: string, journal: string): Promise<CorrectionResult> {
+    const [ticker, position] = 'open' in change ? [change.open.ticker, JSON.stringify(change.open)] : [change.close, ''];
+    const [state, before] = (await CORRECT_POSITION.run(this.redis, [this.key, journalKey], [ticker, position, journal])) as [string, string];
+    if (state === 'unloaded') return { unloaded: true };
+    return { changed: state === 'changed', before: before ? (JSON.parse(before) as OpenPosition) : null };
   }
 
   async close(ticker: string): Promise<void> {

@@ -1,5 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
-import type { AttemptRecord, AuditRecord, DecisionRecord, ExpiryRecord, GaveUpRecord, LateApprovalRecord, MalformedRecord } from './audit-records';
+import type {
+  AttemptRecord, AuditRecord, DecisionRecord, ExpiryRecord, GaveUpRecord, LateApprovalRecord, MalformedRecord, PositionCorrectionRecord,
+} from './audit-records';
 
 /**
  * Applies a batch of audit records, oldest first, in one transaction of a few set-based
@@ -17,6 +19,7 @@ export async function applyAuditBatch(pool: Pool, records: AuditRecord[], deploy
   const malformed = records.filter((r): r is MalformedRecord => r.type === 'malformed');
   const gaveUp = records.filter((r): r is GaveUpRecord => r.type === 'gave_up').map((r) => r.signalId);
   const lateApprovals = records.filter((r): r is LateApprovalRecord => r.type === 'late_approval');
+  const corrections = records.filter((r): r is PositionCorrectionRecord => r.type === 'position');
 
   const client = await pool.connect();
   try {
@@ -31,8 +34,8 @@ export async function applyAuditBatch(pool: Pool, records: AuditRecord[], deploy
       await upsertDeliveries(client, written);
       const toUpdate = lastOfEach(written, (r) => r.signalId).filter((a) => !inserted.has(a.signalId));
       if (toUpdate.length) await updateStatuses(client, toUpdate);
-      await applyPositions(client, written.filter((a) => a.status === 'forwarded'), deployment);
     }
+    if (written.length || corrections.length) await applyPositions(client, positionEvents(records, new Set(written)), deployment);
     if (expired.length) {
       await client.query(`
         UPDATE signals SET status = 'dead', reason = 'expired', updated_at = now()
@@ -157,23 +160,41 @@ function updateStatuses(client: PoolClient, latest: AttemptRecord[]) {
   [latest.map((a) => a.signalId), latest.map((a) => a.attempt), latest.map((a) => a.status), latest.map((a) => a.reason)]);
 }
 
+/** Something that opens or closes a position: a delivered BUY or SELL, or a correction by hand. */
+interface PositionEvent {
+  ticker: string;
+  opens: boolean;
+  at: string;
+  price: number | null;
+  signalId: string | null;
+}
+
+/** The batch's position events in the order they happened: delivered attempts (of those written) and corrections. */
+function positionEvents(records: AuditRecord[], written: Set<AttemptRecord>): PositionEvent[] {
+  return records.flatMap((r): PositionEvent[] => {
+    if (r.type === 'attempt' && r.status === 'forwarded' && written.has(r)) return [{ ticker: r.ticker, opens: r.side === 'BUY', at: r.at, price: r.price, signalId: r.signalId }];
+    if (r.type === 'position') return [r.open ? { ticker: r.ticker, opens: true, at: r.open.openedAt, price: r.open.lastPrice, signalId: r.open.signalId } : { ticker: r.ticker, opens: false, at: r.at, price: null, signalId: null }];
+    return [];
+  });
+}
+
 /**
- * A delivered BUY opens the ticker's position (or keeps it open, with the newer price); a
- * delivered SELL closes it. Per ticker only the batch's net effect is written: closed, opened
- * afresh after a close, or still open.
+ * A delivered BUY (or a correction) opens the ticker's position (or keeps it open, with the newer
+ * price); a delivered SELL (or a correction) closes it. Per ticker only the batch's net effect is
+ * written: closed, opened afresh after a close, or still open.
  */
-async function applyPositions(client: PoolClient, delivered: AttemptRecord[], deployment: string) {
-  const byTicker = new Map<string, AttemptRecord[]>();
-  for (const record of delivered) byTicker.set(record.ticker, [...(byTicker.get(record.ticker) ?? []), record]);
+async function applyPositions(client: PoolClient, happened: PositionEvent[], deployment: string) {
+  const byTicker = new Map<string, PositionEvent[]>();
+  for (const event of happened) byTicker.set(event.ticker, [...(byTicker.get(event.ticker) ?? []), event]);
   const closed: string[] = [];
-  const open: { ticker: string; openedAt: string; lastPrice: number | null; signalId: string }[] = [];
+  const open: { ticker: string; openedAt: string; lastPrice: number | null; signalId: string | null }[] = [];
   for (const [ticker, events] of byTicker) {
-    const lastSell = events.map((e) => e.side).lastIndexOf('SELL');
-    const buysAfter = events.slice(lastSell + 1);
-    if (lastSell >= 0) closed.push(ticker);
-    if (!buysAfter.length) continue;
-    const prices = buysAfter.map((b) => b.price).filter((p): p is number => p !== null);
-    open.push({ ticker, openedAt: buysAfter[0].at, lastPrice: prices.length ? prices[prices.length - 1] : null, signalId: buysAfter[0].signalId });
+    const lastClose = events.map((e) => e.opens).lastIndexOf(false);
+    const opensAfter = events.slice(lastClose + 1);
+    if (lastClose >= 0) closed.push(ticker);
+    if (!opensAfter.length) continue;
+    const prices = opensAfter.map((b) => b.price).filter((p): p is number => p !== null);
+    open.push({ ticker, openedAt: opensAfter[0].at, lastPrice: prices.length ? prices[prices.length - 1] : null, signalId: opensAfter[0].signalId });
   }
   // A position written before positions were per deployment ('') is this deployment's too: closing closes it.
   if (closed.length) await client.query("DELETE FROM positions WHERE ticker = ANY($1::text[]) AND deployment IN ($2, '')", [closed, deployment]);

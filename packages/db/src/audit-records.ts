@@ -1,4 +1,4 @@
-import type { DeadReason, Decision, MalformedSignal, Side, SignalJob } from '@tsp/core';
+import type { DeadReason, Decision, MalformedSignal, OpenPosition, Side, SignalJob } from '@tsp/core';
 
 /** A signal and its decision, written once by the approver. */
 export interface DecisionRecord {
@@ -56,6 +56,23 @@ export interface LateApprovalRecord {
   decidedAt: string;
 }
 
-export type AuditRecord = DecisionRecord | AttemptRecord | ExpiryRecord | GaveUpRecord | MalformedRecord | LateApprovalRecord;
+/**
+ * A position opened or closed by hand (POST /positions/:ticker/open, /close), queued with the change
+ * to the book in Redis, so the durable copy applies it in order with the deliveries around it.
+ */
+export interface PositionCorrectionRecord {
+  type: 'position';
+  ticker: string;
+  /** The position opened; null: closed. */
+  open: OpenPosition | null;
+  at: string;
+}
 
-export const signalIdOf = (record: AuditRecord) => (record.type === 'decision' || record.type === 'malformed' ? record.signal.id : record.signalId);
+export type AuditRecord = DecisionRecord | AttemptRecord | ExpiryRecord | GaveUpRecord | MalformedRecord | PositionCorrectionRecord | LateApprovalRecord;
+
+/** The signal a record is about (for a position correction, which has none, the ticker's position). */
+export function signalIdOf(record: AuditRecord): string {
+  if (record.type === 'decision' || record.type === 'malformed') return record.signal.id;
+  if (record.type === 'position') return `position:${record.ticker}`;
+  return record.signalId;
+}

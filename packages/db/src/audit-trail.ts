@@ -9,6 +9,12 @@ export * from './audit-records';
 /** As kept in the outbox: when it was queued, so a record Postgres keeps refusing can be set aside. */
 type QueuedRecord = AuditRecord & { queuedAt: number };
 
+/** A record as the outbox keeps it (with when it was queued). */
+export function encodeAuditRecord(record: AuditRecord): string {
+  const queued: QueuedRecord = { ...record, queuedAt: Date.now() };
+  return JSON.stringify(queued);
+}
+
 /**
  * Records wait this long to be written together; the audit trail lags the relay by about this.
  * Each write is a Postgres transaction of several statements whatever its size, so on a busy
@@ -106,8 +112,7 @@ export class AuditTrail {
 
   /** A record as the outbox keeps it. */
   encode(record: AuditRecord): string {
-    const queued: QueuedRecord = { ...record, queuedAt: Date.now() };
-    return JSON.stringify(queued);
+    return encodeAuditRecord(record);
   }
 
   /** Records were queued: the flusher writes them after a short wait that lets more join the batch. */

@@ -14,6 +14,8 @@ export interface DeadLettersOptions {
   lanes: TickerLanes;
   prefix: string;
   maxAttempts: number;
+  /** SIGNAL_TTL_SEC: a dead letter received longer ago than this is an old trade; it is replayed only with force. */
+  signalTtlSec: number;
 }
 
 /**
@@ -51,13 +53,15 @@ export class DeadLetters implements DeadLetterStore {
     return rows.map(viewOfSignalRow);
   }
 
-  async replay(id: string, { force, includeExpired }: { force: boolean; includeExpired: boolean }): Promise<ReplayOutcome> {
-    const { prisma, forwardQueue, lanes, prefix, maxAttempts } = this.options;
+  async replay(id: string, { force, includeExpired }: { force: boolean; includeExpired: boolean }, now = Date.now()): Promise<ReplayOutcome> {
+    const { prisma, forwardQueue, lanes, prefix, maxAttempts, signalTtlSec } = this.options;
     const row = await prisma.signal.findFirst({ where: { id, ...this.ours }, include: { _count: { select: { deliveries: true } } } });
     if (!row) return { outcome: 'not_found' };
     if (row.status !== 'dead') return { outcome: 'not_dead' };
     if (row.reason === 'expired' && !includeExpired) return { outcome: 'expired' };
     if (!force) {
+      const ageSec = Math.floor((now - row.receivedAt.getTime()) / 1000);
+      if (ageSec > signalTtlSec) return { outcome: 'past_ttl', ageSec, ttlSec: signalTtlSec };
       const outOfOrder = await this.wouldOvertake(row);
       if (outOfOrder) return outOfOrder;
     }
@@ -101,7 +105,7 @@ export class DeadLetters implements DeadLetterStore {
       await prisma.signal.updateMany({ where: { id, status: 'approved' }, data: { status: row.status, reason: row.reason } });
       throw error;
     }
-    return { outcome: 'replayed' };
+    return { outcome: 'replayed', deadReason: row.reason };
   }
 
   /**

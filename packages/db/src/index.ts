@@ -32,3 +32,6 @@ export * from './audit-trail';
 export * from './durable-positions';
 export * from './finviz-config-store';
 export * from './destination-setting-store';
+export * from './admin-action-log';
+export * from './position-corrections';
+export * from './signal-search';

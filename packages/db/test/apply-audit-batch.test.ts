@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { SignalJob } from '@tsp/core';
 import { createAuditPool, createPrisma } from '../src';
 import { applyAuditBatch } from '../src/apply-audit-batch';
-import type { AttemptRecord, DecisionRecord } from '../src/audit-records';
+import type { AttemptRecord, DecisionRecord, PositionCorrectionRecord } from '../src/audit-records';
 
 describe('writing a batch of audit records', () => {
   const prisma = createPrisma(process.env.DATABASE_URL!);
@@ -70,6 +70,28 @@ describe('writing a batch of audit records', () => {
     const sellAgain = decision('SELL');
     await applyAuditBatch(pool, [sellAgain, attempt(sellAgain, 1, 'forwarded', '2026-11-25T11:00:03Z')], DEPLOYMENT);
     expect(await prisma.position.findUnique({ where: { deployment_ticker: { deployment: DEPLOYMENT, ticker } } })).toBeNull();
+  });
+
+  it('applies a position correction in order with the deliveries of its batch', async () => {
+    const position = () => prisma.position.findUnique({ where: { deployment_ticker: { deployment: DEPLOYMENT, ticker } } });
+    const close = (at: string): PositionCorrectionRecord => ({ type: 'position', ticker, open: null, at });
+    const openByHand = (at: string, lastPrice: number | null): PositionCorrectionRecord => ({ type: 'position', ticker, open: { ticker, openedAt: at, lastPrice, signalId: null }, at });
+
+    // A BUY delivered just before the operator closed by hand: the close is the last word.
+    const buy = decision('BUY', 20);
+    await applyAuditBatch(pool, [buy, attempt(buy, 1, 'forwarded', '2026-11-25T12:00:00Z'), close('2026-11-25T12:00:01Z')], DEPLOYMENT);
+    expect(await position()).toBeNull();
+
+    // Opened by hand, then a BUY delivered: still open since the correction, with the BUY's price.
+    const buy2 = decision('BUY', 22);
+    await applyAuditBatch(pool, [openByHand('2026-11-25T12:01:00Z', 21), buy2, attempt(buy2, 1, 'forwarded', '2026-11-25T12:01:01Z')], DEPLOYMENT);
+    expect(await position()).toMatchObject({ openedAt: new Date('2026-11-25T12:01:00Z'), lastPrice: 22, signalId: null });
+
+    // Closed by hand then opened by hand in one batch: open again, from the second correction.
+    await applyAuditBatch(pool, [close('2026-11-25T12:02:00Z'), openByHand('2026-11-25T12:02:01Z', null)], DEPLOYMENT);
+    expect(await position()).toMatchObject({ openedAt: new Date('2026-11-25T12:02:01Z'), lastPrice: null, signalId: null });
+    await applyAuditBatch(pool, [close('2026-11-25T12:03:00Z')], DEPLOYMENT);
+    expect(await position()).toBeNull();
   });
 
   it('marks an expired signal dead, and returns attempts of signals that have no row instead of failing', async () => {

@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Config, DeadLetterStore, Logger } from '@tsp/core';
-import type { PrismaClient } from '@tsp/db';
+import type { AdminActionLog, PrismaClient } from '@tsp/db';
 import type { DestinationRateLimiter } from './rate-limiter';
 import type { RuntimeDestination } from './runtime-destination';
 
@@ -14,4 +14,6 @@ export interface ForwarderContext {
   /** Null without DEST_WEBHOOK_URL. */
   destination: RuntimeDestination | null;
   deadLetters: DeadLetterStore;
+  /** Every state-changing admin action (listed by ingest's GET /admin/actions). */
+  adminActions: AdminActionLog;
 }

@@ -3,7 +3,7 @@ import {
   closeServer, createRegistry, createServiceApp, createWorkerConnections, LaneWaker, listen, pingRedis, QUEUE, SystemStats,
   TickerLanes, warnUnlessNoEviction, type Config, type Logger, type RunningService,
 } from '@tsp/core';
-import { AuditTrail, createAuditPool, createPrisma, DeadLetters, DestinationSettingStore, pingPostgres } from '@tsp/db';
+import { AdminActionLog, AuditTrail, createAuditPool, createPrisma, DeadLetters, DestinationSettingStore, pingPostgres } from '@tsp/db';
 import { Destination } from './deliver';
 import { DeliveryLedger } from './delivery-ledger';
 import { RuntimeDestination } from './runtime-destination';
@@ -65,7 +65,8 @@ export async function startForwarder(config: Config, logger: Logger): Promise<Ru
     logger,
     routes: forwarderRoutes({
       config, logger, prisma, forwardQueue, limiter, destination: runtimeDestination,
-      deadLetters: new DeadLetters({ prisma, forwardQueue, lanes, prefix: config.keyPrefix, maxAttempts: config.forwardMaxAttempts }),
+      adminActions: new AdminActionLog(prisma, config.keyPrefix),
+      deadLetters: new DeadLetters({ prisma, forwardQueue, lanes, prefix: config.keyPrefix, maxAttempts: config.forwardMaxAttempts, signalTtlSec: config.signalTtlSec }),
     }),
     readiness: { redis: () => pingRedis(redis), postgres: () => pingPostgres(prisma) },
     notReadyReason: () => (config.destWebhookUrl ? runtimeDestination?.waitingReason() ?? null : 'DEST_WEBHOOK_URL is not set; approved signals wait in the forward queue'),

@@ -43,6 +43,7 @@ describe('the destination changed at runtime', () => {
   afterAll(async () => {
     for (const forwarder of forwarders) await forwarder.stop();
     await prisma.destinationSetting.deleteMany({ where: { deployment: prefix } });
+    await prisma.adminAction.deleteMany({ where: { deployment: prefix } });
     await forward.obliterate({ force: true });
     await forward.close();
     await deletePrefixKeys(prefix);
@@ -100,6 +101,10 @@ describe('the destination changed at runtime', () => {
     expect(changed.status).toBe(200);
     expect(await changed.json()).toMatchObject({ source: 'runtime', origin: second.url, timeout_ms: 3000 });
     await waitFor(async () => (await jsonOf<{ origin: string }>(admin(b, 'GET'))).origin === second.url, 2500, 'the other replica to follow');
+    // Audited: who, from where, before and after (origins and fingerprints, never the path).
+    const logged = await prisma.adminAction.findFirst({ where: { deployment: prefix, action: 'destination.update' }, orderBy: { id: 'desc' } });
+    expect(logged).toMatchObject({ outcome: 'done', tokenKind: 'admin_token', before: { origin: first.url }, after: { origin: second.url, timeout_ms: 3000 } });
+    expect(JSON.stringify(logged?.before)).not.toContain('secret-path-token');
 
     const after = await Promise.all([0, 1, 2, 3].map(() => seedApproved(prisma, forward, { ticker: uniqueTicker('DST') })));
     for (const signal of after) await rowWithStatus(prisma, signal.id, 'forwarded');

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { DeadReasonSchema, RejectReasonSchema, ApprovalBasisSchema, SideSchema, SignalKindSchema, SignalStatusSchema } from '@tsp/core';
+import { ADMIN_ACTION_OUTCOMES, DeadReasonSchema, RejectReasonSchema, ApprovalBasisSchema, parseTicker, SideSchema, SignalKindSchema, SignalStatusSchema } from '@tsp/core';
+import type { SignalFilter } from '@tsp/db';
 
 /**
  * The shapes of ingest's public API (contract section 4), as zod schemas: the OpenAPI document
@@ -54,16 +55,42 @@ export const SignalViewSchema = z.object({
 
 const isoTime = z.iso.datetime({ offset: true });
 
-export const SignalListQuerySchema = z.object({
+/** A ticker given by an operator, read by the one ticker rule (as /webhook/in reads one): `nasdaq:brk.b` → `BRK-B`. */
+function tickerSchema(description: string) {
+  return z.string().max(40).transform((raw, ctx) => {
+    const parsed = parseTicker(raw);
+    if (parsed.ok) return parsed.ticker;
+    ctx.addIssue({ code: 'custom', message: parsed.message });
+    return z.NEVER;
+  }).describe(description);
+}
+
+/** The filters of GET /signals, which the exports share. */
+export const SignalFilterQuerySchema = z.object({
   status: SignalStatusSchema.optional().describe('queued: signals still awaiting their decision, read from the queue'),
-  ticker: z.string().trim().toUpperCase().max(32).optional(),
+  ticker: tickerSchema('as /webhook/in reads it: brk.b → BRK-B').optional(),
   side: z.string().trim().toUpperCase().pipe(SideSchema).optional().describe('BUY or SELL'),
   from: isoTime.optional().describe('received at or after (ISO-8601)'),
   to: isoTime.optional().describe('received at or before (ISO-8601)'),
+});
+
+export const SignalListQuerySchema = SignalFilterQuerySchema.extend({
   limit: z.coerce.number().int().min(1).max(500).default(100),
   cursor: z.string().max(200).optional().describe('next_cursor of the previous page'),
 });
 export type SignalListQuery = z.infer<typeof SignalListQuerySchema>;
+
+/** GET /signals.csv and /signals.ndjson: the filters of /signals (no limit or cursor: every page). */
+export const SignalExportQuerySchema = SignalFilterQuerySchema;
+export type SignalExportQuery = z.infer<typeof SignalExportQuerySchema>;
+
+/** A query's filters as the signal search takes them. */
+export function signalFilterOf(query: z.infer<typeof SignalFilterQuerySchema>): SignalFilter {
+  return {
+    status: query.status, ticker: query.ticker, side: query.side,
+    from: query.from ? new Date(query.from) : undefined, to: query.to ? new Date(query.to) : undefined,
+  };
+}
 
 export const TopnHistoryQuerySchema = z.object({
   from: isoTime.optional().describe('fetched at or after (ISO-8601)'),
@@ -119,4 +146,48 @@ export const SellIndividualSchema = z.object({ ticker: z.string().min(1), token:
 export const SellAllSchema = z.object({ token: z.string().min(1).describe('ADMIN_TOKEN or FINVIZ_UPDATE_TOKEN') });
 export const SellAcceptedSchema = z.object({ ids: z.array(z.uuid()), tickers: z.array(z.string()) });
 
-export const PositionsSchema = z.array(z.object({ ticker: z.string(), opened_at: z.string(), last_price: z.number().nullable() }));
+
+
+/** A ticker in a path (/positions/:ticker/...). */
+export const TickerParamsSchema = z.object({ ticker: tickerSchema('e.g. AAPL, brk.b (→ BRK-B); the same rule as /webhook/in') });
+
+/** POST /positions/:ticker/open: the position's last price, if known (what /sell/individual would send). */
+export const OpenPositionSchema = z.object({
+  price: z.number().positive().finite().nullable().optional().describe('last known price; null or absent: none'),
+}).strict();
+
+export const PositionViewSchema = z.object({ ticker: z.string(), opened_at: z.string(), last_price: z.number().nullable() });
+
+export const PositionCorrectionSchema = z.object({
+  ticker: z.string(),
+  before: PositionViewSchema.nullable().describe('the open position before; null: none was open'),
+  after: PositionViewSchema.nullable().describe('the open position now; null: closed'),
+});
+
+export const AdminActionListQuerySchema = z.object({
+  action: z.string().max(64).regex(/^[a-z_]+(\.[a-z_]+)*$/, 'an action name such as position.close').optional(),
+  from: isoTime.optional().describe('at or after (ISO-8601)'),
+  to: isoTime.optional().describe('at or before (ISO-8601)'),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  cursor: z.string().max(200).optional().describe('next_cursor of the previous page'),
+});
+export type AdminActionListQuery = z.infer<typeof AdminActionListQuerySchema>;
+
+export const AdminActionViewSchema = z.object({
+  id: z.string().describe('increasing; unique'),
+  at: z.string().describe('when it started'),
+  token_kind: z.enum(['admin_token', 'admin_session', 'finviz_update_token', 'sell_token', 'unknown']),
+  principal: z.string().describe('ADMIN_TOKEN, FINVIZ_UPDATE_TOKEN or admin_session'),
+  address: z.string().nullable().describe('the client address (TRUST_PROXY decides whether X-Forwarded-For is believed)'),
+  action: z.string(),
+  target: z.string().nullable(),
+  before: z.unknown().describe('the state it changed, before; null when not applicable'),
+  after: z.unknown().describe('the state after; null unless it was done'),
+  outcome: z.enum(ADMIN_ACTION_OUTCOMES).describe('started: written before the action ran and never finished (the process stopped mid-way)'),
+  http_status: z.number().int().nullable(),
+  finished_at: z.string().nullable(),
+});
+
+export const AdminActionListSchema = z.object({ items: z.array(AdminActionViewSchema), next_cursor: z.string().nullable() });
+
+export const PositionsSchema = z.array(PositionViewSchema);

@@ -1,6 +1,6 @@
 import { bearerToken, DependencyUnavailableError, errorResponse, secretGuard, secretsEqual, unavailableResponse, type Guard, type HttpResponse } from '@tsp/core';
 import type { IngestContext } from './ingest-context';
-import type { AdminAuth } from './admin-door';
+import { ADMIN_PRINCIPAL, type AdminAuth } from './admin-door';
 import type { LoginThrottle } from './login-throttle';
 
 /**
@@ -57,6 +57,7 @@ export function ingestGuards(ctx: IngestContext) {
         return errorResponse(401, 'unauthorized', 'Missing or wrong webhook secret (field "secret" or header X-Webhook-Secret)');
       }
       req.principal = 'WEBHOOK_SECRET';
+      req.credential = 'webhookSecret';
       return null;
     },
   };
@@ -77,6 +78,7 @@ export function ingestGuards(ctx: IngestContext) {
       }
       if (auth.ok) {
         req.principal = auth.principal;
+        req.credential = auth.principal === ADMIN_PRINCIPAL.session ? 'adminSession' : 'adminToken';
         return null;
       }
       if (auth.reason === 'cross_origin') return errorResponse(403, 'forbidden', 'Cross-origin request refused: a session cookie needs Origin of this host (or a Bearer token)');

@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 import type IORedis from 'ioredis';
 import type { Counter } from 'prom-client';
 import type { Config, DeadLetterStore, Logger, PositionBook, SystemStats, TickerLanes } from '@tsp/core';
-import type { PrismaClient } from '@tsp/db';
+import type { AdminActionLog, PositionCorrections, PrismaClient } from '@tsp/db';
 import type { SignalIntake } from './signal/signal-intake';
 import type { BacklogWatch } from './backlog-watch';
 import type { ReceivedTally } from './received-tally';
@@ -22,6 +22,10 @@ export interface IngestContext {
   backlog: BacklogWatch;
   stats: SystemStats;
   positions: PositionBook;
+  /** Positions opened or closed by hand (POST /positions/:ticker/open, /close). */
+  positionCorrections: PositionCorrections;
+  /** Every state-changing admin action (GET /admin/actions). */
+  adminActions: AdminActionLog;
   lanes: TickerLanes;
   deadLetters: DeadLetterStore;
   received: ReceivedTally;

@@ -39,14 +39,26 @@ function security(route: Route) {
   return schemes.includes('webhookSecret') ? [{}, ...alternatives] : alternatives;
 }
 
+/** The path's parameters, typed and described by the route's params schema when it has one. */
+function pathParameters(route: Route) {
+  const { properties = {} } = (route.params ? jsonSchema(route.params) : {}) as { properties?: Record<string, { description?: string }> };
+  return [...route.path.matchAll(/:(\w+)/g)].map(([, name]) => {
+    const property = properties[name];
+    return { name, in: 'path', required: true, ...(property?.description ? { description: property.description } : {}), schema: property ?? { type: 'string' } };
+  });
+}
+
 function operation(route: Route) {
   const docs = route.docs ?? UNDOCUMENTED;
   const parameters = [
-    ...[...route.path.matchAll(/:(\w+)/g)].map(([, name]) => ({ name, in: 'path', required: true, schema: { type: 'string' } })),
+    ...pathParameters(route),
     ...queryParameters(route.query),
   ];
+  const okContent = docs.ok.contentType
+    ? { [docs.ok.contentType]: { schema: { type: 'string' } } }
+    : docs.ok.body ? { 'application/json': { schema: jsonSchema(docs.ok.body) } } : null;
   const responses: Record<string, unknown> = {
-    [docs.ok.status]: { description: docs.ok.description, ...(docs.ok.body ? { content: { 'application/json': { schema: jsonSchema(docs.ok.body) } } } : {}) },
+    [docs.ok.status]: { description: docs.ok.description, ...(okContent ? { content: okContent } : {}) },
   };
   for (const [status, description] of Object.entries(docs.errors)) {
     responses[status] = { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { deadLetterRoutes, type Route } from '@tsp/core';
+import { adminActionProvider, deadLetterRoutes, parseTicker, type HttpRequest, type Route } from '@tsp/core';
+import { FinvizConfigStore } from '@tsp/db';
 import type { IngestContext } from './ingest-context';
 import * as api from './api-schemas';
 import { ingestGuards } from './guards';
@@ -13,12 +14,25 @@ import { getFinvizConfig } from './handlers/get-finviz-config';
 import { updateFinvizConfig } from './handlers/update-finviz-config';
 import { sellAll, sellIndividual } from './handlers/manual-sell';
 import { listPositions } from './handlers/list-positions';
+import { closePosition, openPosition } from './handlers/correct-position';
+import { CSV, exportSignals, NDJSON } from './handlers/export-signals';
+import { listAdminActions } from './handlers/list-admin-actions';
+import { finvizConfigView } from './finviz-config-view';
 import { buildOpenApi } from './openapi';
 
 /** Signals are small; anything bigger than this is not an alert. */
 export const WEBHOOK_BODY_LIMIT = '16kb';
 
 const ADMIN_ONLY = { 401: 'admin token or session required' };
+const UNLOGGABLE = 'Postgres down: the admin-action log cannot be written, so nothing was done (Retry-After)';
+
+/** The sell's ticker as the log's target: normalised when valid, else quoted as sent (never raw control characters). */
+function sellTarget(req: HttpRequest): string | null {
+  const raw = (req.body as Record<string, unknown> | null)?.ticker;
+  if (typeof raw !== 'string') return null;
+  const parsed = parseTicker(raw);
+  return parsed.ok ? parsed.ticker : JSON.stringify(raw.slice(0, 40));
+}
 
 /**
  * Every public route of ingest, with who may call it, what it validates and what it answers: the
@@ -28,6 +42,9 @@ const ADMIN_ONLY = { 401: 'admin token or session required' };
 export function ingestRoutes(ctx: IngestContext): Route[] {
   const guards = ingestGuards(ctx);
   const postgres = postgresProvider(ctx);
+  const audited = adminActionProvider(ctx.adminActions, ctx.logger);
+  const finvizConfigStore = new FinvizConfigStore(ctx.prisma, ctx.config.keyPrefix);
+  const finvizConfigNow = async () => finvizConfigView(await finvizConfigStore.read(), ctx.config);
   const routes: Route[] = [
     {
       method: 'post', path: '/webhook/in', handler: receiveSignal(ctx), parse: parseWebhookBody, guards: guards.webhook,
@@ -42,6 +59,14 @@ export function ingestRoutes(ctx: IngestContext): Route[] {
     {
       method: 'get', path: '/signals', handler: postgres(listSignals(ctx)), guards: guards.admin, query: api.SignalListQuerySchema,
       docs: { summary: 'Search signals, newest first', ok: { status: 200, body: api.SignalListSchema, description: 'a page of signals' }, errors: { 400: 'invalid query', ...ADMIN_ONLY, 503: 'Postgres down' } },
+    },
+    {
+      method: 'get', path: '/signals.csv', handler: postgres(exportSignals(ctx, CSV)), guards: guards.admin, query: api.SignalExportQuerySchema,
+      docs: { summary: 'Every signal the filters of /signals match, newest first, as CSV with a header row (streamed; formula-looking cells prefixed with \')', ok: { status: 200, contentType: 'text/csv', description: 'an attachment' }, errors: { 400: 'invalid query (status=queued is not exported)', ...ADMIN_ONLY, 503: 'Postgres down' } },
+    },
+    {
+      method: 'get', path: '/signals.ndjson', handler: postgres(exportSignals(ctx, NDJSON)), guards: guards.admin, query: api.SignalExportQuerySchema,
+      docs: { summary: 'Every signal the filters of /signals match, newest first, one JSON signal view a line (streamed)', ok: { status: 200, contentType: 'application/x-ndjson', description: 'an attachment' }, errors: { 400: 'invalid query (status=queued is not exported)', ...ADMIN_ONLY, 503: 'Postgres down' } },
     },
     {
       method: 'get', path: '/signals/:id', handler: getSignal(ctx), guards: guards.admin,
@@ -60,27 +85,41 @@ export function ingestRoutes(ctx: IngestContext): Route[] {
       docs: { summary: 'The screener configuration in force (never credentials)', ok: { status: 200, body: api.FinvizConfigSchema, description: 'the configuration' }, errors: { 401: 'FINVIZ_UPDATE_TOKEN or ADMIN_TOKEN required', 503: 'Postgres down' } },
     },
     {
-      method: 'post', path: '/finviz/config', handler: updateFinvizConfig(ctx), guards: guards.finvizConfig, limit: '16kb',
+      method: 'post', path: '/finviz/config', handler: postgres(audited({ action: 'finviz_config.update', before: finvizConfigNow })(updateFinvizConfig(ctx))), guards: guards.finvizConfig, limit: '16kb',
       docs: {
         summary: 'Change the screener configuration (any subset); applied within 2 s, survives restarts',
         body: api.FinvizConfigUpdateSchema,
         ok: { status: 200, body: api.FinvizConfigSchema.extend({ announced: z.boolean().describe('false if the screeners could not be told at once; they re-read within 10 s') }), description: 'the configuration now in force' },
-        errors: { 400: 'invalid value, or a host not in FINVIZ_ALLOWED_HOSTS', 401: 'FINVIZ_UPDATE_TOKEN or ADMIN_TOKEN required', 503: 'Postgres down' },
+        errors: { 400: 'invalid value, or a host not in FINVIZ_ALLOWED_HOSTS', 401: 'FINVIZ_UPDATE_TOKEN or ADMIN_TOKEN required', 503: 'Postgres down (nothing changed)' },
       },
     },
     {
-      method: 'post', path: '/sell/individual', handler: sellIndividual(ctx), guards: guards.sellToken, limit: '4kb',
+      method: 'post', path: '/sell/individual', handler: audited({ action: 'manual_sell.individual', target: sellTarget, emergency: true })(sellIndividual(ctx)), guards: guards.sellToken, limit: '4kb',
       docs: { summary: 'Manual exit of one ticker: bypasses the Top-N filter, not the rate limit', body: api.SellIndividualSchema, ok: { status: 202, body: api.SellAcceptedSchema, description: 'queued ahead of source signals' }, errors: { 400: 'missing or invalid ticker', 401: 'wrong token', 503: 'Redis down (Retry-After)' } },
     },
     {
-      method: 'post', path: '/sell/all', handler: sellAll(ctx), guards: guards.sellToken, limit: '4kb',
+      method: 'post', path: '/sell/all', handler: audited({ action: 'manual_sell.all', emergency: true })(sellAll(ctx)), guards: guards.sellToken, limit: '4kb',
       docs: { summary: 'Manual exit of every open position', body: api.SellAllSchema, ok: { status: 202, body: api.SellAcceptedSchema, description: 'one SELL per open position, queued ahead of source signals' }, errors: { 401: 'wrong token', 503: 'Redis or Postgres down (Retry-After)' } },
     },
     {
       method: 'get', path: '/positions', handler: postgres(listPositions(ctx)), guards: guards.admin,
       docs: { summary: 'Open positions (a delivered BUY opens, a delivered SELL closes)', ok: { status: 200, body: api.PositionsSchema, description: 'open positions' }, errors: { ...ADMIN_ONLY, 503: 'Redis or Postgres down' } },
     },
-    ...deadLetterRoutes(ctx.deadLetters, guards.admin, ctx.logger, postgres),
+    {
+      method: 'post', path: '/positions/:ticker/open', guards: guards.admin, params: api.TickerParamsSchema, request: api.OpenPositionSchema, invalidBody: 'invalid_position', limit: '1kb',
+      handler: postgres(audited({ action: 'position.open', target: (req) => req.params.ticker, change: positionChange })(openPosition(ctx))),
+      docs: { summary: 'Open a position without a trade (the broker holds it, tsp does not): SELLs of the ticker then pass', ok: { status: 200, body: api.PositionCorrectionSchema, description: 'opened' }, errors: { 400: 'invalid ticker or price', ...ADMIN_ONLY, 409: 'already open (nothing changed)', 503: UNLOGGABLE } },
+    },
+    {
+      method: 'post', path: '/positions/:ticker/close', guards: guards.admin, params: api.TickerParamsSchema, body: 'none',
+      handler: postgres(audited({ action: 'position.close', target: (req) => req.params.ticker, change: positionChange })(closePosition(ctx))),
+      docs: { summary: 'Close a position without a trade (the broker closed it, tsp still holds it): SELLs of the ticker are then refused', ok: { status: 200, body: api.PositionCorrectionSchema, description: 'closed' }, errors: { 400: 'invalid ticker', ...ADMIN_ONLY, 404: 'no open position (nothing changed)', 503: UNLOGGABLE } },
+    },
+    {
+      method: 'get', path: '/admin/actions', handler: postgres(listAdminActions(ctx)), guards: guards.admin, query: api.AdminActionListQuerySchema,
+      docs: { summary: 'Every state-changing admin action, newest first: who (token kind, address), what, target, before and after', ok: { status: 200, body: api.AdminActionListSchema, description: 'a page of admin actions' }, errors: { 400: 'invalid query', ...ADMIN_ONLY, 503: 'Postgres down' } },
+    },
+    ...deadLetterRoutes(ctx.deadLetters, guards.admin, ctx.logger, postgres, audited),
   ];
   let openApi: unknown = null;
   routes.push({
@@ -88,4 +127,10 @@ export function ingestRoutes(ctx: IngestContext): Route[] {
     docs: { summary: 'This document', ok: { status: 200, description: 'OpenAPI 3.1' }, errors: {} },
   });
   return routes;
+}
+
+/** A position correction's before and after, as the handler answered them (read and changed atomically). */
+function positionChange(_req: HttpRequest, res: { body?: unknown }) {
+  const body = res.body as z.infer<typeof api.PositionCorrectionSchema>;
+  return { before: body.before, after: body.after };
 }

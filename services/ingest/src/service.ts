@@ -3,7 +3,7 @@ import {
   closeServer, createFailFastRedis, PositionBook, createRegistry, createServiceApp, listen, pingRedis, QUEUE, requireWebhookAuth, SystemStats, TickerLanes,
   UNAUTHENTICATED_WEBHOOK_WARNING, waitForRedis, warnUnlessNoEviction, type Config, type Logger, type RunningService,
 } from '@tsp/core';
-import { createPrisma, DeadLetters, pingPostgres } from '@tsp/db';
+import { AdminActionLog, createPrisma, DeadLetters, pingPostgres, PositionCorrections } from '@tsp/db';
 import type { IngestContext } from './ingest-context';
 import { ingestRoutes } from './routes';
 import { IdempotencyStore } from './signal/idempotency';
@@ -52,6 +52,7 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
   backlog.start();
 
   const stats = new SystemStats(redis, config.keyPrefix);
+  const positions = new PositionBook(redis, config.keyPrefix);
   registerSystemMetrics(registry, stats, backlog);
   const ctx: IngestContext = {
     config,
@@ -63,9 +64,11 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
     intake: new SignalIntake(signalsQueue, lanes, new IdempotencyStore(redis, config.keyPrefix), config.keyPrefix, intakeConnection),
     backlog,
     stats,
-    positions: new PositionBook(redis, config.keyPrefix),
+    positions,
+    positionCorrections: new PositionCorrections(positions, prisma),
+    adminActions: new AdminActionLog(prisma, config.keyPrefix),
     lanes,
-    deadLetters: new DeadLetters({ prisma, forwardQueue, lanes, prefix: config.keyPrefix, maxAttempts: config.forwardMaxAttempts }),
+    deadLetters: new DeadLetters({ prisma, forwardQueue, lanes, prefix: config.keyPrefix, maxAttempts: config.forwardMaxAttempts, signalTtlSec: config.signalTtlSec }),
     received: new ReceivedTally(redis, stats, config.keyPrefix, logger),
     isAllowedIp,
     adminDoor: new AdminDoor(redis, config),
