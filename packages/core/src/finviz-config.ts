@@ -56,6 +56,8 @@ export const StoredFinvizConfigSchema = z.object({
   version: z.number().int().positive(),
   updated_at: z.string(),
   updated_by: z.string(),
+  /** The strategy this config is (POST /strategies/:id/activate); null or absent before strategies were used. */
+  strategy_id: z.string().nullable().optional(),
 });
 export type StoredFinvizConfig = z.infer<typeof StoredFinvizConfigSchema>;
 

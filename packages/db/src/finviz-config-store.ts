@@ -34,10 +34,14 @@ interface FinvizConfigRow {
   version: number;
   updatedAt: Date;
   updatedBy: string;
+  strategyId: string | null;
 }
 
 function storedOf(row: FinvizConfigRow): StoredFinvizConfig {
-  return { url: row.url, top_n: row.topN, refresh: row.refreshSec, version: row.version, updated_at: row.updatedAt.toISOString(), updated_by: row.updatedBy };
+  return {
+    url: row.url, top_n: row.topN, refresh: row.refreshSec, version: row.version, updated_at: row.updatedAt.toISOString(), updated_by: row.updatedBy,
+    strategy_id: row.strategyId,
+  };
 }
 
 /** What the audit keeps of a config: what changed, the URL's credentials masked. */
@@ -64,7 +68,16 @@ export class FinvizConfigStore {
       const before = await this.read();
       const base = before ?? initial;
       const after = { url: update.url ?? base.url, top_n: update.top_n ?? base.top_n, refresh: update.refresh ?? base.refresh };
-      const stored = await this.write(before, after, who);
+      const stored = await this.write(before, after, who, before?.strategy_id ?? null);
+      if (stored) return stored;
+    }
+    throw new FinvizConfigConflictError(MAX_ATTEMPTS);
+  }
+
+  /** Makes a strategy's values the config in force, linked to it (see StrategyStore.activate). */
+  async activate(strategyId: string, values: FinvizConfigValues, who: FinvizConfigActor): Promise<StoredFinvizConfig> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+      const stored = await this.write(await this.read(), values, who, strategyId);
       if (stored) return stored;
     }
     throw new FinvizConfigConflictError(MAX_ATTEMPTS);
@@ -76,20 +89,28 @@ export class FinvizConfigStore {
    * when one was already there (nothing written, no audit row).
    */
   importOnce(values: FinvizConfigValues, who: FinvizConfigActor): Promise<StoredFinvizConfig | null> {
-    return this.write(null, values, who);
+    return this.write(null, values, who, null);
   }
 
-  /** Writes `after` over `before` (null: creates the row) with its audit row; null when another writer got there first. */
-  private write(before: StoredFinvizConfig | null, after: FinvizConfigValues, who: FinvizConfigActor): Promise<StoredFinvizConfig | null> {
+  /**
+   * Writes `after` over `before` (null: creates the row) with its audit row; null when another
+   * writer got there first. The config is the active strategy: its values are the strategy's too,
+   * in the same transaction, so /finviz/config and the strategy never disagree.
+   */
+  private write(before: StoredFinvizConfig | null, after: FinvizConfigValues, who: FinvizConfigActor, strategyId: string | null): Promise<StoredFinvizConfig | null> {
     const { deployment } = this;
     const row: FinvizConfigRow = {
       url: after.url, topN: after.top_n, refreshSec: after.refresh, version: (before?.version ?? 0) + 1, updatedAt: new Date(), updatedBy: who.actor,
+      strategyId,
     };
     return this.prisma.$transaction(async (tx) => {
       const written = before
         ? await tx.finvizConfig.updateMany({ where: { deployment, version: before.version }, data: row })
         : await tx.finvizConfig.createMany({ data: [{ deployment, ...row }], skipDuplicates: true });
       if (written.count !== 1) return null;
+      if (strategyId && after.url) {
+        await tx.strategy.updateMany({ where: { id: strategyId, deployment }, data: { url: after.url, topN: after.top_n, refreshSec: after.refresh, updatedAt: row.updatedAt } });
+      }
       await tx.finvizConfigAudit.create({
         data: {
           deployment, actor: who.actor, ip: who.ip, userAgent: who.userAgent,
