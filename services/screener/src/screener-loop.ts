@@ -1,7 +1,7 @@
 import type { Logger, TopnSet } from '@tsp/core';
 import { backoffDelayMs, MAX_RETRY_AFTER_MS } from './backoff';
-import { retryAfterOf, ScreenerError, type FetchOutcome } from './screener-errors';
-import type { TopnScrape } from './scrape-topn';
+import { retryAfterOf, ScreenerError, type FetchOutcome } from './finviz/screener-errors';
+import type { TopnScrape } from './finviz/scraper';
 import type { PublishDetails, PublishResult } from './publish-topn';
 
 /** What the loop scrapes, read afresh before every fetch so it can change at run time. */

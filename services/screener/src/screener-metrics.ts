@@ -1,10 +1,17 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { METRIC, topnAgeSec, type TopnSet } from '@tsp/core';
-import { FETCH_OUTCOMES, type FetchOutcome } from './screener-errors';
+import { FETCH_OUTCOMES, type FetchOutcome } from './finviz/screener-errors';
 
 export type ScreenerMetrics = ReturnType<typeof createScreenerMetrics>;
 
-export function createScreenerMetrics(registry: Registry, current: () => TopnSet | null, isLeader: () => boolean) {
+/** What the gauges read when scraped. */
+export interface ScreenerGaugeSources {
+  /** The set this replica last published or saw. */
+  current: () => TopnSet | null;
+  isLeader: () => boolean;
+}
+
+export function createScreenerMetrics(registry: Registry, { current, isLeader }: ScreenerGaugeSources) {
   const fetches = new Counter({
     name: METRIC.screenerFetches,
     help: 'Requests to Finviz (screener pages, Elite exports) by outcome',

@@ -1,7 +1,7 @@
 import { createLogger, type TopnSet } from '@tsp/core';
 import { ScreenerLoop, type ScreenerLoopOptions } from '../src/screener-loop';
-import { ScreenerNetworkError, ScreenerRateLimitedError, ScreenerServerError } from '../src/screener-errors';
-import type { TopnScrape } from '../src/scrape-topn';
+import { ScreenerNetworkError, ScreenerRateLimitedError, ScreenerServerError } from '../src/finviz/screener-errors';
+import type { TopnScrape } from '../src/finviz/scraper';
 
 const logger = createLogger('screener', 'error');
 const REFRESH_SEC = 600;
