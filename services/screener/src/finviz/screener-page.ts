@@ -1,6 +1,9 @@
-import { load, type CheerioAPI } from 'cheerio';
-import { parseTicker } from '@tsp/core';
-import { UnrecognisedPageError, type PageLooksLike } from './screener-errors';
+import { load } from 'cheerio';
+import { UnrecognisedPageError } from './screener-errors';
+import { classifyForeignPage, describePage } from './page/foreign-page';
+import { readResultList } from './page/result-list';
+import { findResultsTable, readTableTickers } from './page/results-table';
+import { readScreenerCount, type ScreenerCount } from './page/screener-count';
 
 /** One page of screener results, tickers in the page's (ranked) order. */
 export interface ScreenerPage {
@@ -11,117 +14,47 @@ export interface ScreenerPage {
   firstRow: number | null;
 }
 
-/*
- * Finviz has renamed its classes (table-light → screener_table), switched header cells from td
- * to th, and changed what the ticker cell holds, each time breaking scrapers that selected by
- * class. So the results table is found by what it is — the table whose header row has a
- * "Ticker" column — and the ticker is read from the most stable source the cell offers.
+/**
+ * Reads the tickers of any Finviz screener view, by structure: a table with a Ticker column
+ * (overview, valuation, financial, ownership, performance, technical, custom: results-table.ts),
+ * else the quote links, quote-page onclicks and chart images after the "#1 / N Total" count
+ * (charts, basic, tickers-only, a custom view without Ticker: result-list.ts). A page that is
+ * neither is not read as "no tickers": it throws UnrecognisedPageError, as does a page whose
+ * tickers contradict its count.
  */
-
-const TICKER_HEADER = 'ticker';
-/** Ticker links across Finviz's URL styles: quote.ashx?t= (≤2025), quote?t= (2026), stock?t= (2026-07). */
-const QUOTE_PATH = /(?:^|\/)(?:quote(?:\.ashx)?|stock)$/i;
-const COUNT_TEXT = /(?:#\s*([\d,]+)\s*\/\s*)?([\d,]+)\s+Total\b/i;
-const COUNT_TEXT_STRICT = /#\s*([\d,]+)\s*\/\s*([\d,]+)\s+Total\b/i;
-
 export function parseScreener(html: string): ScreenerPage {
   const $ = load(html);
-  const results = findResultsTable($);
-  if (!results) {
+  const count = readScreenerCount($);
+  const table = findResultsTable($);
+  let tickers: string[];
+  if (table) {
+    tickers = readTableTickers($, table);
+  } else if (count.element) {
+    tickers = count.total === 0 ? [] : readResultList($, count.element, remainingRows(count));
+  } else {
     const looksLike = classifyForeignPage($);
-    throw new UnrecognisedPageError(`no screener results table on the page (${describePage($, looksLike)})`, looksLike);
+    throw new UnrecognisedPageError(`no screener results on the page: neither a results table with a Ticker column nor a "#1 / N Total" count (${describePage($, looksLike)})`, looksLike);
   }
-  const { total, firstRow } = readCount($);
-  const tickers = readTickers($, results);
-  if (tickers.length === 0 && total !== 0) {
-    // A table with a header and no rows, while the page does not say "0 Total", is a broken
-    // or truncated page; an empty Top-N would reject every signal.
-    throw new UnrecognisedPageError('the results table has no rows but the page does not report 0 results');
+  checkAgainstCount(tickers, count, table !== null);
+  return { tickers, total: count.total, firstRow: count.firstRow };
+}
+
+/** How many results the count leaves from this page's first row on, when it says. */
+function remainingRows({ total, firstRow }: ScreenerCount): number | null {
+  if (total === null) return null;
+  return total - Math.max(firstRow ?? 1, 1) + 1;
+}
+
+function checkAgainstCount(tickers: string[], count: ScreenerCount, fromTable: boolean): void {
+  if (tickers.length === 0 && count.total !== 0) {
+    // A page with no results while it does not say "0 Total" is a broken or truncated page; an
+    // empty Top-N would reject every signal.
+    throw new UnrecognisedPageError(fromTable
+      ? 'the results table has no rows but the page does not report 0 results'
+      : `the page reports ${count.total ?? 'some'} results but names no ticker after its count: no Ticker column, no quote links, no chart images`);
   }
-  return { tickers, total, firstRow };
-}
-
-function normalise(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
-}
-
-function findResultsTable($: CheerioAPI) {
-  for (const row of $('tr').toArray()) {
-    const cells = $(row).children('td, th').toArray();
-    const tickerIndex = cells.findIndex((cell) => normalise($(cell).text()).toLowerCase() === TICKER_HEADER);
-    if (tickerIndex < 0) continue;
-    const table = $(row).closest('table');
-    if (table.length === 0) continue;
-    return { table: table[0], headerRow: row, tickerIndex };
+  const remaining = remainingRows(count);
+  if (remaining !== null && tickers.length > remaining) {
+    throw new UnrecognisedPageError(`the page holds ${tickers.length} results but its count ("#${count.firstRow ?? 1} / ${count.total} Total") leaves only ${remaining}`);
   }
-  return null;
-}
-
-function readTickers($: CheerioAPI, results: NonNullable<ReturnType<typeof findResultsTable>>): string[] {
-  // Only the table's own rows: a layout table nested in a cell must not contribute rows.
-  const rows = $(results.table)
-    .find('tr')
-    .toArray()
-    .filter((row) => $(row).closest('table')[0] === results.table);
-  const dataRows = rows.slice(rows.indexOf(results.headerRow) + 1);
-
-  const tickers: string[] = [];
-  dataRows.forEach((row, index) => {
-    const cells = $(row).children('td, th');
-    // A row too short to have the column (a spacer, a "no results" colspan row) is not a result.
-    if (cells.length <= results.tickerIndex) return;
-    const cell = cells.eq(results.tickerIndex);
-    // The rule a webhook's ticker is read by, so that Finviz's BRK-B (or BRK.B on old pages) meets it.
-    const ticker = parseTicker(cell.attr('data-boxover-ticker')?.trim() || tickerFromLinks($, cell) || normalise(cell.text()));
-    if (!ticker.ok) {
-      throw new UnrecognisedPageError(`row ${index + 1} of the results table has no readable ticker: ${ticker.message}`);
-    }
-    tickers.push(ticker.ticker);
-  });
-  return tickers;
-}
-
-/** The `t` parameter of the cell's first link to a quote page (its text can be decorated). */
-function tickerFromLinks($: CheerioAPI, cell: ReturnType<CheerioAPI>): string | null {
-  for (const link of cell.find('a[href]').toArray()) {
-    const href = $(link).attr('href') ?? '';
-    let url: URL;
-    try {
-      url = new URL(href, 'https://finviz.com/');
-    } catch {
-      continue;
-    }
-    const t = url.searchParams.get('t');
-    if (t && QUOTE_PATH.test(url.pathname)) return t;
-  }
-  return null;
-}
-
-function parseCount(raw: string | undefined): number | null {
-  if (raw === undefined) return null;
-  const value = Number(raw.replace(/,/g, ''));
-  return Number.isSafeInteger(value) ? value : null;
-}
-
-/** "#1 / 146 Total", held in #screener-total (2025+) or td.count-text (2023), else anywhere. */
-function readCount($: CheerioAPI): { total: number | null; firstRow: number | null } {
-  for (const element of $('#screener-total, .count-text').toArray()) {
-    const match = COUNT_TEXT.exec(normalise($(element).text()));
-    if (match) return { firstRow: parseCount(match[1]), total: parseCount(match[2]) };
-  }
-  const match = COUNT_TEXT_STRICT.exec(normalise($('body').text()));
-  return match ? { firstRow: parseCount(match[1]), total: parseCount(match[2]) } : { total: null, firstRow: null };
-}
-
-function classifyForeignPage($: CheerioAPI): PageLooksLike {
-  const text = `${$('title').text()} ${$('body').text()}`.slice(0, 5000);
-  if (/too many requests/i.test(text)) return 'rate_limited';
-  // Cloudflare's interstitials: "Just a moment...", "Attention Required!", challenge scripts.
-  if (/just a moment|attention required|verify you are human|cf-chl|challenge-platform/i.test(`${text} ${$.html().slice(0, 20_000)}`)) return 'challenge';
-  return 'unknown';
-}
-
-function describePage($: CheerioAPI, looksLike: PageLooksLike): string {
-  const title = normalise($('title').text()) || normalise($('body').text()).slice(0, 60) || 'empty page';
-  return `${looksLike === 'unknown' ? 'page' : looksLike} "${title}"`;
 }
