@@ -15,12 +15,12 @@ import type { SyntheticLayout } from './synthetic-pages';
 
 /** The column headers of the table views, as Finviz shows them. */
 export const TABLE_VIEWS = {
-  111: ['No.', 'Ticker', 'Company', 'Sector', 'Industry', 'Country', 'Market Cap', 'P/E', 'Price', 'Change', 'Volume'],
-  121: ['No.', 'Ticker', 'Market Cap', 'P/E', 'Fwd P/E', 'PEG', 'P/S', 'P/B', 'P/C', 'P/FCF', 'EPS this Y', 'EPS next Y', 'EPS past 5Y', 'EPS next 5Y', 'Sales past 5Y', 'Price', 'Change', 'Volume'],
-  131: ['No.', 'Ticker', 'Market Cap', 'Outstanding', 'Float', 'Insider Own', 'Insider Trans', 'Inst Own', 'Inst Trans', 'Float Short', 'Short Ratio', 'Avg Volume', 'Price', 'Change', 'Volume'],
-  141: ['No.', 'Ticker', 'Perf Week', 'Perf Month', 'Perf Quart', 'Perf Half', 'Perf Year', 'Perf YTD', 'Volatility W', 'Volatility M', 'Recom', 'Avg Volume', 'Rel Volume', 'Price', 'Change', 'Volume'],
-  161: ['No.', 'Ticker', 'Market Cap', 'Dividend', 'ROA', 'ROE', 'ROI', 'Curr R', 'Quick R', 'LTDebt/Eq', 'Debt/Eq', 'Gross M', 'Oper M', 'Profit M', 'Earnings', 'Price', 'Change', 'Volume'],
-  171: ['No.', 'Ticker', 'Beta', 'ATR', 'SMA20', 'SMA50', 'SMA200', '52W High', '52W Low', 'RSI', 'Price', 'Change', 'Change from Open', 'Gap', 'Volume'],
+  '111': ['No.', 'Ticker', 'Company', 'Sector', 'Industry', 'Country', 'Market Cap', 'P/E', 'Price', 'Change', 'Volume'],
+  '121': ['No.', 'Ticker', 'Market Cap', 'P/E', 'Fwd P/E', 'PEG', 'P/S', 'P/B', 'P/C', 'P/FCF', 'EPS this Y', 'EPS next Y', 'EPS past 5Y', 'EPS next 5Y', 'Sales past 5Y', 'Price', 'Change', 'Volume'],
+  '131': ['No.', 'Ticker', 'Market Cap', 'Outstanding', 'Float', 'Insider Own', 'Insider Trans', 'Inst Own', 'Inst Trans', 'Float Short', 'Short Ratio', 'Avg Volume', 'Price', 'Change', 'Volume'],
+  '141': ['No.', 'Ticker', 'Perf Week', 'Perf Month', 'Perf Quart', 'Perf Half', 'Perf Year', 'Perf YTD', 'Volatility W', 'Volatility M', 'Recom', 'Avg Volume', 'Rel Volume', 'Price', 'Change', 'Volume'],
+  '161': ['No.', 'Ticker', 'Market Cap', 'Dividend', 'ROA', 'ROE', 'ROI', 'Curr R', 'Quick R', 'LTDebt/Eq', 'Debt/Eq', 'Gross M', 'Oper M', 'Profit M', 'Earnings', 'Price', 'Change', 'Volume'],
+  '171': ['No.', 'Ticker', 'Beta', 'ATR', 'SMA20', 'SMA50', 'SMA200', '52W High', '52W Low', 'RSI', 'Price', 'Change', 'Change from Open', 'Gap', 'Volume'],
   /** Custom (v=152, c=0,2,65,1,66): the Ticker column fourth. */
   '152-ticker-fourth': ['No.', 'Company', 'Price', 'Ticker', 'Change'],
   /** Custom without a Ticker column (c=0,2,65,66): each cell still links to its row's quote page. */
