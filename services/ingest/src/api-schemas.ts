@@ -120,3 +120,17 @@ export const SellAllSchema = z.object({ token: z.string().min(1).describe('ADMIN
 export const SellAcceptedSchema = z.object({ ids: z.array(z.uuid()), tickers: z.array(z.string()) });
 
 export const PositionsSchema = z.array(z.object({ ticker: z.string(), opened_at: z.string(), last_price: z.number().nullable() }));
+
+/** POST /admin/screener/pause: the body is optional; a note, if given, is kept with the pause. */
+export const ScreenerPauseRequestSchema = z.strictObject({
+  reason: z.string().trim().min(1).max(200).optional().describe('why, for whoever looks at /status (at most 200 characters)'),
+});
+
+/** The screener's pause state, as POST /admin/screener/pause and /resume answer it. */
+export const ScreenerPauseStateSchema = z.object({
+  paused: z.boolean().describe('true: no screener replica scrapes; the Top-N set ages and turns stale'),
+  paused_at: z.string().nullable().describe('when the pause began (ISO-8601); null while running'),
+  by: z.string().nullable().describe('which credential paused it'),
+  reason: z.string().nullable(),
+  changed: z.boolean().describe('false when it was already in that state (a second pause keeps the first one\'s time)'),
+});

@@ -13,6 +13,7 @@ import { getFinvizConfig } from './handlers/get-finviz-config';
 import { updateFinvizConfig } from './handlers/update-finviz-config';
 import { sellAll, sellIndividual } from './handlers/manual-sell';
 import { listPositions } from './handlers/list-positions';
+import { pauseScreenerHandler, resumeScreenerHandler } from './handlers/screener-pause';
 import { buildOpenApi } from './openapi';
 
 /** Signals are small; anything bigger than this is not an alert. */
@@ -79,6 +80,23 @@ export function ingestRoutes(ctx: IngestContext): Route[] {
     {
       method: 'get', path: '/positions', handler: postgres(listPositions(ctx)), guards: guards.admin,
       docs: { summary: 'Open positions (a delivered BUY opens, a delivered SELL closes)', ok: { status: 200, body: api.PositionsSchema, description: 'open positions' }, errors: { ...ADMIN_ONLY, 503: 'Redis or Postgres down' } },
+    },
+    {
+      method: 'post', path: '/admin/screener/pause', handler: pauseScreenerHandler(ctx), guards: guards.admin, limit: '4kb',
+      request: api.ScreenerPauseRequestSchema, invalidBody: 'invalid_pause',
+      docs: {
+        summary: 'Pause the screener on every replica within 2 s, until resumed (survives restarts); the Top-N set ages and BUYs turn topn_stale. Body optional',
+        ok: { status: 200, body: api.ScreenerPauseStateSchema, description: 'the screener is paused' },
+        errors: { 400: 'a body that is not {"reason": "..."}', ...ADMIN_ONLY, 503: 'Redis down' },
+      },
+    },
+    {
+      method: 'post', path: '/admin/screener/resume', handler: resumeScreenerHandler(ctx), guards: guards.admin, body: 'none',
+      docs: {
+        summary: 'Resume the screener on every replica: each fetches as soon as its pace allows. Any body is ignored',
+        ok: { status: 200, body: api.ScreenerPauseStateSchema, description: 'the screener runs' },
+        errors: { ...ADMIN_ONLY, 503: 'Redis down' },
+      },
     },
     ...deadLetterRoutes(ctx.deadLetters, guards.admin, ctx.logger, postgres),
   ];

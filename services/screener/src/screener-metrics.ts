@@ -9,9 +9,10 @@ export interface ScreenerGaugeSources {
   /** The set this replica last published or saw. */
   current: () => TopnSet | null;
   isLeader: () => boolean;
+  isPaused: () => boolean;
 }
 
-export function createScreenerMetrics(registry: Registry, { current, isLeader }: ScreenerGaugeSources) {
+export function createScreenerMetrics(registry: Registry, { current, isLeader, isPaused }: ScreenerGaugeSources) {
   const fetches = new Counter({
     name: METRIC.screenerFetches,
     help: 'Requests to Finviz (screener pages, Elite exports) by outcome',
@@ -41,6 +42,15 @@ export function createScreenerMetrics(registry: Registry, { current, isLeader }:
     registers: [registry],
     collect() {
       this.set(isLeader() ? 1 : 0);
+    },
+  });
+
+  new Gauge({
+    name: METRIC.screenerPaused,
+    help: '1 while an operator has paused the screener (every replica), else 0',
+    registers: [registry],
+    collect() {
+      this.set(isPaused() ? 1 : 0);
     },
   });
 

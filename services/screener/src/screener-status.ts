@@ -2,6 +2,7 @@ import { isTopnStale, redactUrl, topnAgeSec, type Config } from '@tsp/core';
 import type { FinvizSettingsStore } from './finviz-settings';
 import { scraperMode } from './finviz/scraper';
 import type { LeaderElection } from './leader-election';
+import type { PauseWatch } from './pause-watch';
 import type { TopnPublisher } from './publish-topn';
 import type { ScreenerLoop } from './screener-loop';
 
@@ -9,13 +10,19 @@ import type { ScreenerLoop } from './screener-loop';
 export interface ScreenerParts {
   config: Config;
   settings: FinvizSettingsStore;
+  pause: PauseWatch;
   election: LeaderElection;
   publisher: TopnPublisher;
   loop: ScreenerLoop;
 }
 
-/** GET /status: settings, leadership, the last passes and the set this replica last saw. */
-export function screenerStatus({ config, settings, election, publisher, loop }: ScreenerParts) {
+/** Paused or not, and since when, by whom, why (for both reports). */
+function pauseReport(pause: PauseWatch) {
+  return { paused: pause.paused, pause: pause.state };
+}
+
+/** GET /status: settings, leadership, pause, the last passes and the set this replica last saw. */
+export function screenerStatus({ config, settings, pause, election, publisher, loop }: ScreenerParts) {
   return async () => {
     const { url, topN, refreshSec } = settings.settings;
     const set = publisher.current;
@@ -25,6 +32,7 @@ export function screenerStatus({ config, settings, election, publisher, loop }: 
       top_n: topN,
       refresh_sec: refreshSec,
       config: settings.describe(),
+      ...pauseReport(pause),
       leader: election.isLeader,
       replica: election.id,
       fetch: loop.status(),
@@ -39,8 +47,8 @@ export function screenerStatus({ config, settings, election, publisher, loop }: 
   };
 }
 
-/** GET /admin/state: leader or not, last fetch outcome, back-off, next fetch, settings in use. */
-export function screenerAdminState({ config, settings, election, loop }: ScreenerParts) {
+/** GET /admin/state: leader or not, pause, last fetch outcome, back-off, next fetch, settings in use. */
+export function screenerAdminState({ config, settings, pause, election, loop }: ScreenerParts) {
   return async () => {
     const fetch = loop.status();
     return {
@@ -49,6 +57,7 @@ export function screenerAdminState({ config, settings, election, loop }: Screene
       current_leader: await election.currentLeader().catch(() => null),
       mode: scraperMode(config),
       settings: settings.describe(),
+      ...pauseReport(pause),
       last_fetch_outcome: fetch.last?.outcome ?? null,
       last_fetch_at: fetch.last?.at ?? null,
       last_success_at: fetch.last_success_at,

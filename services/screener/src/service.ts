@@ -9,6 +9,7 @@ import { openConnections, type ScreenerConnections } from './connections';
 import { FinvizSettingsStore } from './finviz-settings';
 import { createScraper } from './finviz/scraper';
 import { LeaderElection } from './leader-election';
+import { PauseWatch } from './pause-watch';
 import { TopnPublisher } from './publish-topn';
 import { screenerRoutes } from './routes';
 import { ScreenerLoop } from './screener-loop';
@@ -45,7 +46,7 @@ export async function startScreener(config: Config, logger: Logger): Promise<Run
   // The first round elects this replica if no other leads; the leader's first fetch follows at once.
   await parts.election.start();
   logger.info(`screener listening on port ${port}`, {
-    ...parts.settings.describe(), mode: config.finvizUseElite ? 'elite' : 'html', leader: parts.election.isLeader,
+    ...parts.settings.describe(), mode: config.finvizUseElite ? 'elite' : 'html', leader: parts.election.isLeader, paused: parts.pause.paused,
   });
 
   let stopping: Promise<void> | null = null;
@@ -55,6 +56,7 @@ export async function startScreener(config: Config, logger: Logger): Promise<Run
     // Hands the lock back: another replica takes over at once instead of after the TTL.
     await parts.election.stop();
     parts.settings.stop();
+    parts.pause.stop();
     await closeServer(server);
     await connections.close();
   };
@@ -70,18 +72,23 @@ async function assemble(config: Config, logger: Logger, connections: ScreenerCon
   const settings = new FinvizSettingsStore({ config, prisma, subscriber, logger });
   const election = new LeaderElection({ redis, key: keys.screenerLeader, ttlMs: () => leaderTtlMs(settings.settings.refreshSec), logger });
   const publisher = new TopnPublisher({ redis, prisma, prefix, logger, fence: () => (election.isLeader ? { key: keys.screenerLeader, owner: election.id } : null) });
+  const pause = new PauseWatch({ redis, subscriber, prefix, logger });
   await loadCurrentSet(redis, publisher, logger);
   await settings.start().catch((error: unknown) => {
     settings.stop();
     throw error;
   });
+  // Read before the first election round, so a replica started while paused never scrapes.
+  await pause.start();
 
   const registry = createRegistry('screener');
-  const metrics = createScreenerMetrics(registry, { current: () => publisher.current, isLeader: () => election.isLeader });
-  const loop = createLoop(config, logger, { redis, settings, election, publisher, metrics });
+  const metrics = createScreenerMetrics(registry, { current: () => publisher.current, isLeader: () => election.isLeader, isPaused: () => pause.paused });
+  const loop = createLoop(config, logger, { redis, settings, election, publisher, pause, metrics });
   settings.on('change', () => loop.settingsChanged());
+  pause.on('paused', () => loop.paused());
+  pause.on('resumed', () => loop.wake());
   election.on('elected', () => void takeOver(redis, keys.screenerNextFetch, publisher, loop, logger));
-  const parts: ScreenerParts = { config, settings, election, publisher, loop };
+  const parts: ScreenerParts = { config, settings, pause, election, publisher, loop };
   return { parts, registry };
 }
 
@@ -98,11 +105,12 @@ interface LoopInputs {
   settings: FinvizSettingsStore;
   election: LeaderElection;
   publisher: TopnPublisher;
+  pause: PauseWatch;
   metrics: ScreenerMetrics;
 }
 
 /** The loop, reading Finviz the way the configuration says and publishing through the publisher. */
-function createLoop(config: Config, logger: Logger, { redis, settings, election, publisher, metrics }: LoopInputs): ScreenerLoop {
+function createLoop(config: Config, logger: Logger, { redis, settings, election, publisher, pause, metrics }: LoopInputs): ScreenerLoop {
   const nextFetchKey = redisKeys(config.keyPrefix).screenerNextFetch;
   const scrape = createScraper(config, logger, { onOutcome: (outcome) => metrics.fetched(outcome), onLogin: (outcome) => metrics.loggedIn(outcome) });
   return new ScreenerLoop({
@@ -115,6 +123,7 @@ function createLoop(config: Config, logger: Logger, { redis, settings, election,
     publish: (tickers, topN, source, fetchedAt, details) => publisher.publish(tickers, topN, source, fetchedAt, details),
     logger,
     isLeader: () => election.isLeader,
+    isPaused: () => pause.paused,
     // Shared, so a replica taking over keeps to the back-off (and pace) of the one before it.
     onScheduled: (at) => {
       void redis.set(nextFetchKey, String(at), 'PX', Math.max(1000, at - Date.now()) + 60_000).catch(() => undefined);
