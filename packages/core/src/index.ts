@@ -13,6 +13,7 @@ export * from './lifecycle';
 export * from './metrics';
 export * from './stats';
 export * from './topn';
+export * from './screener-pause';
 export * from './finviz-config';
 export * from './allowed-host';
 export * from './destination-setting';

@@ -56,6 +56,10 @@ export const redisKeys = (prefix: string) => ({
   screenerLeader: `${prefix}:screener:leader`,
   /** Epoch ms before which no screener replica may fetch (back-off carried across a leader change). */
   screenerNextFetch: `${prefix}:screener:next_fetch_at`,
+  /** Present while the screener is paused for every replica (JSON: when, by whom, why); deleted on resume — see screener-pause.ts for why it has no TTL. */
+  screenerPaused: `${prefix}:screener:paused`,
+  /** Announces a pause or a resume to the screener replicas (the message is a nudge; they read screenerPaused). */
+  screenerPauseChanged: `${prefix}:screener:paused:changed`,
   /** A signed-out admin console session (by its id), kept only for the rest of the session's life so the key is bounded. */
   adminSessionRevoked: (sessionId: string) => `${prefix}:admin:session:revoked:${sessionId}`,
   /** Recent failed console logins of one client address (sorted set of attempt times, TTL of the throttle window). */
@@ -92,5 +96,6 @@ export const METRIC = {
   topnAgeSeconds: 'tsp_topn_age_seconds',
   screenerLogins: 'tsp_screener_logins_total',
   screenerLeader: 'tsp_screener_leader',
+  screenerPaused: 'tsp_screener_paused',
   screenerDuplicatesDropped: 'tsp_screener_duplicates_dropped_total',
 } as const;

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { isTicker, parseTicker } from '../src/ticker';
 // This one rule is what makes the screener's Top-N and a webhook's signal comparable, so one test
 // below reads a ticker through both services' own entry points to prove they meet.
-import { parseScreener } from '../../../services/screener/src/parse-screener';
+import { parseScreener } from '../../../services/screener/src/finviz/screener-page';
 import { normaliseSignal } from '../../../services/ingest/src/signal/normalise-signal';
 
 function refusal(raw: string): string {

@@ -1,4 +1,4 @@
--- Strategies: named Finviz screeners; the active one is the screener's config (finviz_config.strategy_id).
+-- Strategies: named Finviz screeners. The active one is the screener config (finviz_config.strategy_id).
 
 -- CreateTable
 CREATE TABLE "strategies" (

@@ -191,3 +191,17 @@ export const AdminActionViewSchema = z.object({
 export const AdminActionListSchema = z.object({ items: z.array(AdminActionViewSchema), next_cursor: z.string().nullable() });
 
 export const PositionsSchema = z.array(PositionViewSchema);
+
+/** POST /admin/screener/pause: the body is optional; a note, if given, is kept with the pause. */
+export const ScreenerPauseRequestSchema = z.strictObject({
+  reason: z.string().trim().min(1).max(200).optional().describe('why, for whoever looks at /status (at most 200 characters)'),
+});
+
+/** The screener's pause state, as POST /admin/screener/pause and /resume answer it. */
+export const ScreenerPauseStateSchema = z.object({
+  paused: z.boolean().describe('true: no screener replica scrapes; the Top-N set ages and turns stale'),
+  paused_at: z.string().nullable().describe('when the pause began (ISO-8601); null while running'),
+  by: z.string().nullable().describe('which credential paused it'),
+  reason: z.string().nullable(),
+  changed: z.boolean().describe('false when it was already in that state (a second pause keeps the first one\'s time)'),
+});

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { adminActionProvider, deadLetterRoutes, parseTicker, type HttpRequest, type Route } from '@tsp/core';
+import { adminActionProvider, deadLetterRoutes, parseTicker, readScreenerPause, type HttpRequest, type Route } from '@tsp/core';
 import { FinvizConfigStore } from '@tsp/db';
 import type { IngestContext } from './ingest-context';
 import * as api from './api-schemas';
@@ -18,6 +18,7 @@ import { closePosition, openPosition } from './handlers/correct-position';
 import { CSV, exportSignals, NDJSON } from './handlers/export-signals';
 import { listAdminActions } from './handlers/list-admin-actions';
 import { finvizConfigView } from './finviz-config-view';
+import { pauseScreenerHandler, pauseState, resumeScreenerHandler } from './handlers/screener-pause';
 import { buildOpenApi } from './openapi';
 
 /** Signals are small; anything bigger than this is not an alert. */
@@ -45,6 +46,8 @@ export function ingestRoutes(ctx: IngestContext): Route[] {
   const audited = adminActionProvider(ctx.adminActions, ctx.logger);
   const finvizConfigStore = new FinvizConfigStore(ctx.prisma, ctx.config.keyPrefix);
   const finvizConfigNow = async () => finvizConfigView(await finvizConfigStore.read(), ctx.config);
+  // Pausing the screener works with Postgres down (emergency): its log row is written once it is back.
+  const screenerPauseNow = async () => pauseState(await readScreenerPause(ctx.redis, ctx.config.keyPrefix));
   const routes: Route[] = [
     {
       method: 'post', path: '/webhook/in', handler: receiveSignal(ctx), parse: parseWebhookBody, guards: guards.webhook,
@@ -118,6 +121,23 @@ export function ingestRoutes(ctx: IngestContext): Route[] {
     {
       method: 'get', path: '/admin/actions', handler: postgres(listAdminActions(ctx)), guards: guards.admin, query: api.AdminActionListQuerySchema,
       docs: { summary: 'Every state-changing admin action, newest first: who (token kind, address), what, target, before and after', ok: { status: 200, body: api.AdminActionListSchema, description: 'a page of admin actions' }, errors: { 400: 'invalid query', ...ADMIN_ONLY, 503: 'Postgres down' } },
+    },
+    {
+      method: 'post', path: '/admin/screener/pause', handler: audited({ action: 'screener.pause', before: screenerPauseNow, emergency: true })(pauseScreenerHandler(ctx)), guards: guards.admin, limit: '4kb',
+      request: api.ScreenerPauseRequestSchema, invalidBody: 'invalid_pause',
+      docs: {
+        summary: 'Pause the screener on every replica within 2 s, until resumed (survives restarts); the Top-N set ages and BUYs turn topn_stale. Body optional',
+        ok: { status: 200, body: api.ScreenerPauseStateSchema, description: 'the screener is paused' },
+        errors: { 400: 'a body that is not {"reason": "..."}', ...ADMIN_ONLY, 503: 'Redis down' },
+      },
+    },
+    {
+      method: 'post', path: '/admin/screener/resume', handler: audited({ action: 'screener.resume', before: screenerPauseNow, emergency: true })(resumeScreenerHandler(ctx)), guards: guards.admin, body: 'none',
+      docs: {
+        summary: 'Resume the screener on every replica: each fetches as soon as its pace allows. Any body is ignored',
+        ok: { status: 200, body: api.ScreenerPauseStateSchema, description: 'the screener runs' },
+        errors: { ...ADMIN_ONLY, 503: 'Redis down' },
+      },
     },
     ...deadLetterRoutes(ctx.deadLetters, guards.admin, ctx.logger, postgres, audited),
   ];

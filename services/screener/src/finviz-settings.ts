@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import type IORedis from 'ioredis';
@@ -14,10 +15,14 @@ export interface FinvizSettingsOptions {
   /** A connection of its own, in subscriber mode. */
   subscriber: IORedis;
   logger: Logger;
-  /** Called after the settings changed (URL, top_n or refresh period). */
-  onChange?: (previous: ScreenerSettings, next: ScreenerSettings) => void;
   /** How often Postgres is read again, as a net under a missed announcement (default 10 s). */
   pollMs?: number;
+}
+
+/** What the store tells its listeners. */
+export interface FinvizSettingsEvents {
+  /** The settings in use changed (URL, top_n or refresh period). */
+  change: [previous: ScreenerSettings, next: ScreenerSettings];
 }
 
 /** Where the settings in use came from. */
@@ -36,7 +41,7 @@ const DEFAULT_POLL_MS = 10_000;
  * Postgres is also read again every few seconds and on every Redis reconnect, so a missed
  * announcement delays a change, never loses it.
  */
-export class FinvizSettingsStore {
+export class FinvizSettingsStore extends EventEmitter<FinvizSettingsEvents> {
   private active: ScreenerSettings;
   private source: SettingsSource = 'environment';
   private stored: StoredFinvizConfig | null = null;
@@ -46,6 +51,7 @@ export class FinvizSettingsStore {
   private readonly store: FinvizConfigStore;
 
   constructor(private readonly options: FinvizSettingsOptions) {
+    super();
     const { config } = options;
     this.active = { url: config.finvizUrl, topN: config.topN, refreshSec: config.finvizRefreshSec };
     this.channel = redisKeys(config.keyPrefix).finvizConfigUpdated;
@@ -141,7 +147,7 @@ export class FinvizSettingsStore {
         version: stored.version, url: stored.url ? redactUrl(stored.url) : null, top_n: stored.top_n, refresh: stored.refresh,
         updated_by: stored.updated_by,
       });
-      this.options.onChange?.(previous, this.active);
+      this.emit('change', previous, this.active);
     }
   }
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import type IORedis from 'ioredis';
 import type { Logger } from '@tsp/core';
 
@@ -12,10 +13,14 @@ export interface LeaderElectionOptions {
    */
   ttlMs: () => number;
   logger: Logger;
-  /** Called when this replica becomes the leader. */
-  onElected?: () => void;
-  /** Called when it stops being the leader (lost the lock, or could not renew it in time). */
-  onDeposed?: () => void;
+}
+
+/** What the election tells its listeners. */
+export interface LeaderElectionEvents {
+  /** This replica became the leader. */
+  elected: [];
+  /** It stopped being the leader (lost the lock, could not renew it in time, or stopped). */
+  deposed: [];
 }
 
 /** Extends the lock only while it is still ours: a replica never prolongs another's lock. */
@@ -29,7 +34,7 @@ const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call
  * itself leader only until its last successful renewal plus the TTL (minus a margin), so a leader
  * cut off from Redis stops before the lock expires and another replica takes over.
  */
-export class LeaderElection {
+export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
   /** This replica's id: the lock's value while it leads. */
   readonly id = randomUUID();
   private leaderUntil = 0;
@@ -38,7 +43,9 @@ export class LeaderElection {
   private wasLeader = false;
   private round: Promise<void> | null = null;
 
-  constructor(private readonly options: LeaderElectionOptions) {}
+  constructor(private readonly options: LeaderElectionOptions) {
+    super();
+  }
 
   get isLeader(): boolean {
     return !this.stopped && Date.now() < this.leaderUntil;
@@ -63,7 +70,7 @@ export class LeaderElection {
     if (this.wasLeader) {
       this.wasLeader = false;
       this.leaderUntil = 0;
-      this.options.onDeposed?.();
+      this.emit('deposed');
       await this.options.redis.eval(RELEASE, 1, this.options.key, this.id).catch(() => undefined);
     }
   }
@@ -103,10 +110,10 @@ export class LeaderElection {
     this.wasLeader = leader;
     if (leader) {
       this.options.logger.info('this screener replica is now the leader: it scrapes Finviz', { replica: this.id });
-      this.options.onElected?.();
+      this.emit('elected');
     } else {
       this.options.logger.warn('this screener replica is no longer the leader: it stops scraping', { replica: this.id });
-      this.options.onDeposed?.();
+      this.emit('deposed');
     }
   }
 }

@@ -1,7 +1,7 @@
 import type { Logger, TopnSet } from '@tsp/core';
 import { backoffDelayMs, MAX_RETRY_AFTER_MS } from './backoff';
-import { retryAfterOf, ScreenerError, type FetchOutcome } from './screener-errors';
-import type { TopnScrape } from './scrape-topn';
+import { retryAfterOf, ScreenerError, type FetchOutcome } from './finviz/screener-errors';
+import type { TopnScrape } from './finviz/scraper';
 import type { PublishDetails, PublishResult } from './publish-topn';
 
 /** What the loop scrapes, read afresh before every fetch so it can change at run time. */
@@ -19,6 +19,8 @@ export interface ScreenerLoopOptions {
   logger: Logger;
   /** Only the leader among the replicas scrapes; the others idle (default: always the leader). */
   isLeader?: () => boolean;
+  /** While true (an operator paused the screener for every replica) nothing is fetched or published (default: never). */
+  isPaused?: () => boolean;
   /** Told when the next fetch is due (epoch ms), so a replica taking over keeps to it. */
   onScheduled?: (nextFetchAt: number) => void;
   /** Least time between the starts of two passes, whatever asks for one (default 1 s). */
@@ -32,9 +34,10 @@ export interface ScreenerLoopOptions {
 
 /**
  * `not_leader`: another replica scrapes. `deferred`: a refresh was asked for while Finviz's
- * Retry-After is still running; nothing was fetched.
+ * Retry-After is still running; nothing was fetched. `paused`: an operator paused the screener;
+ * nothing was fetched, or the pass in progress was abandoned unpublished.
  */
-export type RunOutcome = FetchOutcome | 'not_configured' | 'internal_error' | 'not_leader' | 'deferred';
+export type RunOutcome = FetchOutcome | 'not_configured' | 'internal_error' | 'not_leader' | 'deferred' | 'paused';
 
 /** One pass of the loop, as /status and POST /admin/refresh report it. */
 export interface RunReport {
@@ -68,7 +71,8 @@ export class ScreenerLoop {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<RunReport> | null = null;
   private stopped = false;
-  private readonly abort = new AbortController();
+  /** Aborts the pass in progress (its requests, its wait at the gate) on stop or pause. */
+  private passAbort: AbortController | null = null;
   private pushBacks = 0;
   private consecutiveFailures = 0;
   private nextRunAt: number | null = null;
@@ -96,6 +100,18 @@ export class ScreenerLoop {
 
   private isLeader(): boolean {
     return this.options.isLeader?.() ?? true;
+  }
+
+  private isPaused(): boolean {
+    return this.options.isPaused?.() ?? false;
+  }
+
+  /**
+   * The screener was paused: the pass in progress, if any, is abandoned at once (its request is
+   * aborted, nothing is published). Resuming is a wake().
+   */
+  paused(): void {
+    this.passAbort?.abort();
   }
 
   /**
@@ -135,6 +151,9 @@ export class ScreenerLoop {
   async refreshNow(): Promise<RunReport | null> {
     while (this.running) await this.running;
     if (this.stopped) return this.last;
+    if (this.isPaused()) {
+      return { ...this.emptyReport(Date.now()), outcome: 'paused', error: 'the screener is paused (POST /admin/screener/resume on ingest resumes it)' };
+    }
     if (Date.now() < this.retryAfterUntil || !this.isLeader()) {
       // Nothing is fetched: the timer keeps its course.
       const outcome: RunOutcome = this.isLeader() ? 'deferred' : 'not_leader';
@@ -152,7 +171,7 @@ export class ScreenerLoop {
   async stop(): Promise<void> {
     this.stopped = true;
     this.clearTimer();
-    this.abort.abort();
+    this.passAbort?.abort();
     if (this.running) await this.running;
   }
 
@@ -194,15 +213,18 @@ export class ScreenerLoop {
 
   private runOnce(): Promise<RunReport> {
     this.nextRunAt = null;
-    const run = this.pass().finally(() => {
+    const abort = new AbortController();
+    this.passAbort = abort;
+    const run = this.pass(abort.signal).finally(() => {
       this.running = null;
+      this.passAbort = null;
     });
     this.running = run;
     return run;
   }
 
   /** One pass; never throws, always schedules the next one. */
-  private async pass(): Promise<RunReport> {
+  private async pass(signal: AbortSignal): Promise<RunReport> {
     const started = Date.now();
     const settings = this.options.settings();
     const refreshMs = settings.refreshSec * 1000;
@@ -211,6 +233,11 @@ export class ScreenerLoop {
     if (!this.isLeader()) {
       // Idle: leadership is checked again next tick, and wake() starts at once when elected.
       report.outcome = 'not_leader';
+      return this.finish(report, started, refreshMs);
+    }
+    if (this.isPaused()) {
+      // Looked at again each period; a resume wakes the loop at once.
+      report.outcome = 'paused';
       return this.finish(report, started, refreshMs);
     }
     this.lastStartedAt = started;
@@ -225,13 +252,18 @@ export class ScreenerLoop {
 
     let scrape: TopnScrape;
     try {
-      scrape = await this.options.scrape(settings.url, settings.topN, this.abort.signal);
+      scrape = await this.options.scrape(settings.url, settings.topN, signal);
     } catch (error) {
       if (this.stopped) return this.finish({ ...report, outcome: 'network_error', error: 'stopped' }, started, null);
+      if (signal.aborted) return this.finish({ ...report, outcome: 'paused', error: 'paused during the pass' }, started, this.pacedDelay(refreshMs, started));
       return this.finish(report, started, this.onScrapeFailure(report, error, refreshMs, started));
     }
 
     this.options.onFetch?.('ok');
+    if (this.isPaused()) {
+      // Paused while the last page came in: a paused screener publishes nothing, so the set ages.
+      return this.finish({ ...report, outcome: 'paused', error: 'paused during the pass' }, started, this.pacedDelay(refreshMs, started));
+    }
     report.tickers_read = scrape.tickers.length;
     report.total = scrape.total;
     report.pages = scrape.pages;

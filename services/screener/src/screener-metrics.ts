@@ -1,10 +1,18 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { METRIC, topnAgeSec, type TopnSet } from '@tsp/core';
-import { FETCH_OUTCOMES, type FetchOutcome } from './screener-errors';
+import { FETCH_OUTCOMES, type FetchOutcome } from './finviz/screener-errors';
 
 export type ScreenerMetrics = ReturnType<typeof createScreenerMetrics>;
 
-export function createScreenerMetrics(registry: Registry, current: () => TopnSet | null, isLeader: () => boolean) {
+/** What the gauges read when scraped. */
+export interface ScreenerGaugeSources {
+  /** The set this replica last published or saw. */
+  current: () => TopnSet | null;
+  isLeader: () => boolean;
+  isPaused: () => boolean;
+}
+
+export function createScreenerMetrics(registry: Registry, { current, isLeader, isPaused }: ScreenerGaugeSources) {
   const fetches = new Counter({
     name: METRIC.screenerFetches,
     help: 'Requests to Finviz (screener pages, Elite exports) by outcome',
@@ -34,6 +42,15 @@ export function createScreenerMetrics(registry: Registry, current: () => TopnSet
     registers: [registry],
     collect() {
       this.set(isLeader() ? 1 : 0);
+    },
+  });
+
+  new Gauge({
+    name: METRIC.screenerPaused,
+    help: '1 while an operator has paused the screener (every replica), else 0',
+    registers: [registry],
+    collect() {
+      this.set(isPaused() ? 1 : 0);
     },
   });
 

@@ -7,7 +7,7 @@ import { createLogger, loadConfig, readTopnSet } from '@tsp/core';
 import { startLocalServer, uniquePrefix, waitFor, type LocalServer, type ReceivedRequest } from '../../../test/support/helpers';
 import type { RunReport } from '../src/screener-loop';
 import { startScreener } from '../src/service';
-import { parseExportCsv } from '../src/export-csv';
+import { parseExportCsv } from '../src/finviz/export-csv';
 
 const EMAIL = 'trader@example.com';
 const PASSWORD = 'pa$$w0rd-never-logged';

@@ -97,7 +97,7 @@ describe('a good client of Finviz', () => {
       return body.topn?.stale ? body : null;
     }, 8000, 'the set to go stale');
     expect(stale.fetch.last).toMatchObject({ outcome: 'unrecognised_page', published: false });
-    expect(stale.fetch.last.error).toMatch(/no screener results table/);
+    expect(stale.fetch.last.error).toMatch(/no screener results on the page: neither a results table/);
     // Never an empty Top-N: the same set, not refreshed, aging.
     expect(await readTopnSet(redis, prefix)).toEqual(first);
     expect(stale.topn).toMatchObject({ snapshot_id: first.snapshot_id, count: 5 });

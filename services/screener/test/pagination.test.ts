@@ -2,9 +2,9 @@ import IORedis from 'ioredis';
 import { createLogger, loadConfig, readTopnSet } from '@tsp/core';
 import { createPrisma } from '@tsp/db';
 import { startLocalServer, uniquePrefix, waitFor, type LocalServer } from '../../../test/support/helpers';
-import { RequestGate } from '../src/request-gate';
-import { pageUrl, scrapeTopn } from '../src/scrape-topn';
-import { UnrecognisedPageError } from '../src/screener-errors';
+import { RequestGate } from '../src/finviz/request-gate';
+import { pageUrl, scrapeTopn } from '../src/finviz/html-scraper';
+import { UnrecognisedPageError } from '../src/finviz/screener-errors';
 import { startScreener } from '../src/service';
 import { LAYOUT_2023, LAYOUT_2025, LAYOUT_2026, requestedRow, syntheticPage, syntheticTickers, type SyntheticLayout } from './synthetic-pages';
 

@@ -1,5 +1,5 @@
-import { parseScreener } from '../src/parse-screener';
-import { UnrecognisedPageError } from '../src/screener-errors';
+import { parseScreener } from '../src/finviz/screener-page';
+import { UnrecognisedPageError } from '../src/finviz/screener-errors';
 import { CHALLENGE_PAGE, FIXTURE_PAGES, fixturePage, fixtureTickers, TOO_MANY_REQUESTS_PAGE } from './fixtures';
 
 const expected = fixtureTickers();

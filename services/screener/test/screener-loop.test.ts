@@ -1,7 +1,7 @@
 import { createLogger, type TopnSet } from '@tsp/core';
 import { ScreenerLoop, type ScreenerLoopOptions } from '../src/screener-loop';
-import { ScreenerNetworkError, ScreenerRateLimitedError, ScreenerServerError } from '../src/screener-errors';
-import type { TopnScrape } from '../src/scrape-topn';
+import { ScreenerNetworkError, ScreenerRateLimitedError, ScreenerServerError } from '../src/finviz/screener-errors';
+import type { TopnScrape } from '../src/finviz/scraper';
 
 const logger = createLogger('screener', 'error');
 const REFRESH_SEC = 600;
@@ -181,5 +181,45 @@ describe('the screener loop', () => {
     expect(report).toMatchObject({ outcome: 'deferred', published: false });
     expect(calls).toBe(1);
     expect(instance.status().retry_after_until).not.toBeNull();
+  });
+
+  it('abandons the pass in progress when paused: its request is aborted and nothing is published, not even afterwards', async () => {
+    let paused = false;
+    let aborted = false;
+    const { instance, published, outcomes } = loop((_url, _topN, signal) => new Promise<TopnScrape>((resolve, reject) => {
+      // A slow Finviz: answers after 2 s unless the pass is aborted first.
+      const timer = setTimeout(() => resolve(page(['A', 'B', 'C'])), 2000);
+      signal.addEventListener('abort', () => {
+        aborted = true;
+        clearTimeout(timer);
+        reject(new ScreenerNetworkError('aborted', null));
+      });
+    }), { isPaused: () => paused });
+    const pass = instance.refreshNow();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    paused = true;
+    instance.paused();
+    const report = await pass;
+    expect(report).toMatchObject({ outcome: 'paused', published: false });
+    expect(aborted).toBe(true);
+    expect(await instance.refreshNow()).toMatchObject({ outcome: 'paused', published: false });
+    await instance.stop();
+    expect(published).toEqual([]);
+    // An abandoned pass is not a Finviz failure: no outcome counted, no back-off.
+    expect(outcomes).toEqual([]);
+    expect(instance.status()).toMatchObject({ backing_off: false, consecutive_failures: 0 });
+  });
+
+  it('fetches again as soon as it is resumed', async () => {
+    let paused = true;
+    const scrape = jest.fn(async () => page(['A', 'B', 'C']));
+    const { instance, published } = loop(scrape, { isPaused: () => paused, minGapMs: 10 });
+    instance.start();
+    await waitUntil(() => instance.status().last?.outcome === 'paused');
+    expect(scrape).not.toHaveBeenCalled();
+    paused = false;
+    instance.wake();
+    await waitUntil(() => published.length === 1);
+    await instance.stop();
   });
 });

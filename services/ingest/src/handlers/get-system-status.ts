@@ -1,9 +1,10 @@
 import {
-  cachedFor, destinationWindows, forecastStarts, QUEUE, readTopnSet, redisKeys, spacingMs, StartLog, topnAgeSec, isTopnStale,
+  cachedFor, destinationWindows, forecastStarts, QUEUE, readScreenerPause, readTopnSet, redisKeys, spacingMs, StartLog, topnAgeSec, isTopnStale,
 } from '@tsp/core';
 import type { Queue } from 'bullmq';
 import type { IngestContext } from '../ingest-context';
 import { webhookAuthStatus } from '../webhook-auth-status';
+import { pauseState } from './screener-pause';
 
 const JOB_STATES = ['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed'] as const;
 /** /status is public: it is computed at most once a second, however often it is asked. */
@@ -41,7 +42,7 @@ async function rateLimiterStatus(ctx: IngestContext, backlog: number, capOverrid
 export function getSystemStatus(ctx: IngestContext) {
   return cachedFor(STATUS_CACHE_MS, async () => {
     const keys = redisKeys(ctx.config.keyPrefix);
-    const [signals, forward, counters, topn, [capOverride, limitingSwitched], deliveryPaused, auditBacklog, auditSetAside] = await Promise.all([
+    const [signals, forward, counters, topn, [capOverride, limitingSwitched], deliveryPaused, auditBacklog, auditSetAside, screenerPause] = await Promise.all([
       queueSummary(ctx.signalsQueue),
       queueSummary(ctx.forwardQueue),
       ctx.stats.read(),
@@ -50,6 +51,7 @@ export function getSystemStatus(ctx: IngestContext) {
       ctx.forwardQueue.isPaused(),
       ctx.redis.llen(keys.auditOutbox),
       ctx.redis.llen(keys.auditOutboxFailed),
+      readScreenerPause(ctx.redis, ctx.config.keyPrefix),
     ]);
     const deliveriesPending = ['waiting', 'prioritized', 'delayed', 'active'].reduce((sum, state) => sum + (forward.counts[state] ?? 0), 0);
     return {
@@ -63,6 +65,8 @@ export function getSystemStatus(ctx: IngestContext) {
       topn: topn
         ? { count: topn.tickers.length, top_n: topn.top_n, fetched_at: topn.fetched_at, age_sec: Math.round(topnAgeSec(topn) * 10) / 10, stale: isTopnStale(topn, ctx.config.topnMaxAgeSec), snapshot_id: topn.snapshot_id }
         : null,
+      // Paused by an operator (POST /admin/screener/pause): nothing is scraped, the set above ages.
+      screener: pauseState(screenerPause),
       // A cap set at runtime on the forwarder wins over the environment, for every replica.
       rate_limiter: await rateLimiterStatus(ctx, deliveriesPending, capOverride, limitingSwitched),
       delivery_paused: deliveryPaused,

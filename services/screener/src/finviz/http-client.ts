@@ -1,13 +1,12 @@
 import axios, { AxiosError, type AxiosResponse } from 'axios';
 import { finvizHostAllowed, parseRetryAfterMs } from '@tsp/core';
-import { parseScreener, type ScreenerPage } from './parse-screener';
 import type { RequestGate } from './request-gate';
 import {
   ScreenerBlockedError, ScreenerError, type FetchOutcome, ScreenerHttpError, ScreenerNetworkError, ScreenerRateLimitedError, ScreenerServerError,
-  UnrecognisedPageError,
 } from './screener-errors';
 
-export interface FetchScreenerOptions {
+/** How every request to Finviz is made: the HTML pages and the Elite export alike. */
+export interface FinvizHttpOptions {
   /** Per-request timeout: a hung Finviz must not hold the loop (and so the Top-N age) hostage. */
   timeoutMs: number;
   /** Aborts the request when the service stops. */
@@ -32,18 +31,6 @@ export const BROWSER_HEADERS = {
 const MAX_PAGE_BYTES = 10 * 1024 * 1024;
 const MAX_REDIRECTS = 5;
 
-/**
- * GETs one screener page and parses it. Every way it can fail becomes one typed error
- * (see screener-errors.ts), so the loop decides how to back off without reading messages.
- */
-export async function fetchScreenerPage(url: string, options: FetchScreenerOptions): Promise<ScreenerPage> {
-  return reportOutcome(options.onOutcome, async () => {
-    const response = await finvizRequest({ method: 'get', url }, options);
-    classifyStatus(response);
-    return parsePage(response);
-  });
-}
-
 /** Runs one request and tells `onOutcome` how it went, whatever happens. */
 export async function reportOutcome<T>(onOutcome: ((outcome: FetchOutcome) => void) | undefined, run: () => Promise<T>): Promise<T> {
   try {
@@ -52,22 +39,6 @@ export async function reportOutcome<T>(onOutcome: ((outcome: FetchOutcome) => vo
     return result;
   } catch (error) {
     if (error instanceof ScreenerError) onOutcome?.(error.outcome);
-    throw error;
-  }
-}
-
-function parsePage(response: AxiosResponse<string>): ScreenerPage {
-  try {
-    return parseScreener(String(response.data ?? ''));
-  } catch (error) {
-    if (!(error instanceof UnrecognisedPageError)) throw error;
-    // Finviz and Cloudflare sometimes refuse with HTTP 200 and a page of their own.
-    if (error.looksLike === 'rate_limited') {
-      throw new ScreenerRateLimitedError(`HTTP ${response.status} with a "Too Many Requests" page`, null, { cause: error });
-    }
-    if (error.looksLike === 'challenge') {
-      throw new ScreenerBlockedError(`HTTP ${response.status} with a bot challenge page`, response.status, true, { cause: error });
-    }
     throw error;
   }
 }
@@ -87,7 +58,7 @@ export interface FinvizRequest {
  * by hand so that none leads to a host outside the URL's own and FINVIZ_ALLOWED_HOSTS. Answers
  * whatever status came; only "no answer at all" throws (ScreenerNetworkError).
  */
-export async function finvizRequest(request: FinvizRequest, options: FetchScreenerOptions): Promise<AxiosResponse<string>> {
+export async function finvizRequest(request: FinvizRequest, options: FinvizHttpOptions): Promise<AxiosResponse<string>> {
   const send = async (): Promise<AxiosResponse<string>> => {
     let url = request.url;
     let method = request.method;

@@ -1,23 +1,8 @@
-import { fetchScreenerPage, type FetchScreenerOptions } from './fetch-screener';
-
-/** What one scrape found: the ranked tickers the Top-N is taken from. */
-export interface TopnScrape {
-  /** In rank order, without repeats, at least top_n when the screener has that many. */
-  tickers: string[];
-  /** How many rows the screener matches in all, when the page says. */
-  total: number | null;
-  /** Names where the set came from, for the published set and its history row. */
-  source: string;
-  /** True when fewer than top_n rows were read although the screener has more. */
-  truncated: boolean;
-  /** Tickers met again on a later page (the list moved between two page requests) and dropped. */
-  duplicatesDropped: number;
-  /** Requests the scrape took. */
-  pages: number;
-}
-
-/** Reads the top `topN` rows of the screener at `url`. One implementation per way of reading. */
-export type Scraper = (url: string, topN: number, signal: AbortSignal) => Promise<TopnScrape>;
+import type { AxiosResponse } from 'axios';
+import { classifyStatus, finvizRequest, reportOutcome, type FinvizHttpOptions } from './http-client';
+import { parseScreener, type ScreenerPage } from './screener-page';
+import type { TopnScrape } from './scraper';
+import { ScreenerBlockedError, ScreenerRateLimitedError, UnrecognisedPageError } from './screener-errors';
 
 /** 1000 rows (the largest top_n) at 20 a page is 50 pages; past this something is wrong. */
 const MAX_PAGES = 60;
@@ -45,7 +30,7 @@ export function pageUrl(url: string, firstRow: number): string {
  *
  * Any failed page fails the whole scrape: a half-read Top-N is never published.
  */
-export async function scrapeTopn(url: string, topN: number, options: FetchScreenerOptions): Promise<TopnScrape> {
+export async function scrapeTopn(url: string, topN: number, options: FinvizHttpOptions): Promise<TopnScrape> {
   const tickers: string[] = [];
   const seen = new Set<string>();
   let duplicatesDropped = 0;
@@ -86,4 +71,32 @@ export async function scrapeTopn(url: string, topN: number, options: FetchScreen
 
   const truncated = tickers.length < topN && (stalled || (total !== null && total > tickers.length));
   return { tickers, total, source: new URL(url).host, truncated, duplicatesDropped, pages };
+}
+
+/**
+ * GETs one screener page and parses it. Every way it can fail becomes one typed error
+ * (see screener-errors.ts), so the loop decides how to back off without reading messages.
+ */
+export async function fetchScreenerPage(url: string, options: FinvizHttpOptions): Promise<ScreenerPage> {
+  return reportOutcome(options.onOutcome, async () => {
+    const response = await finvizRequest({ method: 'get', url }, options);
+    classifyStatus(response);
+    return parsePage(response);
+  });
+}
+
+function parsePage(response: AxiosResponse<string>): ScreenerPage {
+  try {
+    return parseScreener(String(response.data ?? ''));
+  } catch (error) {
+    if (!(error instanceof UnrecognisedPageError)) throw error;
+    // Finviz and Cloudflare sometimes refuse with HTTP 200 and a page of their own.
+    if (error.looksLike === 'rate_limited') {
+      throw new ScreenerRateLimitedError(`HTTP ${response.status} with a "Too Many Requests" page`, null, { cause: error });
+    }
+    if (error.looksLike === 'challenge') {
+      throw new ScreenerBlockedError(`HTTP ${response.status} with a bot challenge page`, response.status, true, { cause: error });
+    }
+    throw error;
+  }
 }

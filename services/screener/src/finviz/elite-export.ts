@@ -1,9 +1,9 @@
 import type { AxiosResponse } from 'axios';
 import type { Logger } from '@tsp/core';
-import { classifyStatus, finvizRequest, header, reportOutcome, type FetchScreenerOptions } from './fetch-screener';
+import { classifyStatus, finvizRequest, header, reportOutcome, type FinvizHttpOptions } from './http-client';
 import { parseExportCsv } from './export-csv';
 import { EliteAuthError, ScreenerHttpError } from './screener-errors';
-import type { Scraper, TopnScrape } from './scrape-topn';
+import type { Scraper, TopnScrape } from './scraper';
 
 export interface EliteExportOptions {
   /** The CSV endpoint (FINVIZ_EXPORT_URL, https://elite.finviz.com/export.ashx). */
@@ -15,7 +15,7 @@ export interface EliteExportOptions {
   email: string | null;
   password: string | null;
   /** Timeout, gate, allowed redirect hosts and the per-scrape outcome callback. */
-  http: Omit<FetchScreenerOptions, 'signal'>;
+  http: Omit<FinvizHttpOptions, 'signal'>;
   logger: Logger;
   /** Told each login's outcome (metrics). */
   onLogin?: (outcome: 'ok' | 'failed') => void;

@@ -1,11 +1,11 @@
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { startLocalServer, type LocalServer } from '../../../test/support/helpers';
 import { parseRetryAfterMs as parseRetryAfter } from '@tsp/core';
-import { fetchScreenerPage } from '../src/fetch-screener';
+import { fetchScreenerPage } from '../src/finviz/html-scraper';
 import {
   ScreenerBlockedError, ScreenerHttpError, ScreenerNetworkError, ScreenerRateLimitedError, ScreenerServerError,
   UnrecognisedPageError,
-} from '../src/screener-errors';
+} from '../src/finviz/screener-errors';
 import { CHALLENGE_PAGE, fixturePage, fixtureTickers, TOO_MANY_REQUESTS_PAGE } from './fixtures';
 
 const HTML = { 'content-type': 'text/html; charset=utf-8' };
