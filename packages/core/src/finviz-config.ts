@@ -23,24 +23,34 @@ function isHttpUrl(raw: string): boolean {
   }
 }
 
+// eslint-disable-next-line no-control-regex -- refusing control characters is the point
+const CONTROL_OR_SPACE = /[\u0000-\u0020\u007f-\u009f]/;
+
 /** Accepts 20 and "20" alike (form-minded clients send strings). */
 const numeric = (schema: z.ZodNumber) =>
   z.preprocess((value) => (typeof value === 'string' && value.trim() !== '' ? Number(value) : value), schema);
 
-/** What POST /finviz/config (and the old system's finviz_config.json) may set: any subset. */
-export function finvizConfigUpdateSchema(allowedHosts: readonly string[]) {
-  return z
-    .object({
-      url: z
+/** The fields of a screener config (or a strategy), each validated; the URL's host must be in `allowedHosts`. */
+export function finvizConfigFields(allowedHosts: readonly string[]) {
+  return {
+    url: z
         .string()
         .max(2000)
+        // new URL() drops tabs and newlines without a word: refused, as spaces are.
+        .refine((url) => !CONTROL_OR_SPACE.test(url), 'must not contain spaces or control characters')
         .refine(isHttpUrl, 'must be an http or https URL')
         .refine((url) => finvizHostAllowed(url, allowedHosts), {
           message: `host is not allowed: it must be one of FINVIZ_ALLOWED_HOSTS (${allowedHosts.join(', ')}), without credentials`,
         }),
-      top_n: numeric(z.number().int().min(1).max(FINVIZ_TOP_N_MAX)),
-      refresh: numeric(z.number().min(FINVIZ_REFRESH_MIN_SEC).max(FINVIZ_REFRESH_MAX_SEC)),
-    })
+    top_n: numeric(z.number().int().min(1).max(FINVIZ_TOP_N_MAX)),
+    refresh: numeric(z.number().min(FINVIZ_REFRESH_MIN_SEC).max(FINVIZ_REFRESH_MAX_SEC)),
+  };
+}
+
+/** What POST /finviz/config (and the old system's finviz_config.json) may set: any subset. */
+export function finvizConfigUpdateSchema(allowedHosts: readonly string[]) {
+  return z
+    .object(finvizConfigFields(allowedHosts))
     .partial()
     .strict()
     .refine((update) => Object.keys(update).length > 0, 'give at least one of url, top_n, refresh');

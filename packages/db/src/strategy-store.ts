@@ -89,6 +89,14 @@ export class StrategyStore {
     return rows.map((row) => viewOf(row, active));
   }
 
+  /** The active strategy, or null (none yet). */
+  async active(): Promise<StrategyView | null> {
+    const config = await this.configs.read();
+    if (!config?.strategy_id) return null;
+    const row = await this.prisma.strategy.findFirst({ where: { id: config.strategy_id, deployment: this.deployment } });
+    return row ? viewOf(row, config) : null;
+  }
+
   async get(id: string): Promise<StrategyView> {
     const [row, active] = await Promise.all([this.row(id), this.configs.read()]);
     return viewOf(row, active);

@@ -20,6 +20,7 @@ import { listAdminActions } from './handlers/list-admin-actions';
 import { finvizConfigView } from './finviz-config-view';
 import { pauseScreenerHandler, pauseState, resumeScreenerHandler } from './handlers/screener-pause';
 import { buildOpenApi } from './openapi';
+import { strategyRoutes } from './strategies/strategy-routes';
 
 /** Signals are small; anything bigger than this is not an alert. */
 export const WEBHOOK_BODY_LIMIT = '16kb';
@@ -139,6 +140,7 @@ export function ingestRoutes(ctx: IngestContext): Route[] {
         errors: { ...ADMIN_ONLY, 503: 'Redis down' },
       },
     },
+    ...strategyRoutes(ctx, guards, postgres, audited),
     ...deadLetterRoutes(ctx.deadLetters, guards.admin, ctx.logger, postgres, audited),
   ];
   let openApi: unknown = null;

@@ -1,9 +1,10 @@
 import {
-  environmentFinvizConfig, errorResponse, finvizConfigUpdateSchema, redisKeys, unavailableResponse, type HttpRequest, type HttpResponse,
+  environmentFinvizConfig, errorResponse, finvizConfigUpdateSchema, unavailableResponse, type HttpRequest, type HttpResponse,
 } from '@tsp/core';
 import { FinvizConfigStore } from '@tsp/db';
 import type { IngestContext } from '../ingest-context';
 import { finvizConfigView } from '../finviz-config-view';
+import { announceFinvizConfig } from '../announce-finviz-config';
 
 /**
  * POST /finviz/config — any subset of {url, top_n, refresh}: validated (the URL's host must be in
@@ -35,16 +36,7 @@ export function updateFinvizConfig(ctx: IngestContext) {
       ctx.logger.warn('could not store the Finviz config', { error: (error as Error).message });
       return unavailableResponse('Postgres is unavailable; the config was not changed');
     }
-    let announced = true;
-    try {
-      // Tells every screener replica; they also re-read Postgres now and then, so a lost message only delays.
-      await ctx.redis.publish(redisKeys(ctx.config.keyPrefix).finvizConfigUpdated, JSON.stringify(stored));
-    } catch (error) {
-      announced = false;
-      ctx.logger.warn('stored the Finviz config but could not announce it; the screener reads it from Postgres within seconds', {
-        error: (error as Error).message,
-      });
-    }
+    const announced = await announceFinvizConfig(ctx, stored);
     const view = finvizConfigView(stored, ctx.config);
     ctx.logger.info('Finviz config changed', { ...view, actor: req.principal });
     return { status: 200, body: { ...view, announced } };
