@@ -3,6 +3,7 @@
  * Top-N within the window, and never after it, nor after a later signal of its ticker. Real
  * Redis, Postgres and HTTP, two approvers competing for each late approval.
  */
+import { Queue } from 'bullmq';
 import { startRelayStack, type RelayStack } from './support/relay-stack';
 import { waitFor } from './support/helpers';
 
@@ -71,5 +72,28 @@ describe('late approval', () => {
     await status(stack, second, 'forwarded');
     expect(await stack.signal(first)).toMatchObject({ status: 'rejected' });
     expect(stack.deliveredIds(new Set([first, second]))).toEqual([second]);
+  });
+
+  it('cancels it when a later signal of the ticker was acknowledged but not decided yet when the ticker enters', async () => {
+    await stack.publishTopn([t('INSET')]);
+    const buy = await stack.send({ ticker: t('QUEUED'), side: 'buy' });
+    await status(stack, buy, 'rejected');
+    // The approvers take nothing more: the SELL is acknowledged and waits in the queue, unseen.
+    const signals = new Queue('signals', { connection: stack.redis, prefix: stack.prefix });
+    await signals.pause();
+    try {
+      const sell = await stack.send({ ticker: t('QUEUED'), side: 'sell' });
+      await stack.publishTopn([t('INSET'), t('QUEUED')]);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await signals.resume();
+      await waitFor(async () => ['rejected', 'forwarded'].includes((await stack.signal(sell)).status), 10_000, 'the SELL to be decided');
+      await stack.publishTopn([t('QUEUED')]);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(await stack.signal(buy)).toMatchObject({ status: 'rejected', reason: 'not_in_topn' });
+      expect(stack.deliveredIds(new Set([buy]))).toEqual([]);
+    } finally {
+      await signals.resume();
+      await signals.close();
+    }
   });
 });

@@ -134,6 +134,16 @@ function list(env: Env, name: string, fallback: string[]): string[] {
  * should not lose a start to a capital); without it, exactly (WEBHOOK_AUTH=none is a deliberate
  * opt-out, spelt one way).
  */
+/** "host" or "host:port" ("[v6]:port"): a URL or a path here would silently never match, so it stops the start. */
+const HOST_ENTRY = /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i;
+
+function hostList(env: Env, name: string, fallback: string[]): string[] {
+  const hosts = list(env, name, fallback);
+  const bad = hosts.find((host) => !HOST_ENTRY.test(host));
+  if (bad !== undefined) throw new ConfigError(name, `entries are host or host:port, without scheme or path (got "${redactUrl(bad)}")`);
+  return hosts;
+}
+
 function oneOf<T extends string, F extends T | null>(env: Env, name: string, allowed: readonly T[], fallback: F, options: { anyCase?: boolean } = {}): T | F {
   const raw = str(env, name);
   if (raw === null) return fallback;
@@ -192,7 +202,7 @@ export function loadConfig(env: Env = process.env): Config {
     destMaxReqPerHour: int(env, 'DEST_WEBHOOK_MAX_REQ_PER_HOUR', 500, 1, 36_000_000),
     destRateLimitingEnabled: bool(env, 'DEST_WEBHOOK_RATE_LIMITING_ENABLED', true),
     destTimeoutMs: int(env, 'DEST_WEBHOOK_TIMEOUT_MS', 5000, 1, 600_000),
-    destAllowedHosts: list(env, 'DEST_ALLOWED_HOSTS', destWebhookUrl ? [allowListEntryOf(destWebhookUrl)] : []),
+    destAllowedHosts: hostList(env, 'DEST_ALLOWED_HOSTS', destWebhookUrl ? [allowListEntryOf(destWebhookUrl)] : []),
     forwardMaxAttempts: int(env, 'FORWARD_MAX_ATTEMPTS', 8, 1, 100),
     forwardBackoffBaseMs: int(env, 'FORWARD_BACKOFF_BASE_MS', 1000, 0, 3_600_000),
     forwardBackoffMaxMs: int(env, 'FORWARD_BACKOFF_MAX_MS', 60_000, 0, 86_400_000),
@@ -203,7 +213,7 @@ export function loadConfig(env: Env = process.env): Config {
     finvizEmail: str(env, 'FINVIZ_EMAIL'),
     finvizPassword: str(env, 'FINVIZ_PASSWORD'),
     finvizAuthToken: str(env, 'FINVIZ_AUTH_TOKEN'),
-    finvizAllowedHosts: list(env, 'FINVIZ_ALLOWED_HOSTS', ['finviz.com', 'elite.finviz.com']),
+    finvizAllowedHosts: hostList(env, 'FINVIZ_ALLOWED_HOSTS', ['finviz.com', 'elite.finviz.com']),
     finvizPageDelayMs: int(env, 'FINVIZ_PAGE_DELAY_MS', 1000, 0, 60_000),
     finvizLoginUrl: url(env, 'FINVIZ_LOGIN_URL', ['http:', 'https:']) ?? 'https://finviz.com/login_submit.ashx',
     finvizExportUrl: url(env, 'FINVIZ_EXPORT_URL', ['http:', 'https:']) ?? 'https://elite.finviz.com/export.ashx',

@@ -20,6 +20,11 @@ export class DestinationSettingStore {
     return row ? { url: row.url, timeoutMs: row.timeoutMs, updatedAt: row.updatedAt.toISOString() } : null;
   }
 
+  /** Forgets it: the environment's destination applies again. */
+  async clear(): Promise<void> {
+    await this.prisma.destinationSetting.deleteMany({ where: { deployment: this.deployment } });
+  }
+
   async write(target: DestinationTarget): Promise<StoredDestination> {
     const values = { url: target.url, timeoutMs: target.timeoutMs, updatedAt: new Date() };
     const row = await this.prisma.destinationSetting.upsert({

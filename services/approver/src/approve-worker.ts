@@ -48,7 +48,7 @@ export function approveSignal(deps: ApproveWorkerDeps) {
     }
     const signal = parsed.data;
     // First, before any wait: a later signal cancels a pending late approval of its ticker.
-    await deps.late.see(signal);
+    const laneSeq = await deps.late.see(signal);
 
     if (decidedAtTurn(signal, config.sellPolicy)) {
       const turn = await turnOrPark(lanes, runsHere, signal.ticker, signal.id, QUEUE.signals);
@@ -76,7 +76,7 @@ export function approveSignal(deps: ApproveWorkerDeps) {
       await forwardQueue.add('forward', forward, forwardJobOptions(signal.id, config.forwardMaxAttempts, signal.side === 'SELL'));
     }
     await waker.wake(wake);
-    await deps.late.offer(signal, decision);
+    await deps.late.offer(signal, decision, laneSeq);
 
     if (isNew) {
       if (decision.approved) deps.metrics.approved.inc({ basis: decision.basis });

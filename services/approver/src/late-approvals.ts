@@ -14,31 +14,44 @@ import type { ApproverMetrics } from './approver-metrics';
  * admitted it.
  *
  * Any later signal of the ticker cancels it: a SELL (no buy after its own exit), and a later BUY
- * too (the trader's newer entry stands for it; approving both would enter twice). So every signal
- * the approver takes is first "seen" — before it is decided, so that a crash cannot let a late
- * BUY slip past an exit already decided — and a BUY is offered for late approval only if nothing
- * later was seen. The approval itself is one WATCHed transaction: any change to the ticker's
- * pending or seen key in between (a cancelling signal) aborts it.
+ * too (the trader's newer entry stands for it; approving both would enter twice). "Later" is the
+ * ticker's lane order (the sequence ingest took when it acknowledged each signal), never clocks.
+ * Every signal the approver takes is first "seen" (its sequence noted) before it is decided, so a
+ * crash cannot let a late BUY slip past an exit already decided; a BUY is offered only if nothing
+ * later was seen. And since a later signal may still wait in the queue, unseen, the approval
+ * itself is one WATCHed transaction that first looks at the lane: any signal there acknowledged
+ * after the BUY cancels it, and any change to the lane or the ticker's keys meanwhile aborts it.
  */
 
-/** KEYS: pending, seen. ARGV: received at (ms), window (s). Marks the signal seen; cancels a pending BUY received before it. */
+/**
+ * KEYS: pending, seen, lane. ARGV: signal id, window (s). Notes the signal's lane sequence as seen
+ * and cancels a pending BUY acknowledged before it; answers the sequence (nil once it has ended).
+ */
 const SEE = new LuaScript('tspLateSee', `
-local at = tonumber(ARGV[1])
+local seq = tonumber(redis.call('ZSCORE', KEYS[3], ARGV[1]))
+if not seq then return nil end
 local seen = tonumber(redis.call('GET', KEYS[2]) or '0')
-if at > seen then redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2]) end
+if seq > seen then redis.call('SET', KEYS[2], seq, 'EX', ARGV[2]) end
 local pending = redis.call('GET', KEYS[1])
-if pending and tonumber(cjson.decode(pending).at) < at then redis.call('DEL', KEYS[1]) end
-return 1`);
+if pending and tonumber(cjson.decode(pending).seq) < seq then redis.call('DEL', KEYS[1]) end
+return seq`);
 
-/** KEYS: pending, seen. ARGV: received at (ms), pending JSON, window (s). Offers the BUY unless a later signal was seen. */
+/** KEYS: pending, seen. ARGV: lane sequence, pending JSON, window (s). Offers the BUY unless a later signal was seen. */
 const OFFER = new LuaScript('tspLateOffer', `
 local seen = tonumber(redis.call('GET', KEYS[2]) or '0')
 if seen > tonumber(ARGV[1]) then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
 return 1`);
 
+/** KEYS: pending. ARGV: the pending JSON read. Deletes it if it is still that one. */
+const CANCEL = new LuaScript('tspLateCancel', `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`);
+
 interface Pending {
-  /** Received at, ms: the order in which the ticker's signals came. */
+  /** Its place in the ticker's order (the lane sequence ingest took when it acknowledged it). */
+  seq: number;
+  /** Received at, ms: for SIGNAL_TTL_SEC. */
   at: number;
   /** When the window closes, ms. */
   until: number;
@@ -62,7 +75,9 @@ export class LateApprovals {
   private readonly windowSec: number;
   /** WATCH holds per connection: the approvals run one at a time on a connection of their own. */
   private connection: IORedis | null = null;
-  private running: Promise<void> = Promise.resolve();
+  /** The latest set not looked at yet: sets that come while one is checked collapse into the newest. */
+  private next: TopnSet | null = null;
+  private draining: Promise<void> | null = null;
 
   constructor(private readonly deps: LateApprovalsDeps) {
     this.keys = redisKeys(deps.config.keyPrefix);
@@ -73,32 +88,48 @@ export class LateApprovals {
     return this.windowSec > 0;
   }
 
-  /** Before a signal is decided: it cancels any pending BUY of its ticker received before it. */
-  async see(signal: SignalJob): Promise<void> {
-    if (!this.enabled) return;
-    await SEE.run(this.deps.redis, [this.keys.latePending(signal.ticker), this.keys.lateSeen(signal.ticker)], [Date.parse(signal.receivedAt), this.windowSec + 60]);
+  /**
+   * Before a signal is decided: it cancels any pending BUY of its ticker acknowledged before it.
+   * Answers its lane sequence, for offer() (null when off, or when the signal had ended already).
+   */
+  async see(signal: SignalJob): Promise<number | null> {
+    if (!this.enabled) return null;
+    const lane = this.deps.lanes.keysOf(signal.ticker).lane;
+    const seq = await SEE.run(this.deps.redis, [this.keys.latePending(signal.ticker), this.keys.lateSeen(signal.ticker), lane], [signal.id, this.windowSec + 60]);
+    return seq === null ? null : Number(seq);
   }
 
-  /** After a BUY was rejected not_in_topn: it may still pass within the window. */
-  async offer(signal: SignalJob, decision: Decision): Promise<void> {
-    if (!this.enabled || signal.side !== 'BUY' || signal.kind !== 'source' || decision.approved || decision.reason !== 'not_in_topn') return;
-    const at = Date.parse(signal.receivedAt);
-    const pending: Pending = { at, until: Date.now() + this.windowSec * 1000, signal };
-    await OFFER.run(this.deps.redis, [this.keys.latePending(signal.ticker), this.keys.lateSeen(signal.ticker)], [at, JSON.stringify(pending), this.windowSec]);
+  /** After a BUY was rejected not_in_topn: it may still pass within the window. `seq`: what see() answered. */
+  async offer(signal: SignalJob, decision: Decision, seq: number | null): Promise<void> {
+    if (!this.enabled || seq === null || signal.side !== 'BUY' || signal.kind !== 'source' || decision.approved || decision.reason !== 'not_in_topn') return;
+    const pending: Pending = { seq, at: Date.parse(signal.receivedAt), until: Date.now() + this.windowSec * 1000, signal };
+    await OFFER.run(this.deps.redis, [this.keys.latePending(signal.ticker), this.keys.lateSeen(signal.ticker)], [seq, JSON.stringify(pending), this.windowSec]);
   }
 
   /** On each Top-N set: approves the pending BUYs of the tickers it ranks within top_n. Never throws. */
   admit(set: TopnSet | null): Promise<void> {
-    if (!this.enabled || !set || isTopnStale(set, this.deps.config.topnMaxAgeSec)) return this.running;
-    this.running = this.running.then(() => this.admitNow(set)).catch((error: Error) => {
-      this.deps.logger.warn('late approvals not checked; the next Top-N set checks again', { error: error.message });
-    });
-    return this.running;
+    if (this.enabled && set && !isTopnStale(set, this.deps.config.topnMaxAgeSec)) {
+      this.next = set;
+      this.draining ??= this.drain().finally(() => { this.draining = null; });
+    }
+    return this.draining ?? Promise.resolve();
   }
 
   async stop(): Promise<void> {
-    await this.running;
+    this.next = null;
+    await this.draining;
     this.connection?.disconnect();
+  }
+
+  private async drain(): Promise<void> {
+    for (let set = this.next; set; set = this.next) {
+      this.next = null;
+      try {
+        await this.admitNow(set);
+      } catch (error) {
+        this.deps.logger.warn('late approvals not checked; the next Top-N set checks again', { error: (error as Error).message });
+      }
+    }
   }
 
   private async admitNow(set: TopnSet): Promise<void> {
@@ -114,12 +145,21 @@ export class LateApprovals {
     const { config, forwardQueue, lanes, audit, stats, metrics, logger } = this.deps;
     const connection = this.ownConnection();
     const pendingKey = this.keys.latePending(ticker);
-    await connection.watch(pendingKey, this.keys.lateSeen(ticker));
+    const laneKey = lanes.keysOf(ticker).lane;
+    await connection.watch(pendingKey, this.keys.lateSeen(ticker), laneKey);
     const raw = await connection.get(pendingKey);
     const pending = raw ? (JSON.parse(raw) as Pending) : null;
     const now = Date.now();
     if (!pending || now > pending.until || now >= pending.at + config.signalTtlSec * 1000) {
       await connection.unwatch();
+      return;
+    }
+    // A signal of the ticker acknowledged after it and not decided yet: it stands for the trader's
+    // latest intent, and the BUY would reach the broker after it.
+    if ((await connection.zrangebyscore(laneKey, `(${pending.seq}`, '+inf', 'LIMIT', 0, 1)).length > 0) {
+      await connection.unwatch();
+      await CANCEL.run(this.deps.redis, [pendingKey], [raw!]);
+      logger.info('late approval cancelled: a later signal of the ticker is on its way', { id: pending.signal.id, ticker });
       return;
     }
     const { signal } = pending;

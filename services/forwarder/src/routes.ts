@@ -1,5 +1,5 @@
 import { adminActionProvider, adminTokenGuard, deadLetterRoutes, destinationChangeSchema, type Route } from '@tsp/core';
-import { getDestination, setDestination } from './handlers/destination';
+import { getDestination, resetDestination, setDestination } from './handlers/destination';
 import type { ForwarderContext } from './forwarder-context';
 import { getRateCap, RateLimitChangeSchema, setRateCap } from './handlers/rate-cap';
 import { pauseDelivery, resumeDelivery } from './handlers/delivery-pause';
@@ -27,6 +27,7 @@ export function forwarderRoutes(ctx: ForwarderContext): Route[] {
       method: 'post', path: '/admin/destination', handler: audited({ action: 'destination.update', before: destination })(setDestination(ctx)), guards,
       request: destinationChangeSchema(ctx.config.destAllowedHosts), invalidBody: 'invalid_destination',
     },
+    { method: 'delete', path: '/admin/destination', handler: audited({ action: 'destination.reset', before: destination })(resetDestination(ctx)), guards, body: 'none' },
     ...deadLetterRoutes(ctx.deadLetters, guards, ctx.logger, (handler) => handler, audited),
   ];
 }

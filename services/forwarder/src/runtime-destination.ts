@@ -1,4 +1,4 @@
-import { destinationView, type DestinationChange, type DestinationTarget, type Logger } from '@tsp/core';
+import { destinationView, urlHostAllowed, type DestinationChange, type DestinationTarget, type Logger } from '@tsp/core';
 import type { DestinationSettingStore, StoredDestination } from '@tsp/db';
 import type { Destination } from './deliver';
 
@@ -25,20 +25,30 @@ export class RuntimeDestination {
   private stored: StoredDestination | null = null;
   private timer: NodeJS.Timeout | null = null;
   private loaded = false;
+  /** A stored destination DEST_ALLOWED_HOSTS no longer allows: nothing is delivered until it is changed or reset. */
+  private refused: string | null = null;
 
   constructor(
     private readonly store: DestinationSettingStore,
     private readonly environment: DestinationTarget,
+    private readonly allowedHosts: readonly string[],
     private readonly destination: Destination,
     private readonly logger: Logger,
   ) {}
 
-  /** Reads the stored destination, retrying until Postgres answers; then keeps it in step. */
+  /**
+   * Reads the stored destination, retrying until Postgres answers and the destination is one
+   * DEST_ALLOWED_HOSTS allows (or is reset); then keeps it in step.
+   */
   async load(stopped: () => boolean): Promise<boolean> {
     for (let tries = 0; !stopped(); tries++) {
       try {
         this.apply(await this.store.read());
         this.loaded = true;
+        if (this.refused) {
+          await new Promise((resolve) => setTimeout(resolve, DESTINATION_SYNC_MS));
+          continue;
+        }
         this.timer = setInterval(() => void this.sync(), DESTINATION_SYNC_MS);
         return true;
       } catch (error) {
@@ -51,16 +61,25 @@ export class RuntimeDestination {
     return false;
   }
 
-  /** Null once read; else why deliveries wait (for /ready). */
+  /** Null while deliveries may go; else why they wait (for /ready, and for the worker's gate). */
   waitingReason(): string | null {
-    return this.loaded ? null : 'waiting to read the runtime destination from Postgres';
+    if (!this.loaded) return 'waiting to read the runtime destination from Postgres';
+    return this.refused;
   }
 
-  /** Stores a change (over the destination in force) and applies it here at once. */
+  /** Stores a change (over the destination stored now, read afresh: another replica may have just changed it) and applies it here. */
   async change(change: DestinationChange): Promise<{ before: DestinationState; after: DestinationState }> {
     const before = this.state();
-    const current = this.target();
+    const current = (await this.store.read()) ?? this.environment;
     this.apply(await this.store.write({ url: change.url ?? current.url, timeoutMs: change.timeout_ms ?? current.timeoutMs }));
+    return { before, after: this.state() };
+  }
+
+  /** Forgets the destination set at runtime: the environment's applies again, on every replica. */
+  async reset(): Promise<{ before: DestinationState; after: DestinationState }> {
+    const before = this.state();
+    await this.store.clear();
+    this.apply(null);
     return { before, after: this.state() };
   }
 
@@ -92,6 +111,15 @@ export class RuntimeDestination {
   }
 
   private apply(stored: StoredDestination | null): void {
+    // Checked again on every read: an operator who took a host off DEST_ALLOWED_HOSTS (after a
+    // token leaked) must not see trades go on flowing to it.
+    if (stored && !urlHostAllowed(stored.url, this.allowedHosts)) {
+      const reason = `the runtime destination ${destinationView(stored.url).origin} is not in DEST_ALLOWED_HOSTS: nothing is delivered until it is changed or reset (DELETE /admin/destination)`;
+      if (this.refused !== reason) this.logger.error(reason);
+      this.refused = reason;
+      return;
+    }
+    this.refused = null;
     const before = this.target();
     this.stored = stored;
     const after = this.target();

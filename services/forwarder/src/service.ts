@@ -45,7 +45,7 @@ export async function startForwarder(config: Config, logger: Logger): Promise<Ru
     const stats = new SystemStats(redis, config.keyPrefix);
     const target = { url: config.destWebhookUrl, timeoutMs: config.destTimeoutMs };
     const destination = new Destination({ ...target, secret: config.destWebhookSecret });
-    runtimeDestination = new RuntimeDestination(new DestinationSettingStore(prisma, config.keyPrefix), target, destination, logger);
+    runtimeDestination = new RuntimeDestination(new DestinationSettingStore(prisma, config.keyPrefix), target, config.destAllowedHosts, destination, logger);
     const started = createForwardWorker({
       config, logger, connection: workerConnection, limiter, metrics, lanes, stats, destination,
       ledger: new DeliveryLedger(redis, config.keyPrefix, audit, stats, lanes),

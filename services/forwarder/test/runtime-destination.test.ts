@@ -116,6 +116,26 @@ describe('the destination changed at runtime', () => {
     expect(await jsonOf(admin(late, 'GET'))).toMatchObject({ origin: second.url, timeout_ms: 3000 });
   });
 
+  it('delivers nothing to a stored destination DEST_ALLOWED_HOSTS no longer allows, until it is reset to the environment\'s', async () => {
+    for (const forwarder of forwarders) await forwarder.stop();
+    forwarders.length = 0;
+    // As if the operator took a leaked token's destination off the allow-list and restarted.
+    await prisma.destinationSetting.update({ where: { deployment: prefix }, data: { url: `${elsewhere.url}/hook` } });
+    const strict = await start();
+    const ready = await fetch(`http://127.0.0.1:${strict.port}/ready`);
+    expect(ready.status).toBe(503);
+    expect(await ready.text()).toMatch(/DEST_ALLOWED_HOSTS/);
+    const signal = await seedApproved(prisma, forward, { ticker: uniqueTicker('DST') });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect([first, second, elsewhere].some((server) => deliveredTo(server, signal.id))).toBe(false);
+    const reset = await admin(strict, 'DELETE');
+    expect(reset.status).toBe(200);
+    expect(await reset.json()).toMatchObject({ source: 'environment', origin: first.url });
+    await rowWithStatus(prisma, signal.id, 'forwarded');
+    expect(deliveredTo(first, signal.id)).toBe(true);
+    expect(deliveredTo(elsewhere, signal.id)).toBe(false);
+  });
+
   it('delivers nothing before it has read the destination in force from Postgres', async () => {
     const blind = await start({ DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/tsp_unreachable', FORWARDING_WORKERS: '1' });
     const ready = await fetch(`http://127.0.0.1:${blind.port}/ready`);

@@ -194,7 +194,9 @@ export const PositionsSchema = z.array(PositionViewSchema);
 
 /** POST /admin/screener/pause: the body is optional; a note, if given, is kept with the pause. */
 export const ScreenerPauseRequestSchema = z.strictObject({
-  reason: z.string().trim().min(1).max(200).optional().describe('why, for whoever looks at /status (at most 200 characters)'),
+  // Shown on the public /status: no control characters, no bidirectional overrides that could disguise it.
+  // eslint-disable-next-line no-control-regex -- refusing control characters is the point
+  reason: z.string().trim().min(1).max(200).regex(/^[^\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]*$/, 'must not contain control or bidirectional-override characters').optional().describe('why, for whoever looks at /status (at most 200 characters)'),
 });
 
 /** The screener's pause state, as POST /admin/screener/pause and /resume answer it. */

@@ -47,7 +47,8 @@ export function ingestRoutes(ctx: IngestContext): Route[] {
   const audited = adminActionProvider(ctx.adminActions, ctx.logger);
   const finvizConfigStore = new FinvizConfigStore(ctx.prisma, ctx.config.keyPrefix);
   const finvizConfigNow = async () => finvizConfigView(await finvizConfigStore.read(), ctx.config);
-  // Pausing the screener works with Postgres down (emergency): its log row is written once it is back.
+  // Pausing the screener works with Postgres down (emergency): its log row is written when the pause
+  // is done if Postgres answers by then, else the whole row goes to the error log.
   const screenerPauseNow = async () => pauseState(await readScreenerPause(ctx.redis, ctx.config.keyPrefix));
   const routes: Route[] = [
     {

@@ -154,6 +154,14 @@ describe('signal exports', () => {
     expect(csv.text).toContain('"\'-bad request: ""quoted"", with commas\nand a second line"');
   });
 
+  it('refuses a /signals cursor it did not give out with 400, one whose id is not a signal id included', async () => {
+    const forged = Buffer.from('2026-01-01T00:00:00Z|x').toString('base64url');
+    for (const cursor of [forged, 'not-base64-!', Buffer.from('yesterday|00000000-0000-4000-8000-000000000000').toString('base64url')]) {
+      const res = await request(url).get(`/signals?cursor=${encodeURIComponent(cursor)}`).set('Authorization', `Bearer ${ADMIN}`);
+      expect([cursor, res.status]).toEqual([cursor, 400]);
+    }
+  });
+
   it('answers 401 without admin credentials', async () => {
     for (const path of ['/signals.csv', '/signals.ndjson']) {
       expect((await request(url).get(path)).status).toBe(401);

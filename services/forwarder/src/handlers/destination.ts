@@ -20,3 +20,13 @@ export function setDestination(ctx: ForwarderContext) {
     return { status: 200, body: after };
   };
 }
+
+/** DELETE /admin/destination — forgets the runtime destination: the environment's applies again, on every replica within 2 s. */
+export function resetDestination(ctx: ForwarderContext) {
+  return async (): Promise<HttpResponse> => {
+    if (!ctx.destination) return noDestination();
+    const { before, after } = await ctx.destination.reset();
+    ctx.logger.warn('runtime destination reset to the environment\'s', { before, after });
+    return { status: 200, body: after };
+  };
+}

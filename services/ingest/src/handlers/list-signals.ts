@@ -3,6 +3,8 @@ import { searchSignals } from '@tsp/db';
 import type { IngestContext } from '../ingest-context';
 import { signalFilterOf, type SignalListQuery } from '../api-schemas';
 import { decodeCursor, encodeCursor, INVALID_CURSOR } from '../page-cursor';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 import { viewOfQueuedJob } from '../signal-view';
 
 /** Undecided signals live only as jobs: waiting, parked for their turn, or being decided. */
@@ -13,7 +15,8 @@ export function listSignals(ctx: IngestContext) {
   return async (req: HttpRequest<SignalListQuery>): Promise<HttpResponse> => {
     const query = req.query;
     const cursor = query.cursor ? decodeCursor(query.cursor) : null;
-    if (query.cursor && !cursor) return INVALID_CURSOR;
+    // Signal ids are UUIDs: anything else was not given out by this route (and Postgres would refuse it).
+    if (query.cursor && !(cursor && UUID.test(cursor.id))) return INVALID_CURSOR;
     if (query.status === 'queued') return listQueued(ctx, query);
 
     const page = await searchSignals(ctx.prisma, ctx.config.keyPrefix, signalFilterOf(query), { limit: query.limit, cursor });

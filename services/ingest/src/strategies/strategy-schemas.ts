@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { finvizConfigFields } from '@tsp/core';
 
 // eslint-disable-next-line no-control-regex -- refusing control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 
 /** A strategy's name: what an operator reads in the console; unique per deployment. */
 const strategyName = z
