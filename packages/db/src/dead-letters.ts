@@ -60,10 +60,11 @@ export class DeadLetters implements DeadLetterStore {
     if (row.status !== 'dead') return { outcome: 'not_dead' };
     if (row.reason === 'expired' && !includeExpired) return { outcome: 'expired' };
     if (!force) {
-      const ageSec = Math.floor((now - row.receivedAt.getTime()) / 1000);
-      if (ageSec > signalTtlSec) return { outcome: 'past_ttl', ageSec, ttlSec: signalTtlSec };
+      // Order first: a person who then confirms an old trade (force) has seen no order warning to skip.
       const outOfOrder = await this.wouldOvertake(row);
       if (outOfOrder) return outOfOrder;
+      const ageSec = Math.floor((now - row.receivedAt.getTime()) / 1000);
+      if (ageSec > signalTtlSec) return { outcome: 'past_ttl', ageSec, ttlSec: signalTtlSec };
     }
 
     const existing = await forwardQueue.getJob(id);
