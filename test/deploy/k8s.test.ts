@@ -12,6 +12,7 @@ import { k8sSchemaErrors } from '../support/k8s-schemas';
 import { CONTRACT_VARS, KNOWN_VARS, ROOT, SECRET_OWNERS, SECRET_VARS, SERVICES, SERVICE_NAMES, configVariables, expectStartCommand, requiredVars, type Service } from '../support/deploy-contract';
 import { parseAllDocuments } from 'yaml';
 import fs from 'node:fs';
+import os from 'node:os';
 
 const OVERLAYS = ['base', 'overlays/prod', 'overlays/no-keda', 'overlays/self-contained'] as const;
 /** The example Secret each is applied with (k8s/README.md). */
@@ -289,12 +290,12 @@ describe.each(OVERLAYS)('k8s/%s', (overlay) => {
 describe('the manifest checks', () => {
   it('refuse an object the schema refuses, and a kind they have no schema for', () => {
     const broken = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x' }, spec: { replicas: 'two', selector: {}, template: { spec: { containers: [{ image: 'tsp' }] } } } };
-    const errors = k8sSchemaErrors([broken as unknown as K8sObject, { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } }]);
+    const errors = k8sSchemaErrors([broken, { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } }]);
     expect(errors).toEqual([expect.stringMatching(/replicas must be integer|must have required property 'name'/), expect.stringContaining('no schema for example.com/v1 Widget')]);
   });
 
   it('refuse a kustomization field the renderer does not implement', () => {
-    const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'kustomize-'));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kustomize-'));
     fs.writeFileSync(path.join(dir, 'kustomization.yaml'), 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamePrefix: x-\n');
     expect(() => kustomizeBuild(dir)).toThrow(/namePrefix not supported/);
     fs.rmSync(dir, { recursive: true });

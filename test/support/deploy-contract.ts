@@ -120,7 +120,7 @@ export function expectStartCommand(command: unknown, service: Service) {
 /** Every variable packages/core/src/config.ts reads: loadConfig run on an environment that records each lookup. */
 export function configVariables(): Set<string> {
   const read = new Set<string>();
-  const recorder = new Proxy({} as Record<string, string | undefined>, {
+  const recorder = new Proxy({}, {
     get: (_target, name) => {
       if (typeof name === 'string') read.add(name);
       return undefined;
