@@ -78,9 +78,12 @@ describe('docker-compose.yml', () => {
     expect(base.services.ingest.ports).toEqual(['${INGEST_HOST_PORT:-80}:8080']);
     expect(interpolate(base.services.ingest.ports![0], {})).toBe('80:8080');
     expect(interpolate(base.services.ingest.ports![0], dotenv)).toBe(`${dotenv.INGEST_HOST_PORT}:8080`);
-    for (const model of [base, prod, dev]) {
+    for (const model of [base, prod]) {
       expect(Object.entries(model.services).filter(([name, s]) => name !== 'ingest' && s.ports?.length).map(([name]) => name)).toEqual([]);
     }
+    // Development publishes Redis and Postgres to this machine alone, for ./run and pnpm start.
+    expect(Object.fromEntries(Object.entries(dev.services).filter(([name, s]) => name !== 'ingest' && s.ports?.length).map(([name, s]) => [name, s.ports])))
+      .toEqual({ redis: ['127.0.0.1:6379:6379'], postgres: ['127.0.0.1:5432:5432'] });
   });
 
   it('uses each interpolated variable with the contract default, and only compose-only ones beside them', () => {
