@@ -2,7 +2,7 @@
 # One image for all four services; the command picks the service:
 #   docker build -t tsp .
 #   docker run tsp node scripts/start-one.js screener      (default: ingest)
-#   docker run tsp pnpm db:migrate                         (the one-shot migration)
+#   docker run tsp pnpm db:migrate                         (the migration; idempotent)
 # Needs BuildKit (the default builder since Docker 23) for the pnpm store cache mounts.
 
 FROM node:20-bookworm-slim AS base
@@ -21,13 +21,12 @@ COPY . .
 RUN --mount=type=cache,id=tsp-pnpm-store,target=/pnpm/store \
     pnpm install --frozen-lockfile
 RUN pnpm build
-# Drop dev dependencies. `pnpm prune` does not work across a workspace, so reinstall production
-# dependencies only, from the store just filled; dist/ and the generated client stay. Without
-# scripts: postinstall's `prisma generate` resolves @prisma/client from the repository root, where
-# it is a dev dependency, and would try to `pnpm add` it; the client is generated already.
+# Production dependencies only. `pnpm prune` does not work across a workspace, so reinstall from
+# the store just filled; dist/ stays. The root postinstall generates the Prisma client again:
+# prisma and @prisma/client are production dependencies (the migration runs from this image).
 RUN --mount=type=cache,id=tsp-pnpm-store,target=/pnpm/store \
     rm -rf node_modules packages/*/node_modules services/*/node_modules \
-    && pnpm install --frozen-lockfile --prod --prefer-offline --ignore-scripts
+    && pnpm install --frozen-lockfile --prod --prefer-offline
 
 FROM base AS runtime
 ENV NODE_ENV=production
@@ -35,5 +34,9 @@ ENV NODE_ENV=production
 COPY --from=build /app /app
 USER node
 EXPOSE 8080 8081 8082 8083
+# Liveness of whichever service runs: start-one.js's service listens on its *_PORT (the contract
+# defaults unless set). Compose and Kubernetes define their own checks per service.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["node", "scripts/healthcheck.js"]
 # node is PID 1 and handles SIGTERM itself (services exit within 10 s), so no init wrapper.
 CMD ["node", "scripts/start-one.js", "ingest"]
