@@ -35,3 +35,4 @@ export * from './destination-setting-store';
 export * from './admin-action-log';
 export * from './position-corrections';
 export * from './signal-search';
+export * from './signal-detail';

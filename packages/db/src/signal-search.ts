@@ -6,6 +6,10 @@ export interface SignalFilter {
   status?: string;
   ticker?: string;
   side?: string;
+  /** A rejection's or a dead delivery's reason. */
+  reason?: string;
+  /** source | manual */
+  kind?: string;
   from?: Date;
   to?: Date;
 }
@@ -29,16 +33,20 @@ export interface SignalPage {
  * were per deployment.
  */
 export async function searchSignals(prisma: PrismaClient, deployment: string, filter: SignalFilter, page: { limit: number; cursor?: SignalCursor | null }): Promise<SignalPage> {
+  const cursor = page.cursor ?? null;
   const where: Prisma.SignalWhereInput = {
     status: filter.status,
     ticker: filter.ticker,
     side: filter.side,
-    receivedAt: { gte: filter.from, lte: filter.to },
+    reason: filter.reason,
+    kind: filter.kind,
+    // The cursor's time bounds the index range itself (received_at <= at); the id breaks the tie
+    // among the few rows at exactly that time. As an OR alone it would be a filter over every row
+    // the index scan passes, and later pages would cost more than the first.
+    receivedAt: { gte: filter.from, lte: earlier(filter.to, cursor?.at) },
     AND: [{ OR: [{ deployment }, { deployment: null }] }],
   };
-  if (page.cursor) {
-    where.OR = [{ receivedAt: { lt: page.cursor.at } }, { receivedAt: page.cursor.at, id: { lt: page.cursor.id } }];
-  }
+  if (cursor) where.OR = [{ receivedAt: { lt: cursor.at } }, { id: { lt: cursor.id } }];
   const rows = await prisma.signal.findMany({
     where,
     include: { deliveries: true },
@@ -48,6 +56,11 @@ export async function searchSignals(prisma: PrismaClient, deployment: string, fi
   const shown = rows.slice(0, page.limit);
   const last = shown[shown.length - 1];
   return { views: shown.map(viewOfSignalRow), next: rows.length > page.limit && last ? { at: last.receivedAt, id: last.id } : null };
+}
+
+function earlier(a: Date | undefined, b: Date | undefined): Date | undefined {
+  if (!a || !b) return a ?? b;
+  return a < b ? a : b;
 }
 
 /**

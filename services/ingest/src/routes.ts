@@ -70,7 +70,7 @@ export function ingestRoutes(ctx: IngestContext): Route[] {
     },
     {
       method: 'get', path: '/signals/:id', handler: getSignal(ctx), guards: guards.admin,
-      docs: { summary: "A signal's whole life: decision, rank, snapshot, every delivery attempt", ok: { status: 200, body: api.SignalViewSchema, description: 'the signal' }, errors: { 400: 'not a UUID', ...ADMIN_ONLY, 404: 'no such signal', 503: 'Postgres down and the signal not in Redis' } },
+      docs: { summary: "A signal's whole life: the body as received, decision, rank, the Top-N set it was judged on, every delivery attempt", ok: { status: 200, body: api.SignalDetailSchema, description: 'the signal' }, errors: { 400: 'not a UUID', ...ADMIN_ONLY, 404: 'no such signal', 503: 'Postgres down and the signal not in Redis' } },
     },
     {
       method: 'get', path: '/finviz/topn', handler: getTopn(ctx),

@@ -26,13 +26,15 @@ export function listSignals(ctx: IngestContext) {
  * decided yet are read from the queue itself (at most `limit`, newest first, one page).
  */
 async function listQueued(ctx: IngestContext, query: Omit<SignalListQuery, 'cursor'>): Promise<HttpResponse> {
+  // A signal awaiting its decision has no reason yet.
+  if (query.reason) return { status: 200, body: { items: [], next_cursor: null } };
   const jobs = await ctx.signalsQueue.getJobs([...UNDECIDED_STATES], 0, query.limit - 1, false);
   const from = query.from ? Date.parse(query.from) : -Infinity;
   const to = query.to ? Date.parse(query.to) : Infinity;
   const items = jobs
     .map((job) => SignalJobSchema.safeParse(job?.data))
     .flatMap((parsed) => (parsed.success ? [parsed.data] : []))
-    .filter((s) => (!query.ticker || s.ticker === query.ticker) && (!query.side || s.side === query.side))
+    .filter((s) => (!query.ticker || s.ticker === query.ticker) && (!query.side || s.side === query.side) && (!query.kind || s.kind === query.kind))
     .filter((s) => Date.parse(s.receivedAt) >= from && Date.parse(s.receivedAt) <= to)
     .sort((a, b) => b.receivedAt.localeCompare(a.receivedAt) || b.id.localeCompare(a.id))
     .slice(0, query.limit)
