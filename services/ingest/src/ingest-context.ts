@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 import type IORedis from 'ioredis';
 import type { Counter } from 'prom-client';
 import type { Config, DeadLetterStore, Logger, PositionBook, SystemStats, TickerLanes } from '@tsp/core';
-import type { AdminActionLog, PositionCorrections, PrismaClient } from '@tsp/db';
+import type { AdminActionLog, PositionCorrections, PrismaClient, SearchPool } from '@tsp/db';
 import type { SignalIntake } from './signal/signal-intake';
 import type { BacklogWatch } from './backlog-watch';
 import type { ReceivedTally } from './received-tally';
@@ -15,6 +15,8 @@ export interface IngestContext {
   logger: Logger;
   redis: IORedis;
   prisma: PrismaClient;
+  /** Plain pg connections for the signal search and the exports. */
+  searchPool: SearchPool;
   signalsQueue: Queue;
   forwardQueue: Queue;
   /** Accepts signals: job, lane and idempotency key in one atomic step. */

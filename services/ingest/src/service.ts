@@ -3,7 +3,7 @@ import {
   closeServer, createFailFastRedis, PositionBook, createRegistry, createServiceApp, listen, pingRedis, QUEUE, requireWebhookAuth, SystemStats, TickerLanes,
   UNAUTHENTICATED_WEBHOOK_WARNING, waitForRedis, warnUnlessNoEviction, type Config, type Logger, type RunningService,
 } from '@tsp/core';
-import { AdminActionLog, createPrisma, DeadLetters, pingPostgres, PositionCorrections } from '@tsp/db';
+import { AdminActionLog, createPrisma, createSearchPool, DeadLetters, pingPostgres, PositionCorrections } from '@tsp/db';
 import type { IngestContext } from './ingest-context';
 import { ingestRoutes } from './routes';
 import { IdempotencyStore } from './signal/idempotency';
@@ -59,6 +59,7 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
     logger,
     redis,
     prisma,
+    searchPool: createSearchPool(config.databaseUrl),
     signalsQueue,
     forwardQueue,
     intake: new SignalIntake(signalsQueue, lanes, new IdempotencyStore(redis, config.keyPrefix), config.keyPrefix, intakeConnection),
@@ -105,6 +106,7 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
       await ctx.received.stop();
       await Promise.allSettled([signalsQueue.close(), forwardQueue.close()]);
       await prisma.$disconnect();
+      await ctx.searchPool.end();
       redis.disconnect();
       intakeConnection.disconnect();
     },

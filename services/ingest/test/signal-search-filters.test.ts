@@ -29,7 +29,7 @@ describe('searching signals by reason and kind', () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const res = await request(url).get(`/signals?${query}&limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`).set('Authorization', `Bearer ${ADMIN}`);
+      const res: request.Response = await request(url).get(`/signals?${query}&limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`).set('Authorization', `Bearer ${ADMIN}`);
       expect(res.status).toBe(200);
       items.push(...(res.body.items as Item[]));
       cursor = res.body.next_cursor;

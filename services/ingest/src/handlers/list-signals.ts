@@ -16,7 +16,7 @@ export function listSignals(ctx: IngestContext) {
     if (query.cursor && !cursor) return INVALID_CURSOR;
     if (query.status === 'queued') return listQueued(ctx, query);
 
-    const page = await searchSignals(ctx.prisma, ctx.config.keyPrefix, signalFilterOf(query), { limit: query.limit, cursor });
+    const page = await searchSignals(ctx.searchPool, ctx.config.keyPrefix, signalFilterOf(query), { limit: query.limit, cursor });
     return { status: 200, body: { items: page.views, next_cursor: page.next ? encodeCursor(page.next.at, page.next.id) : null } };
   };
 }
