@@ -56,6 +56,11 @@ export const redisKeys = (prefix: string) => ({
   screenerLeader: `${prefix}:screener:leader`,
   /** Epoch ms before which no screener replica may fetch (back-off carried across a leader change). */
   screenerNextFetch: `${prefix}:screener:next_fetch_at`,
+  /**
+   * The console's live feed (Redis Stream): one entry per batch of signal state changes (accepted
+   * by ingest, decided, attempted, ended), the changes as JSON; capped at SIGNAL_EVENTS_MAXLEN.
+   */
+  signalEvents: `${prefix}:events`,
   /** A signed-out admin console session (by its id), kept only for the rest of the session's life so the key is bounded. */
   adminSessionRevoked: (sessionId: string) => `${prefix}:admin:session:revoked:${sessionId}`,
   /** Recent failed console logins of one client address (sorted set of attempt times, TTL of the throttle window). */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ADMIN_ACTION_OUTCOMES, DeadReasonSchema, RejectReasonSchema, ApprovalBasisSchema, parseTicker, SideSchema, SignalKindSchema, SignalStatusSchema } from '@tsp/core';
 import type { SignalFilter } from '@tsp/db';
+import { STREAM_ID } from './live/sse-frames';
 
 /**
  * The shapes of ingest's public API (contract section 4), as zod schemas: the OpenAPI document
@@ -104,6 +105,12 @@ export function signalFilterOf(query: z.infer<typeof SignalFilterQuerySchema>): 
     from: query.from ? new Date(query.from) : undefined, to: query.to ? new Date(query.to) : undefined,
   };
 }
+
+/** GET /admin/events: where to resume, for a client that cannot send the Last-Event-ID header. */
+export const EventStreamQuerySchema = z.object({
+  last_event_id: z.string().max(41).regex(STREAM_ID, 'an event id this stream sent (<ms>-<seq>)').optional().describe('as the Last-Event-ID header (which wins): replay what followed it'),
+});
+export type EventStreamQuery = z.infer<typeof EventStreamQuerySchema>;
 
 export const TopnHistoryQuerySchema = z.object({
   from: isoTime.optional().describe('fetched at or after (ISO-8601)'),

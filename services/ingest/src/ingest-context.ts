@@ -8,6 +8,8 @@ import type { BacklogWatch } from './backlog-watch';
 import type { ReceivedTally } from './received-tally';
 import type { AdminDoor } from './admin-door';
 import type { LoginThrottle } from './login-throttle';
+import type { SignalEventHub } from './live/signal-event-hub';
+import type { AcceptedSignalEvents } from './live/accepted-signal-events';
 
 /** Everything the ingest handlers need, built once in service.ts. */
 export interface IngestContext {
@@ -31,6 +33,10 @@ export interface IngestContext {
   lanes: TickerLanes;
   deadLetters: DeadLetterStore;
   received: ReceivedTally;
+  /** Announces accepted signals on the console's live feed. */
+  accepted: AcceptedSignalEvents;
+  /** The live feed's reader and its browsers (GET /admin/events). */
+  events: SignalEventHub;
   isAllowedIp: (ip: string) => boolean;
   /** Who may use the admin console and routes (ADMIN_TOKEN or a console session). */
   adminDoor: AdminDoor;

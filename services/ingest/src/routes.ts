@@ -17,6 +17,7 @@ import { listPositions } from './handlers/list-positions';
 import { closePosition, openPosition } from './handlers/correct-position';
 import { CSV, exportSignals, NDJSON } from './handlers/export-signals';
 import { listAdminActions } from './handlers/list-admin-actions';
+import { streamEvents } from './handlers/stream-events';
 import { finvizConfigView } from './finviz-config-view';
 import { buildOpenApi } from './openapi';
 
@@ -118,6 +119,14 @@ export function ingestRoutes(ctx: IngestContext): Route[] {
     {
       method: 'get', path: '/admin/actions', handler: postgres(listAdminActions(ctx)), guards: guards.admin, query: api.AdminActionListQuerySchema,
       docs: { summary: 'Every state-changing admin action, newest first: who (token kind, address), what, target, before and after', ok: { status: 200, body: api.AdminActionListSchema, description: 'a page of admin actions' }, errors: { 400: 'invalid query', ...ADMIN_ONLY, 503: 'Postgres down' } },
+    },
+    {
+      method: 'get', path: '/admin/events', handler: streamEvents(ctx.events), guards: guards.admin, query: api.EventStreamQuerySchema,
+      docs: {
+        summary: 'The live feed of signal changes as Server-Sent Events: `hello` (its id: the feed now), after Last-Event-ID the missed `signals` events or a `reset` (reload the list), then one `signals` event (a JSON array of changes) per batch as it happens; a comment every 15 s',
+        ok: { status: 200, contentType: 'text/event-stream', description: 'an endless event stream' },
+        errors: { 400: 'Last-Event-ID (or last_event_id) is not an event id', ...ADMIN_ONLY, 503: 'this ingest serves its maximum of connections (ADMIN_EVENTS_MAX_CONNECTIONS), or Redis is down (Retry-After)' },
+      },
     },
     ...deadLetterRoutes(ctx.deadLetters, guards.admin, ctx.logger, postgres, audited),
   ];
