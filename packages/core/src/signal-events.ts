@@ -34,12 +34,13 @@ export interface SignalChange {
 }
 
 /**
- * Entries kept (approximately: trimmed by whole nodes). An entry is one batch, typically a few
- * hundred bytes to a few KB, so the stream stays within tens of MB; at a busy relay's dozen entries
- * a second it holds a quarter of an hour, far more than a browser needs to catch up after a
- * restart.
+ * Entries kept (approximately: trimmed by whole nodes). An entry is a batch (≈ 280 bytes a
+ * change): a few hundred bytes to a few KB normally, ≈ 30 KB at ingest's full rate, 140 KB for a
+ * full audit batch of 500. A browser is replayed at most 300 entries (more: it reloads its list),
+ * so keeping a few times that is enough, and bounds the stream to ≈ 1 MB normally, ≈ 30 MB at full
+ * rate, 140 MB in the worst case.
  */
-export const SIGNAL_EVENTS_MAXLEN = 10_000;
+export const SIGNAL_EVENTS_MAXLEN = 1_000;
 /** The entry's one field: the JSON array of changes. */
 export const SIGNAL_EVENTS_FIELD = 'changes';
 /** A delivery error as the feed shows it: the detail view has the whole text. */
