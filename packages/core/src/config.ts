@@ -76,6 +76,8 @@ export interface Config {
   adminToken: string | null;
   /** How long an admin console session lives; the server refuses it after this, whatever the browser keeps. */
   adminSessionTtlSec: number;
+  /** Console live-stream connections (GET /admin/events) one ingest process serves at once; beyond, 503. */
+  adminEventsMaxConnections: number;
   /** Whether the console cookie carries `Secure`; null (the default): when the request came over TLS. */
   adminCookieSecure: boolean | null;
   finvizUpdateToken: string | null;
@@ -233,6 +235,7 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: trustProxy(env),
     adminToken: str(env, 'ADMIN_TOKEN'),
     adminSessionTtlSec: int(env, 'ADMIN_SESSION_TTL_SEC', 12 * 3600, 60, 30 * 86_400),
+    adminEventsMaxConnections: int(env, 'ADMIN_EVENTS_MAX_CONNECTIONS', 50, 1, 10_000),
     adminCookieSecure: str(env, 'ADMIN_COOKIE_SECURE') === null ? null : bool(env, 'ADMIN_COOKIE_SECURE', false),
     finvizUpdateToken: str(env, 'FINVIZ_UPDATE_TOKEN'),
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info', { anyCase: true }),

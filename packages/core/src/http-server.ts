@@ -56,9 +56,11 @@ function send(res: Response, out: HttpResponse, logger?: Logger): void {
   for (const [name, value] of Object.entries(out.headers ?? {})) res.setHeader(name, value);
   if (out.stream) {
     res.type(out.contentType ?? 'text/plain');
-    pipeline(Readable.from(out.stream), res).catch((error: Error) => {
-      // The status is sent: all a client can be told is that the body ended early (no last chunk).
-      if (!res.writableEnded) logger?.warn('stream ended early', { error: error.message });
+    pipeline(Readable.from(out.stream), res).catch((error: NodeJS.ErrnoException) => {
+      // A client that goes away is how a live stream ends; anything else cut a body short, and all
+      // a client can be told is that it ended early (no last chunk).
+      if (error.code === 'ERR_STREAM_PREMATURE_CLOSE') logger?.debug('client closed a streamed answer', { error: error.message });
+      else if (!res.writableEnded) logger?.warn('stream ended early', { error: error.message });
     });
   } else if (out.text !== undefined) {
     res.type(out.contentType ?? 'text/plain').send(out.text);

@@ -32,3 +32,4 @@ export * from './cached-for';
 export * from './rate-windows';
 export * from './ticker';
 export * from './admin-actions';
+export * from './signal-events';

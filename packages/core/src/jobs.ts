@@ -1,3 +1,5 @@
+import type { SignalJob } from './schemas';
+
 /**
  * BullMQ job options shared by every producer of a queue, so a job means the same thing
  * whoever added it. Plain objects, typed by the caller.
@@ -59,3 +61,13 @@ export function signalJobOptions(signalId: string, urgent = false) {
 
 /** Workers never give up on a job because its worker crashed: crashes must lose nothing. */
 export const MAX_STALLED_COUNT = 100;
+
+/**
+ * An approved signal as the forward job carries it: without the body as received, which the
+ * decision's audit record already took to Postgres and which the delivery never reads (a forward
+ * job lives in Redis until it ends, up to a day).
+ */
+export function deliverableSignal(signal: SignalJob): SignalJob {
+  const { receivedBody: _recorded, ...deliverable } = signal;
+  return deliverable;
+}

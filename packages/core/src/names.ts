@@ -60,6 +60,11 @@ export const redisKeys = (prefix: string) => ({
   screenerPaused: `${prefix}:screener:paused`,
   /** Announces a pause or a resume to the screener replicas (the message is a nudge; they read screenerPaused). */
   screenerPauseChanged: `${prefix}:screener:paused:changed`,
+  /**
+   * The console's live feed (Redis Stream): one entry per batch of signal state changes (accepted
+   * by ingest, decided, attempted, ended), the changes as JSON; capped at SIGNAL_EVENTS_MAXLEN.
+   */
+  signalEvents: `${prefix}:events`,
   /** A signed-out admin console session (by its id), kept only for the rest of the session's life so the key is bounded. */
   adminSessionRevoked: (sessionId: string) => `${prefix}:admin:session:revoked:${sessionId}`,
   /** Recent failed console logins of one client address (sorted set of attempt times, TTL of the throttle window). */

@@ -36,6 +36,8 @@ export const SignalJobSchema = z.object({
   maxLagSec: z.number().nonnegative().optional(),
   idempotencyKey: z.string().optional(),
   body: OutboundBodySchema,
+  /** The JSON object as the sender posted it, without `secret` (never kept); absent for manual exits, which nobody posted. */
+  receivedBody: z.record(z.string(), z.unknown()).optional(),
 });
 export type SignalJob = z.infer<typeof SignalJobSchema>;
 

@@ -87,19 +87,20 @@ async function insertSignals(client: PoolClient, decisions: DecisionRecord[], la
   };
   const { rows } = await client.query<{ id: string }>(`
     INSERT INTO signals (id, kind, ticker, side, action, price, "time", received_at, status, reason, basis, rank,
-                         snapshot_id, idempotency_key, body, decided_at, updated_at, deployment)
+                         snapshot_id, idempotency_key, body, received_body, decided_at, updated_at, deployment)
     SELECT v.id, v.kind, v.ticker, v.side, v.action, v.price, v.t, v.received_at, v.status, v.reason, v.basis, v.rank,
-           v.snapshot_id, v.idempotency_key, v.body::jsonb, v.decided_at, now(), $17
+           v.snapshot_id, v.idempotency_key, v.body::jsonb, v.received_body::jsonb, v.decided_at, now(), $18
     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::float8[], $7::timestamptz[], $8::timestamptz[],
-                $9::text[], $10::text[], $11::text[], $12::int[], $13::text[], $14::text[], $15::text[], $16::timestamptz[])
-      AS v(id, kind, ticker, side, action, price, t, received_at, status, reason, basis, rank, snapshot_id, idempotency_key, body, decided_at)
+                $9::text[], $10::text[], $11::text[], $12::int[], $13::text[], $14::text[], $15::text[], $16::text[], $17::timestamptz[])
+      AS v(id, kind, ticker, side, action, price, t, received_at, status, reason, basis, rank, snapshot_id, idempotency_key, body, received_body, decided_at)
     ON CONFLICT (id) DO NOTHING
     RETURNING id`, [
     column((d) => d.signal.id), column((d) => d.signal.kind), column((d) => d.signal.ticker), column((d) => d.signal.side),
     column((d) => d.signal.action), column((d) => d.signal.price ?? null), column((d) => d.signal.time), column((d) => d.signal.receivedAt),
     column((d) => outcome(d).status), column((d) => outcome(d).reason),
     column((d) => (d.decision.approved ? d.decision.basis : null)), column((d) => d.decision.rank), column((d) => d.decision.snapshotId),
-    column((d) => d.signal.idempotencyKey ?? null), column((d) => JSON.stringify(d.signal.body)), column((d) => d.decidedAt),
+    column((d) => d.signal.idempotencyKey ?? null), column((d) => JSON.stringify(d.signal.body)),
+    column((d) => (d.signal.receivedBody ? JSON.stringify(d.signal.receivedBody) : null)), column((d) => d.decidedAt),
     deployment,
   ]);
   return new Set(rows.map((row) => row.id));

@@ -1,8 +1,9 @@
 import type { ChainableCommander, default as IORedis } from 'ioredis';
-import { redisKeys, STAT, withTimeout, type Logger } from '@tsp/core';
+import { redisKeys, SIGNAL_EVENTS_FIELD, SIGNAL_EVENTS_MAXLEN, STAT, withTimeout, type Logger } from '@tsp/core';
 import { DatabaseError, type Pool } from 'pg';
 import { signalIdOf, type AuditRecord } from './audit-records';
 import { applyAuditBatch } from './apply-audit-batch';
+import { signalChangesOf } from './signal-changes';
 
 export * from './audit-records';
 
@@ -45,7 +46,16 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1`;
 /** Compare-and-act on the lease: only its holder may renew it, trim the outbox, or release it. */
 const IF_OWNER_RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
-const IF_OWNER_TRIM = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('LTRIM', KEYS[2], ARGV[2], -1) return 1 end return 0`;
+/**
+ * Trimming what was written also announces it: the batch's changes become one entry of the
+ * console's live feed (KEYS[3], capped), in the same step, so the feed costs no round trip of its
+ * own and says only what Postgres now holds. ARGV[3]: the changes as JSON ('' for none).
+ */
+const IF_OWNER_TRIM = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('LTRIM', KEYS[2], ARGV[2], -1)
+if ARGV[3] ~= '' then redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', ARGV[5], ARGV[3]) end
+return 1`;
 const IF_OWNER_RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 /**
  * Records set aside because Postgres refused them are kept for an operator this many at most (the
@@ -165,11 +175,17 @@ export class AuditTrail {
           const batch = await this.redis.lrange(this.keys.auditOutbox, 0, BATCH_SIZE - 1);
           if (!batch.length) break;
           const records = batch.map((raw) => JSON.parse(raw) as QueuedRecord);
-          const done = await this.writeBatch(records, batch);
+          const applied: QueuedRecord[] = [];
+          const done = await this.writeBatch(records, batch, applied);
           if (done === 0) break;
+          const changes = signalChangesOf(applied);
           // Only the lease's holder removes from the head, and only what it wrote: a flusher that
-          // lost the lease mid-write leaves its batch to the next holder (writing it twice is harmless).
-          const trimmed = await this.redis.eval(IF_OWNER_TRIM, 2, this.keys.auditOutboxLock, this.keys.auditOutbox, this.owner, done);
+          // lost the lease mid-write leaves its batch to the next holder (writing it twice is harmless,
+          // and so is announcing it twice: a change says where a signal is, not what happened to it).
+          const trimmed = await this.redis.eval(
+            IF_OWNER_TRIM, 3, this.keys.auditOutboxLock, this.keys.auditOutbox, this.keys.signalEvents,
+            this.owner, done, changes.length ? JSON.stringify(changes) : '', SIGNAL_EVENTS_MAXLEN, SIGNAL_EVENTS_FIELD,
+          );
           if (!trimmed) break;
           written += done;
           // Only a full batch means a backlog to work through now. Records queued during the write
@@ -191,13 +207,17 @@ export class AuditTrail {
   }
 
   /**
-   * Writes a batch; returns how many records from its head are done. When Postgres refuses the
+   * Writes a batch; returns how many records from its head are done, and adds those it applied
+   * (not those set aside) to `applied`. When Postgres refuses the
    * batch for its data (not an outage), records are tried one by one, and one it refuses is set
    * aside at once, so one bad record can never hold back the others.
    */
-  private async writeBatch(records: QueuedRecord[], raw: string[]): Promise<number> {
+  private async writeBatch(records: QueuedRecord[], raw: string[], applied: QueuedRecord[]): Promise<number> {
     try {
-      await this.setAsideOrphans(await withTimeout(applyAuditBatch(this.pool, records, this.prefix), WRITE_TIMEOUT_MS, 'Postgres did not answer'));
+      const orphans = await withTimeout(applyAuditBatch(this.pool, records, this.prefix), WRITE_TIMEOUT_MS, 'Postgres did not answer');
+      await this.setAsideOrphans(orphans);
+      const notWritten = new Set<AuditRecord>(orphans);
+      applied.push(...records.filter((r) => !notWritten.has(r)));
       return records.length;
     } catch (error) {
       if (!refusedByPostgres(error)) throw error;
@@ -206,7 +226,7 @@ export class AuditTrail {
         return 1;
       }
       for (let i = 0; i < records.length; i++) {
-        const done = await this.writeBatch([records[i]], [raw[i]]).catch(() => 0);
+        const done = await this.writeBatch([records[i]], [raw[i]], applied).catch(() => 0);
         if (done === 0) return i;
       }
       return records.length;

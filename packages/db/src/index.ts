@@ -22,6 +22,18 @@ export function createAuditPool(databaseUrl: string): Pool {
   return pool;
 }
 
+/**
+ * Plain pg connections for the console's searches and the exports (see searchSignals): a few, as
+ * an operator's paging and an export or two are all that read through them at once.
+ */
+export type SearchPool = Pool;
+
+export function createSearchPool(databaseUrl: string): SearchPool {
+  const pool = new Pool({ connectionString: databaseUrl, max: 4, connectionTimeoutMillis: 3000 });
+  pool.on('error', () => undefined);
+  return pool;
+}
+
 export async function pingPostgres(prisma: PrismaClient): Promise<void> {
   await prisma.$queryRaw`SELECT 1`;
 }
@@ -36,3 +48,4 @@ export * from './admin-action-log';
 export * from './position-corrections';
 export * from './signal-search';
 export * from './strategy-store';
+export * from './signal-detail';

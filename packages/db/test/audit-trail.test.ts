@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import IORedis from 'ioredis';
-import { createLogger, redisKeys, STAT, type SignalJob } from '@tsp/core';
-import { AuditTrail, createAuditPool, createPrisma, type DecisionRecord } from '../src';
+import { createLogger, redisKeys, SIGNAL_EVENTS_FIELD, STAT, type SignalChange, type SignalJob } from '@tsp/core';
+import { AuditTrail, createAuditPool, createPrisma, type AuditRecord, type DecisionRecord } from '../src';
 
 describe('the audit trail', () => {
   const prisma = createPrisma(process.env.DATABASE_URL!);
@@ -12,7 +12,7 @@ describe('the audit trail', () => {
   const audit = new AuditTrail(pool, redis, prefix, createLogger('test', 'error'));
   afterAll(async () => {
     await audit.close();
-    await redis.del(keys.auditOutbox, keys.auditOutboxFailed, keys.stats);
+    await redis.del(keys.auditOutbox, keys.auditOutboxFailed, keys.stats, keys.signalEvents);
     redis.disconnect();
     await prisma.$disconnect();
     await pool.end();
@@ -109,5 +109,42 @@ describe('the audit trail', () => {
     expect(kept).toEqual(['2026-01-02T00:00:00.000Z', '2026-01-03T00:00:00.000Z']);
     await capped.close();
     await redis.del(capKeys.auditOutbox, capKeys.auditOutboxFailed, capKeys.stats, capKeys.auditOutboxLock);
+  });
+  it('announces each batch it wrote as one entry of the live feed, without what Postgres refused', async () => {
+    const feedPrefix = `test-audit-feed-${randomUUID().slice(0, 8)}`;
+    const feedKeys = redisKeys(feedPrefix);
+    const announcing = new AuditTrail(pool, redis, feedPrefix, createLogger('test', 'error'));
+    const rejected = decision(randomUUID());
+    const refused = decision('not-a-uuid');
+    const attempt: AuditRecord = {
+      type: 'attempt', signalId: rejected.signal.id, attempt: 1, at: new Date().toISOString(), httpStatus: 503, latencyMs: 12,
+      error: 'x'.repeat(500), status: 'retrying', reason: null, ticker: 'AUDT', side: 'BUY', price: null,
+    };
+    await redis.rpush(feedKeys.auditOutbox, audit.encode(rejected), audit.encode(refused), audit.encode(attempt), audit.encode({ type: 'gave_up', signalId: rejected.signal.id, error: 'x' }));
+
+    try {
+      expect(await announcing.flush()).toBe(4);
+    } finally {
+      await announcing.close();
+    }
+    const entries = await redis.xrange(feedKeys.signalEvents, '-', '+');
+    await redis.del(feedKeys.auditOutbox, feedKeys.auditOutboxFailed, feedKeys.stats, feedKeys.signalEvents);
+    expect(entries.length).toBe(1);
+    const [, fields] = entries[0];
+    expect(fields[0]).toBe(SIGNAL_EVENTS_FIELD);
+    const changes = JSON.parse(fields[1]) as SignalChange[];
+    expect(changes.map((c) => [c.id, c.status])).toEqual([[rejected.signal.id, 'rejected'], [rejected.signal.id, 'retrying'], [rejected.signal.id, 'dead']]);
+    expect(changes[0]).toMatchObject({ ticker: 'AUDT', side: 'BUY', kind: 'source', reason: 'not_in_topn', snapshot_id: 's' });
+    expect(changes[1]).toMatchObject({ attempt: 1, http_status: 503, latency_ms: 12 });
+    expect(changes[1].error!.length).toBeLessThan(250);
+    expect(changes[2]).toMatchObject({ reason: 'attempts_exhausted' });
+  });
+
+  it('announces nothing for a batch of position corrections alone', async () => {
+    await audit.flush();
+    const before = await redis.xlen(keys.signalEvents);
+    await audit.record({ type: 'position', ticker: 'AUDTPOS', open: null, at: new Date().toISOString() });
+    expect(await audit.flush()).toBe(1);
+    expect(await redis.xlen(keys.signalEvents)).toBe(before);
   });
 });

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { createAuditPool, createPrisma, searchSignals, signalPages } from '../src';
+import { createAuditPool, searchSignals, signalPages } from '../src';
 
 describe('searching signals in keyset pages', () => {
-  const prisma = createPrisma(process.env.DATABASE_URL!);
   const pool = createAuditPool(process.env.DATABASE_URL!);
   const deployment = `test-search-${randomUUID().slice(0, 8)}`;
   const TOTAL = 2500;
@@ -21,14 +20,13 @@ describe('searching signals in keyset pages', () => {
 
   afterAll(async () => {
     await pool.query('DELETE FROM signals WHERE deployment = $1', [deployment]);
-    await prisma.$disconnect();
     await pool.end();
   });
 
   it('yields every matching signal once, newest first, never more than a page at a time', async () => {
     const pageSizes: number[] = [];
     const seen: { id: string; received_at: string }[] = [];
-    for await (const page of signalPages(prisma, deployment, hour, 1000)) {
+    for await (const page of signalPages(pool, deployment, hour, 1000)) {
       pageSizes.push(page.length);
       seen.push(...page);
     }
@@ -42,7 +40,7 @@ describe('searching signals in keyset pages', () => {
     const { rows } = await pool.query('SELECT count(*)::int AS n FROM signals WHERE (deployment = $1 OR deployment IS NULL) AND ticker = $2', [deployment, ticker(1)]);
     expect(rows[0].n).toBeGreaterThan(800);
     let count = 0;
-    for await (const page of signalPages(prisma, deployment, { ticker: ticker(1) }, 300)) {
+    for await (const page of signalPages(pool, deployment, { ticker: ticker(1) }, 300)) {
       expect(page.every((s) => s.ticker === ticker(1))).toBe(true);
       count += page.length;
     }
@@ -50,11 +48,11 @@ describe('searching signals in keyset pages', () => {
   });
 
   it('ends with a null cursor on the last page, and an empty result for no match', async () => {
-    const last = await searchSignals(prisma, deployment, hour, { limit: TOTAL });
+    const last = await searchSignals(pool, deployment, hour, { limit: TOTAL });
     expect(last.views).toHaveLength(TOTAL);
     expect(last.next).toBeNull();
     const pages = [];
-    for await (const page of signalPages(prisma, deployment, { ticker: 'NONE' }, 100)) pages.push(page);
+    for await (const page of signalPages(pool, deployment, { ticker: 'NONE' }, 100)) pages.push(page);
     expect(pages).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 import { Worker, type Job, type Queue } from 'bullmq';
 import type IORedis from 'ioredis';
 import {
-  DECISION_BACKOFF, decisionRetryDelayMs, forwardJobOptions, MAX_STALLED_COUNT, parkUntilTurn, QUEUE, RunsHere, salvageSignal, turnOrPark,
+  DECISION_BACKOFF, decisionRetryDelayMs, deliverableSignal, forwardJobOptions, MAX_STALLED_COUNT, parkUntilTurn, QUEUE, RunsHere, salvageSignal, turnOrPark,
   SignalJobSchema, type Config, type ForwardJob, type LaneWaker, type Logger, type PositionBook, type TickerLanes,
 } from '@tsp/core';
 import { hasOpenPosition, type PrismaClient } from '@tsp/db';
@@ -72,7 +72,7 @@ export function approveSignal(deps: ApproveWorkerDeps) {
     }));
 
     if (decision.approved && mayHandOff) {
-      const forward: ForwardJob = { signal, basis: decision.basis, rank: decision.rank, snapshotId: decision.snapshotId };
+      const forward: ForwardJob = { signal: deliverableSignal(signal), basis: decision.basis, rank: decision.rank, snapshotId: decision.snapshotId };
       await forwardQueue.add('forward', forward, forwardJobOptions(signal.id, config.forwardMaxAttempts, signal.side === 'SELL'));
     }
     await waker.wake(wake);

@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type IORedis from 'ioredis';
 import {
-  addJobInLane, createWorkerRedis, DECISION_FIELD, DECISION_TTL_SEC, forwardJobOptions, isTopnStale, LuaScript, redisKeys, STAT, TransactionAbortedError,
+  addJobInLane, createWorkerRedis, DECISION_FIELD, DECISION_TTL_SEC, deliverableSignal, forwardJobOptions, isTopnStale, LuaScript, redisKeys, STAT, TransactionAbortedError,
   type Config, type Decision, type ForwardJob, type Logger, type SignalJob, type SystemStats, type TickerLanes, type TopnSet,
 } from '@tsp/core';
 import type { AuditTrail } from '@tsp/db';
@@ -164,7 +164,7 @@ export class LateApprovals {
     }
     const { signal } = pending;
     const decision: Decision = { approved: true, basis: 'late_topn', rank, snapshotId };
-    const forward: ForwardJob = { signal, basis: 'late_topn', rank, snapshotId };
+    const forward: ForwardJob = { signal: deliverableSignal(signal), basis: 'late_topn', rank, snapshotId };
     const decisionKey = this.keys.decision(signal.id);
     try {
       await addJobInLane(lanes, config.keyPrefix, { queue: forwardQueue, name: 'forward', id: signal.id, ticker, data: forward, opts: forwardJobOptions(signal.id, config.forwardMaxAttempts) }, {

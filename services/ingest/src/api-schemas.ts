@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ADMIN_ACTION_OUTCOMES, DeadReasonSchema, RejectReasonSchema, ApprovalBasisSchema, parseTicker, SideSchema, SignalKindSchema, SignalStatusSchema } from '@tsp/core';
 import type { SignalFilter } from '@tsp/db';
+import { STREAM_ID } from './live/sse-frames';
 
 /**
  * The shapes of ingest's public API (contract section 4), as zod schemas: the OpenAPI document
@@ -53,6 +54,17 @@ export const SignalViewSchema = z.object({
   deliveries: z.array(DeliveryViewSchema),
 });
 
+export const SignalDetailSchema = SignalViewSchema.extend({
+  received_body: z.record(z.string(), z.unknown()).nullable().describe('the JSON object as the sender posted it, without `secret` (never stored); null for manual exits and signals recorded before tsp kept it'),
+  snapshot: z.object({
+    snapshot_id: z.string(),
+    fetched_at: z.string(),
+    top_n: z.number().int(),
+    source: z.string().describe('the host the set was read from'),
+    tickers: z.array(z.object({ rank: z.number().int(), ticker: z.string(), is_signal_ticker: z.boolean().describe("true for this signal's ticker") })).describe('ranked, as on the screener page'),
+  }).nullable().describe('the Top-N set it was judged on (for a late approval: the set that admitted it); null when judged without one'),
+});
+
 const isoTime = z.iso.datetime({ offset: true });
 
 /** A ticker given by an operator, read by the one ticker rule (as /webhook/in reads one): `nasdaq:brk.b` → `BRK-B`. */
@@ -70,6 +82,8 @@ export const SignalFilterQuerySchema = z.object({
   status: SignalStatusSchema.optional().describe('queued: signals still awaiting their decision, read from the queue'),
   ticker: tickerSchema('as /webhook/in reads it: brk.b → BRK-B').optional(),
   side: z.string().trim().toUpperCase().pipe(SideSchema).optional().describe('BUY or SELL'),
+  reason: z.union([RejectReasonSchema, DeadReasonSchema]).optional().describe('why it was rejected or is dead (exact, lower case)'),
+  kind: SignalKindSchema.optional().describe('source: posted to /webhook/in; manual: a /sell/* exit'),
   from: isoTime.optional().describe('received at or after (ISO-8601)'),
   to: isoTime.optional().describe('received at or before (ISO-8601)'),
 });
@@ -87,10 +101,16 @@ export type SignalExportQuery = z.infer<typeof SignalExportQuerySchema>;
 /** A query's filters as the signal search takes them. */
 export function signalFilterOf(query: z.infer<typeof SignalFilterQuerySchema>): SignalFilter {
   return {
-    status: query.status, ticker: query.ticker, side: query.side,
+    status: query.status, ticker: query.ticker, side: query.side, reason: query.reason, kind: query.kind,
     from: query.from ? new Date(query.from) : undefined, to: query.to ? new Date(query.to) : undefined,
   };
 }
+
+/** GET /admin/events: where to resume, for a client that cannot send the Last-Event-ID header. */
+export const EventStreamQuerySchema = z.object({
+  last_event_id: z.string().max(41).regex(STREAM_ID, 'an event id this stream sent (<ms>-<seq>)').optional().describe('as the Last-Event-ID header (which wins): replay what followed it'),
+});
+export type EventStreamQuery = z.infer<typeof EventStreamQuerySchema>;
 
 export const TopnHistoryQuerySchema = z.object({
   from: isoTime.optional().describe('fetched at or after (ISO-8601)'),

@@ -2,12 +2,14 @@ import type { Queue } from 'bullmq';
 import type IORedis from 'ioredis';
 import type { Counter } from 'prom-client';
 import type { Config, DeadLetterStore, Logger, PositionBook, SystemStats, TickerLanes } from '@tsp/core';
-import type { AdminActionLog, PositionCorrections, PrismaClient } from '@tsp/db';
+import type { AdminActionLog, PositionCorrections, PrismaClient, SearchPool } from '@tsp/db';
 import type { SignalIntake } from './signal/signal-intake';
 import type { BacklogWatch } from './backlog-watch';
 import type { ReceivedTally } from './received-tally';
 import type { AdminDoor } from './admin-door';
 import type { LoginThrottle } from './login-throttle';
+import type { SignalEventHub } from './live/signal-event-hub';
+import type { AcceptedSignalEvents } from './live/accepted-signal-events';
 
 /** Everything the ingest handlers need, built once in service.ts. */
 export interface IngestContext {
@@ -15,6 +17,8 @@ export interface IngestContext {
   logger: Logger;
   redis: IORedis;
   prisma: PrismaClient;
+  /** Plain pg connections for the signal search and the exports. */
+  searchPool: SearchPool;
   signalsQueue: Queue;
   forwardQueue: Queue;
   /** Accepts signals: job, lane and idempotency key in one atomic step. */
@@ -29,6 +33,10 @@ export interface IngestContext {
   lanes: TickerLanes;
   deadLetters: DeadLetterStore;
   received: ReceivedTally;
+  /** Announces accepted signals on the console's live feed. */
+  accepted: AcceptedSignalEvents;
+  /** The live feed's reader and its browsers (GET /admin/events). */
+  events: SignalEventHub;
   isAllowedIp: (ip: string) => boolean;
   /** Who may use the admin console and routes (ADMIN_TOKEN or a console session). */
   adminDoor: AdminDoor;

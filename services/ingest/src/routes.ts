@@ -17,6 +17,7 @@ import { listPositions } from './handlers/list-positions';
 import { closePosition, openPosition } from './handlers/correct-position';
 import { CSV, exportSignals, NDJSON } from './handlers/export-signals';
 import { listAdminActions } from './handlers/list-admin-actions';
+import { streamEvents } from './handlers/stream-events';
 import { finvizConfigView } from './finviz-config-view';
 import { pauseScreenerHandler, pauseState, resumeScreenerHandler } from './handlers/screener-pause';
 import { buildOpenApi } from './openapi';
@@ -75,7 +76,7 @@ export function ingestRoutes(ctx: IngestContext): Route[] {
     },
     {
       method: 'get', path: '/signals/:id', handler: getSignal(ctx), guards: guards.admin,
-      docs: { summary: "A signal's whole life: decision, rank, snapshot, every delivery attempt", ok: { status: 200, body: api.SignalViewSchema, description: 'the signal' }, errors: { 400: 'not a UUID', ...ADMIN_ONLY, 404: 'no such signal', 503: 'Postgres down and the signal not in Redis' } },
+      docs: { summary: "A signal's whole life: the body as received, decision, rank, the Top-N set it was judged on, every delivery attempt", ok: { status: 200, body: api.SignalDetailSchema, description: 'the signal' }, errors: { 400: 'not a UUID', ...ADMIN_ONLY, 404: 'no such signal', 503: 'Postgres down and the signal not in Redis' } },
     },
     {
       method: 'get', path: '/finviz/topn', handler: getTopn(ctx),
@@ -142,6 +143,14 @@ export function ingestRoutes(ctx: IngestContext): Route[] {
       },
     },
     ...strategyRoutes(ctx, guards, postgres, audited),
+    {
+      method: 'get', path: '/admin/events', handler: streamEvents(ctx.events), guards: guards.admin, query: api.EventStreamQuerySchema,
+      docs: {
+        summary: 'The live feed of signal changes as Server-Sent Events: `hello` (its id: the feed now), after Last-Event-ID the missed `signals` events or a `reset` (reload the list), then one `signals` event (a JSON array of changes) per batch as it happens; a comment every 15 s',
+        ok: { status: 200, contentType: 'text/event-stream', description: 'an endless event stream' },
+        errors: { 400: 'Last-Event-ID (or last_event_id) is not an event id', ...ADMIN_ONLY, 503: 'this ingest serves its maximum of connections (ADMIN_EVENTS_MAX_CONNECTIONS), or Redis is down (Retry-After)' },
+      },
+    },
     ...deadLetterRoutes(ctx.deadLetters, guards.admin, ctx.logger, postgres, audited),
   ];
   let openApi: unknown = null;

@@ -1,9 +1,9 @@
 import { Queue } from 'bullmq';
 import {
-  closeServer, createFailFastRedis, PositionBook, createRegistry, createServiceApp, listen, pingRedis, QUEUE, requireWebhookAuth, SystemStats, TickerLanes,
+  closeServer, createFailFastRedis, createWorkerRedis, PositionBook, createRegistry, createServiceApp, listen, pingRedis, QUEUE, requireWebhookAuth, SystemStats, TickerLanes,
   UNAUTHENTICATED_WEBHOOK_WARNING, waitForRedis, warnUnlessNoEviction, type Config, type Logger, type RunningService,
 } from '@tsp/core';
-import { AdminActionLog, createPrisma, DeadLetters, pingPostgres, PositionCorrections } from '@tsp/db';
+import { AdminActionLog, createPrisma, createSearchPool, DeadLetters, pingPostgres, PositionCorrections } from '@tsp/db';
 import type { IngestContext } from './ingest-context';
 import { ingestRoutes } from './routes';
 import { IdempotencyStore } from './signal/idempotency';
@@ -19,6 +19,8 @@ import { mountBullBoard } from './bull-board';
 import { mountAdminPage } from './admin-page';
 import { AdminDoor } from './admin-door';
 import { LoginThrottle, TOKEN_THROTTLE } from './login-throttle';
+import { AcceptedSignalEvents } from './live/accepted-signal-events';
+import { SignalEventHub } from './live/signal-event-hub';
 
 /** Below this, a secret could be guessed; the throttles slow guessing, they cannot make a short secret safe. */
 const SHORT_SECRET_LENGTH = 16;
@@ -54,14 +56,16 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
   const stats = new SystemStats(redis, config.keyPrefix);
   const positions = new PositionBook(redis, config.keyPrefix);
   registerSystemMetrics(registry, stats, backlog);
+  const accepted = new AcceptedSignalEvents(redis, config.keyPrefix, logger);
   const ctx: IngestContext = {
     config,
     logger,
     redis,
     prisma,
+    searchPool: createSearchPool(config.databaseUrl),
     signalsQueue,
     forwardQueue,
-    intake: new SignalIntake(signalsQueue, lanes, new IdempotencyStore(redis, config.keyPrefix), config.keyPrefix, intakeConnection),
+    intake: new SignalIntake(signalsQueue, lanes, new IdempotencyStore(redis, config.keyPrefix), config.keyPrefix, intakeConnection, (signal) => accepted.add(signal)),
     backlog,
     stats,
     positions,
@@ -70,6 +74,8 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
     lanes,
     deadLetters: new DeadLetters({ prisma, forwardQueue, lanes, prefix: config.keyPrefix, maxAttempts: config.forwardMaxAttempts, signalTtlSec: config.signalTtlSec }),
     received: new ReceivedTally(redis, stats, config.keyPrefix, logger),
+    accepted,
+    events: new SignalEventHub(redis, () => createWorkerRedis(config.redisUrl), config.keyPrefix, config.adminEventsMaxConnections, logger),
     isAllowedIp,
     adminDoor: new AdminDoor(redis, config),
     credentialThrottle: new LoginThrottle(redis, config.keyPrefix, TOKEN_THROTTLE),
@@ -100,11 +106,15 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
   return {
     port,
     async stop() {
+      // Live feeds end first, so their browsers reconnect to another replica and the server closes at once.
+      await ctx.events.close();
       await closeServer(server);
       backlog.stop();
       await ctx.received.stop();
+      await accepted.stop();
       await Promise.allSettled([signalsQueue.close(), forwardQueue.close()]);
       await prisma.$disconnect();
+      await ctx.searchPool.end();
       redis.disconnect();
       intakeConnection.disconnect();
     },

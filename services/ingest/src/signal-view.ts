@@ -2,7 +2,6 @@ import type { SignalJob } from '@tsp/core';
 import type { SignalView } from '@tsp/db';
 
 export type { SignalView } from '@tsp/db';
-export { viewOfSignalRow as viewOfRow } from '@tsp/db';
 
 /** A signal the approver has not decided yet lives only as a job in Redis. */
 export function viewOfQueuedJob(job: SignalJob): SignalView {

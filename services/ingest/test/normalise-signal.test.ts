@@ -33,6 +33,7 @@ describe('normalising a source signal', () => {
       signal: {
         kind: 'source', ticker: 'AAPL', side: 'BUY', action: 'Long', price: 150.25, time: now.toISOString(),
         body: { ticker: 'AAPL', side: 'BUY', action: 'Long', price: 150.25, time: now.toISOString(), qty: 3 },
+        receivedBody: { ticker: 'AAPL', action: 'Long', price: '150.25', qty: 3 },
       },
     });
   });
@@ -40,6 +41,12 @@ describe('normalising a source signal', () => {
   it.each([['exit'], ['close'], ['flat'], ['short'], ['SELL']])('reads %s as SELL', (word) => {
     const result = normaliseSignal({ ticker: 'X', side: word }, now);
     expect(result.ok && result.signal.side).toBe('SELL');
+  });
+
+  it('keeps the body as received, its own fields unnormalised, without the secret', () => {
+    const input = { ticker: 'nasdaq:brk.b', side: 'long', price: '12.5', time: 1795514340, max_lag: 60, secret: 's3cret', note: 'x' };
+    const result = normaliseSignal(input, now);
+    expect(result.ok && result.signal.receivedBody).toEqual({ ticker: 'nasdaq:brk.b', side: 'long', price: '12.5', time: 1795514340, max_lag: 60, note: 'x' });
   });
 
   it('derives the action from the side when the source sent none', () => {
@@ -58,6 +65,7 @@ describe('normalising a source signal', () => {
   it('never keeps the secret', () => {
     const result = normaliseSignal({ ticker: 'X', side: 'buy', secret: 's3cret' }, now);
     expect(result.ok && 'secret' in result.signal.body).toBe(false);
+    expect(JSON.stringify(result)).not.toContain('s3cret');
   });
 
   it('names every bad field at once', () => {

@@ -43,7 +43,7 @@ describe('GET /openapi.json', () => {
   it('documents each route with the schemas it validates with, and the credentials its guards accept', async () => {
     const res = await request(url).get('/openapi.json');
     const list = res.body.paths['/signals'].get;
-    expect(list.parameters.map((p: { name: string }) => p.name)).toEqual(['status', 'ticker', 'side', 'from', 'to', 'limit', 'cursor']);
+    expect(list.parameters.map((p: { name: string }) => p.name)).toEqual(['status', 'ticker', 'side', 'reason', 'kind', 'from', 'to', 'limit', 'cursor']);
     expect(list.parameters.find((p: { name: string }) => p.name === 'limit').schema).toMatchObject({ minimum: 1, maximum: 500 });
     expect(list.security).toEqual([{ adminToken: [] }, { adminSession: [] }]);
     expect(res.body.paths['/finviz/config'].post.security).toEqual([{ finvizUpdateToken: [] }, { adminToken: [] }]);

@@ -35,8 +35,8 @@ export function exportSignals(ctx: IngestContext, format: ExportFormat, pageSize
       return errorResponse(400, 'invalid_query', 'Invalid query: status', [{ field: 'status', message: 'queued signals are not in the audit trail yet; list them with GET /signals?status=queued' }]);
     }
     const filter = signalFilterOf(req.query);
-    const first = await searchSignals(ctx.prisma, ctx.config.keyPrefix, filter, { limit: pageSize });
-    const pages = signalPages(ctx.prisma, ctx.config.keyPrefix, filter, pageSize, first);
+    const first = await searchSignals(ctx.searchPool, ctx.config.keyPrefix, filter, { limit: pageSize });
+    const pages = signalPages(ctx.searchPool, ctx.config.keyPrefix, filter, pageSize, first);
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     return {
       status: 200,

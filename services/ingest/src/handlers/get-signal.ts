@@ -1,6 +1,7 @@
 import { DECISION_FIELD, DecisionSchema, errorResponse, redisKeys, SignalJobSchema, unavailableResponse, type HttpRequest, type HttpResponse } from '@tsp/core';
+import { findJudgedSnapshot, findSignalDetail, type SignalDetail } from '@tsp/db';
 import type { IngestContext } from '../ingest-context';
-import { viewOfQueuedJob, viewOfRow } from '../signal-view';
+import { viewOfQueuedJob } from '../signal-view';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -14,8 +15,8 @@ export function getSignal(ctx: IngestContext) {
     if (!UUID.test(id)) return errorResponse(400, 'invalid_id', 'Signal ids are UUIDs');
     let postgresDown = false;
     try {
-      const row = await ctx.prisma.signal.findUnique({ where: { id }, include: { deliveries: true } });
-      if (row) return { status: 200, body: viewOfRow(row) };
+      const detail = await findSignalDetail(ctx.prisma, id);
+      if (detail) return { status: 200, body: detail };
     } catch (error) {
       postgresDown = true;
       ctx.logger.warn('reading a signal from Postgres failed; answering from Redis', { id, error: (error as Error).message });
@@ -23,14 +24,15 @@ export function getSignal(ctx: IngestContext) {
     const job = await ctx.signalsQueue.getJob(id);
     const parsed = job ? SignalJobSchema.safeParse(job.data) : null;
     if (parsed?.success) {
-      const view = viewOfQueuedJob(parsed.data);
+      const view: SignalDetail = { ...viewOfQueuedJob(parsed.data), received_body: parsed.data.receivedBody ?? null, snapshot: null };
       const stored = await ctx.redis.hget(redisKeys(ctx.config.keyPrefix).decision(id), DECISION_FIELD.decision);
       const decision = stored ? DecisionSchema.safeParse(JSON.parse(stored)) : null;
       if (!decision?.success) return { status: 200, body: view };
       const d = decision.data;
+      const snapshot = postgresDown ? null : await findJudgedSnapshot(ctx.prisma, d.snapshotId, view.ticker).catch(() => null);
       return {
         status: 200,
-        body: { ...view, status: d.approved ? 'approved' : 'rejected', reason: d.approved ? null : d.reason, basis: d.approved ? d.basis : null, rank: d.rank, snapshot_id: d.snapshotId },
+        body: { ...view, status: d.approved ? 'approved' : 'rejected', reason: d.approved ? null : d.reason, basis: d.approved ? d.basis : null, rank: d.rank, snapshot_id: d.snapshotId, snapshot },
       };
     }
     if (postgresDown) return unavailableResponse('Postgres is unavailable; try again shortly');

@@ -3,9 +3,9 @@ import { searchSignals } from '@tsp/db';
 import type { IngestContext } from '../ingest-context';
 import { signalFilterOf, type SignalListQuery } from '../api-schemas';
 import { decodeCursor, encodeCursor, INVALID_CURSOR } from '../page-cursor';
+import { viewOfQueuedJob } from '../signal-view';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-import { viewOfQueuedJob } from '../signal-view';
 
 /** Undecided signals live only as jobs: waiting, parked for their turn, or being decided. */
 const UNDECIDED_STATES = ['waiting', 'prioritized', 'delayed', 'active'] as const;
@@ -19,7 +19,7 @@ export function listSignals(ctx: IngestContext) {
     if (query.cursor && !(cursor && UUID.test(cursor.id))) return INVALID_CURSOR;
     if (query.status === 'queued') return listQueued(ctx, query);
 
-    const page = await searchSignals(ctx.prisma, ctx.config.keyPrefix, signalFilterOf(query), { limit: query.limit, cursor });
+    const page = await searchSignals(ctx.searchPool, ctx.config.keyPrefix, signalFilterOf(query), { limit: query.limit, cursor });
     return { status: 200, body: { items: page.views, next_cursor: page.next ? encodeCursor(page.next.at, page.next.id) : null } };
   };
 }
@@ -29,13 +29,15 @@ export function listSignals(ctx: IngestContext) {
  * decided yet are read from the queue itself (at most `limit`, newest first, one page).
  */
 async function listQueued(ctx: IngestContext, query: Omit<SignalListQuery, 'cursor'>): Promise<HttpResponse> {
+  // A signal awaiting its decision has no reason yet.
+  if (query.reason) return { status: 200, body: { items: [], next_cursor: null } };
   const jobs = await ctx.signalsQueue.getJobs([...UNDECIDED_STATES], 0, query.limit - 1, false);
   const from = query.from ? Date.parse(query.from) : -Infinity;
   const to = query.to ? Date.parse(query.to) : Infinity;
   const items = jobs
     .map((job) => SignalJobSchema.safeParse(job?.data))
     .flatMap((parsed) => (parsed.success ? [parsed.data] : []))
-    .filter((s) => (!query.ticker || s.ticker === query.ticker) && (!query.side || s.side === query.side))
+    .filter((s) => (!query.ticker || s.ticker === query.ticker) && (!query.side || s.side === query.side) && (!query.kind || s.kind === query.kind))
     .filter((s) => Date.parse(s.receivedAt) >= from && Date.parse(s.receivedAt) <= to)
     .sort((a, b) => b.receivedAt.localeCompare(a.receivedAt) || b.id.localeCompare(a.id))
     .slice(0, query.limit)

@@ -41,6 +41,7 @@ export function normaliseSignal(input: Record<string, unknown>, now: Date): Norm
   if (errors.length > 0 || !ticker.ok || !sideAndAction.ok || !price.ok || !time.ok || !maxLag.ok) return { ok: false, errors };
 
   const { side, action } = sideAndAction;
+  const { secret: _dropped, ...receivedBody } = input;
   const body: OutboundBody = { ...passthrough, ticker: ticker.ticker, side, action, time: time.time };
   if (price.price !== undefined) body.price = price.price;
   // How late the alert arrived, by its own clock: judged only when it said when it fired.
@@ -48,7 +49,7 @@ export function normaliseSignal(input: Record<string, unknown>, now: Date): Norm
   return {
     ok: true,
     signal: {
-      kind: 'source', ticker: ticker.ticker, side, action, price: price.price, time: time.time, body,
+      kind: 'source', ticker: ticker.ticker, side, action, price: price.price, time: time.time, body, receivedBody,
       ...(lagSec !== undefined ? { lagSec } : {}), ...(maxLag.maxLagSec !== undefined ? { maxLagSec: maxLag.maxLagSec } : {}),
     },
   };

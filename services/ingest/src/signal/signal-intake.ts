@@ -19,6 +19,8 @@ export class SignalIntake {
     private readonly prefix: string,
     /** Its transactions' own connection (see LaneEnqueueOptions.connection). */
     private readonly connection: IORedis,
+    /** Told of each signal once it is queued (the console's live feed). */
+    private readonly announce: (signal: SignalJob) => void = () => undefined,
   ) {}
 
   /** `urgent`: a manual exit, decided before queued signals of other tickers. */
@@ -38,6 +40,7 @@ export class SignalIntake {
       prepare: (connection) => this.idempotency.prepare(connection),
       connection: this.connection,
     });
+    this.announce(job);
     return { status: 'queued', id };
   }
 }
