@@ -7,7 +7,6 @@
  * in `<prefix>:forward:wait` until a forwarder runs.
  */
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import IORedis from 'ioredis';
@@ -19,6 +18,7 @@ import { composeModel, containerEnv, readEnvFile } from '../support/compose-file
 import { kustomizeBuild } from '../support/kustomize-build';
 import { ROOT, SERVICES, SERVICE_NAMES, type Service } from '../support/deploy-contract';
 import { deletePrefixKeys, startLocalServer, uniquePrefix, waitFor, type LocalServer } from '../support/helpers';
+import { freePort } from '../faults/support/free-port';
 
 jest.setTimeout(240_000);
 
@@ -26,13 +26,6 @@ const FINVIZ_PAGE = fs.readFileSync(path.join(ROOT, 'fixtures/finviz/finviz-scre
 const WEBHOOK_SECRET = 'container-start-secret';
 const ADMIN_TOKEN = 'container-start-admin';
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** compose's hosts (redis, postgres) are this machine's; the database is the test run's. */
 function onThisMachine(env: Record<string, string>): Record<string, string> {

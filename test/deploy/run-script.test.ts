@@ -3,19 +3,12 @@
  * own it migrates, starts the four services, prints their URLs once every /ready answers, and stops
  * on SIGTERM; with Redis or Postgres unreachable it says which, and how to start one.
  */
-import net from 'node:net';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { ROOT } from '../support/deploy-contract';
 import { deletePrefixKeys, startLocalServer, uniquePrefix, waitFor } from '../support/helpers';
+import { freePort } from '../faults/support/free-port';
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 function run(env: Record<string, string>) {
   const child = spawn(path.join(ROOT, 'run'), [], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'error', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -110,3 +110,13 @@ export async function startLocalServer(
       }),
   };
 }
+
+/** What fn throws (the test fails if it does not). */
+export function thrownBy(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a throw');
+}

@@ -1,6 +1,7 @@
 import { parseScreener } from '../src/finviz/screener-page';
 import { UnrecognisedPageError } from '../src/finviz/screener-errors';
 import { CHALLENGE_PAGE, FIXTURE_PAGES, fixturePage, fixtureTickers, TOO_MANY_REQUESTS_PAGE } from './fixtures';
+import { thrownBy } from '../../../test/support/helpers';
 
 const expected = fixtureTickers();
 
@@ -11,14 +12,6 @@ function page(headerCell: 'td' | 'th', rows: string[], count = `#1 / ${rows.leng
     ${rows.join('\n')}</table></body></html>`;
 }
 
-function thrownBy(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('parsing a Finviz screener page', () => {
   it.each(FIXTURE_PAGES)('reads exactly the tickers of %s in page order', (name) => {

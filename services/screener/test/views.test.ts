@@ -10,20 +10,13 @@ import { UnrecognisedPageError } from '../src/finviz/screener-errors';
 import { startLocalServer, type LocalServer } from '../../../test/support/helpers';
 import { LAYOUT_2023, LAYOUT_2026, requestedRow, syntheticTickers } from './synthetic-pages';
 import { DECORATION_TICKERS, ROWS_PER_PAGE, TABLE_VIEWS, viewPage, type View } from './view-pages';
+import { thrownBy } from '../../../test/support/helpers';
 
 const VIEWS: View[] = [...(Object.keys(TABLE_VIEWS) as View[]), 'charts', 'basic', 'tickers'];
 const LAYOUTS = [['2023 markup', LAYOUT_2023], ['2026 markup', LAYOUT_2026]] as const;
 const CASES = VIEWS.flatMap((view) => LAYOUTS.map(([name, layout]) => [view, name, layout] as const));
 const universe = syntheticTickers(2500);
 
-function thrownBy(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('reading every Finviz view', () => {
   it.each(CASES)('%s (%s): the tickers of the page, in page order, and its count', (view, _name, layout) => {
