@@ -32,6 +32,18 @@ export function urlHostAllowed(raw: string, allowedHosts: readonly string[]): bo
   });
 }
 
+// eslint-disable-next-line no-control-regex -- refusing control characters is the point
+const SPACE_OR_CONTROL = /[\u0000-\u0020\u007f-\u009f]/;
+
+/**
+ * True when the text holds a space or a control character. new URL() drops tabs and newlines
+ * without a word ("https://bro\tker.com" becomes "https://broker.com"), so a URL an operator sets
+ * is refused outright rather than parsed into something else.
+ */
+export function hasSpaceOrControl(raw: string): boolean {
+  return SPACE_OR_CONTROL.test(raw);
+}
+
 /** The allow-list entry that admits exactly this URL's host and port. */
 export function allowListEntryOf(raw: string): string {
   const url = new URL(raw);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { urlHostAllowed } from './allowed-host';
+import { hasSpaceOrControl, urlHostAllowed } from './allowed-host';
 
 /**
  * The destination a forwarder delivers to, changed at runtime (GET/POST /admin/destination on the
@@ -17,20 +17,13 @@ export interface DestinationTarget {
   timeoutMs: number;
 }
 
-/**
- * `new URL()` drops tabs and newlines without a word ("https://bro\tker.com" becomes
- * "https://broker.com"): a URL carrying any control character or space is refused outright.
- */
-// eslint-disable-next-line no-control-regex -- refusing control characters is the point
-const CONTROL_OR_SPACE = /[\u0000-\u0020\u007f-\u009f]/;
-
 export function destinationChangeSchema(allowedHosts: readonly string[]) {
   return z
     .object({
       url: z
         .string()
         .max(2000)
-        .refine((url) => !CONTROL_OR_SPACE.test(url), 'must not contain spaces or control characters')
+        .refine((url) => !hasSpaceOrControl(url), 'must not contain spaces or control characters')
         .refine((url) => urlHostAllowed(url, allowedHosts), {
           message: `must be an http or https URL without credentials whose host is in DEST_ALLOWED_HOSTS (${allowedHosts.join(', ') || 'empty'})`,
         }),

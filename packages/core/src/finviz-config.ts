@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Config } from './config';
-import { urlHostAllowed } from './allowed-host';
+import { hasSpaceOrControl, urlHostAllowed } from './allowed-host';
 
 /**
  * The screener's runtime configuration (`GET/POST /finviz/config`): written by ingest into
@@ -11,9 +11,6 @@ export const FINVIZ_TOP_N_MAX = 1000;
 export const FINVIZ_REFRESH_MIN_SEC = 1;
 export const FINVIZ_REFRESH_MAX_SEC = 86_400;
 
-/** The allow-list rule of every URL an operator may set at runtime (see allowed-host.ts). */
-export const finvizHostAllowed = urlHostAllowed;
-
 function isHttpUrl(raw: string): boolean {
   try {
     const { protocol } = new URL(raw);
@@ -22,9 +19,6 @@ function isHttpUrl(raw: string): boolean {
     return false;
   }
 }
-
-// eslint-disable-next-line no-control-regex -- refusing control characters is the point
-const CONTROL_OR_SPACE = /[\u0000-\u0020\u007f-\u009f]/;
 
 /** Accepts 20 and "20" alike (form-minded clients send strings). */
 const numeric = (schema: z.ZodNumber) =>
@@ -36,10 +30,9 @@ export function finvizConfigFields(allowedHosts: readonly string[]) {
     url: z
         .string()
         .max(2000)
-        // new URL() drops tabs and newlines without a word: refused, as spaces are.
-        .refine((url) => !CONTROL_OR_SPACE.test(url), 'must not contain spaces or control characters')
+        .refine((url) => !hasSpaceOrControl(url), 'must not contain spaces or control characters')
         .refine(isHttpUrl, 'must be an http or https URL')
-        .refine((url) => finvizHostAllowed(url, allowedHosts), {
+        .refine((url) => urlHostAllowed(url, allowedHosts), {
           message: `host is not allowed: it must be one of FINVIZ_ALLOWED_HOSTS (${allowedHosts.join(', ')}), without credentials`,
         }),
     top_n: numeric(z.number().int().min(1).max(FINVIZ_TOP_N_MAX)),

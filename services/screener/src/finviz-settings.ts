@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type IORedis from 'ioredis';
 import {
-  ConfigError, environmentFinvizConfig, finvizConfigUpdateSchema, finvizHostAllowed, redactUrl, redisKeys, StoredFinvizConfigSchema, withTimeout,
+  ConfigError, environmentFinvizConfig, finvizConfigUpdateSchema, redactUrl, redisKeys, StoredFinvizConfigSchema, urlHostAllowed, withTimeout,
   type Config, type Logger, type StoredFinvizConfig,
 } from '@tsp/core';
 import { FinvizConfigStore, type PrismaClient } from '@tsp/db';
@@ -128,7 +128,7 @@ export class FinvizSettingsStore extends EventEmitter<FinvizSettingsEvents> {
   private apply(stored: StoredFinvizConfig): void {
     if (this.stored && stored.version <= this.stored.version) return;
     const { config, logger } = this.options;
-    if (stored.url && !finvizHostAllowed(stored.url, config.finvizAllowedHosts)) {
+    if (stored.url && !urlHostAllowed(stored.url, config.finvizAllowedHosts)) {
       if (this.refusedVersion !== stored.version) {
         logger.error('refusing the stored Finviz config: its URL names a host outside this screener\'s FINVIZ_ALLOWED_HOSTS', {
           version: stored.version, url: redactUrl(stored.url),

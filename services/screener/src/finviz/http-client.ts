@@ -1,5 +1,5 @@
 import axios, { AxiosError, type AxiosResponse } from 'axios';
-import { finvizHostAllowed, parseRetryAfterMs } from '@tsp/core';
+import { parseRetryAfterMs, urlHostAllowed } from '@tsp/core';
 import type { RequestGate } from './request-gate';
 import {
   ScreenerBlockedError, ScreenerError, type FetchOutcome, ScreenerHttpError, ScreenerNetworkError, ScreenerRateLimitedError, ScreenerServerError,
@@ -90,7 +90,7 @@ export async function finvizRequest(request: FinvizRequest, options: FinvizHttpO
       if (request.followRedirects === false || response.status < 300 || response.status >= 400 || !location) return response;
       if (hop >= MAX_REDIRECTS) throw new ScreenerHttpError(`more than ${MAX_REDIRECTS} redirects`, response.status);
       const next = new URL(location, url);
-      if (next.host !== new URL(request.url).host && !finvizHostAllowed(next.href, options.allowedHosts ?? [])) {
+      if (next.host !== new URL(request.url).host && !urlHostAllowed(next.href, options.allowedHosts ?? [])) {
         throw new ScreenerHttpError(`redirected to ${next.host}, which is not in FINVIZ_ALLOWED_HOSTS`, response.status);
       }
       url = next.href;
