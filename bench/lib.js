@@ -8,6 +8,7 @@ const net = require('node:net');
 const { spawn, spawnSync } = require('node:child_process');
 const { randomUUID } = require('node:crypto');
 const { performance } = require('node:perf_hooks');
+const { applyServicePriority } = require('../scripts/cpu-priority');
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -166,6 +167,8 @@ async function startService(name, env) {
     stdio: ['ignore', out, out],
   });
   fs.closeSync(out);
+  // As under `pnpm start`; BENCH_SAME_PRIORITY=1 runs every service at the default priority instead.
+  if (process.env.BENCH_SAME_PRIORITY !== '1') applyServicePriority(name, child.pid);
   let exited = null;
   const exit = new Promise((resolve) => child.once('exit', (code, signal) => { exited = { code, signal }; resolve(exited); }));
   const url = `http://127.0.0.1:${port}`;

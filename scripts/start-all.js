@@ -2,10 +2,11 @@
 // SIGINT/SIGTERM stop them all. A service that crashes is restarted (it loses nothing: its jobs
 // stay in Redis and are retaken), after 1 s, doubling up to 30 s while it keeps crashing. A service
 // stopped by its configuration (exit code 78, after one line naming the variable) stops them all:
-// restarting it cannot help.
+// restarting it cannot help. The workers run at a lower CPU priority than ingest (cpu-priority.js).
 const { spawn } = require('node:child_process');
 const readline = require('node:readline');
 const { SERVICES, loadEnv, serviceMain } = require('./load-env');
+const { applyServicePriority } = require('./cpu-priority');
 
 /** sysexits' EX_CONFIG, what packages/core's runService exits with on a configuration error. */
 const CONFIG_ERROR_EXIT_CODE = 78;
@@ -26,6 +27,7 @@ function tagLines(stream, tag, out) {
 
 function start(name) {
   const child = spawn(process.execPath, [mains[name]], { env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  applyServicePriority(name, child.pid);
   const tag = `[${name.padEnd(9)}]`;
   tagLines(child.stdout, tag, process.stdout);
   tagLines(child.stderr, tag, process.stderr);
