@@ -6,7 +6,7 @@
 // Redis commands per signal.
 const http = require('node:http');
 const {
-  ensureBenchDatabase, getJson, parseCounter, withRelay, postJson, percentile, cpuSeconds, printTable, fmt, verdict, sleep, nowMs, runBench,
+  ensureBenchDatabase, getJson, parseCounter, redisUsage, withRelay, postJson, percentile, cpuSeconds, printTable, fmt, verdict, sleep, nowMs, runBench,
 } = require('./lib');
 
 const ALERTS = Number(process.env.BENCH_BURST_ALERTS || 3000);
@@ -15,15 +15,6 @@ const ACK_P99_TARGET_MS = 1000;
 const ACK_MAX_MS = 3000;
 const TOPN = ['NVDA', 'AAPL', 'MSFT', 'AMZN', 'META', 'GOOGL', 'TSLA', 'AVGO', 'AMD', 'NFLX', 'ORCL', 'CRM', 'ADBE', 'INTC', 'QCOM'];
 const body = (i) => ({ ticker: TOPN[i % TOPN.length], side: 'buy', price: 1.5, n: i });
-
-/** Redis's own CPU seconds and its command calls so far, in all and per command (INFO cpu, INFO commandstats). */
-async function redisUsage(redis) {
-  const [cpu, commands] = await Promise.all([redis.info('cpu'), redis.info('commandstats')]);
-  const field = (name) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(cpu)?.[1] ?? NaN);
-  const byCommand = Object.fromEntries([...commands.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((m) => [m[1], Number(m[2])]));
-  const calls = Object.values(byCommand).reduce((sum, n) => sum + n, 0);
-  return { cpu: field('used_cpu_sys') + field('used_cpu_user'), calls, byCommand };
-}
 
 /** Parks so far in the approver and the forwarder (tsp_lane_parks_total). */
 async function lanePark(services) {

@@ -10,7 +10,7 @@ const { fork } = require('node:child_process');
 const path = require('node:path');
 const autocannon = require('autocannon');
 const {
-  core, cleanupPrefix, countJobs, fmt, percentile, printTable, runBench, serviceEnv, sleep, startService,
+  core, cleanupPrefix, countJobs, cpuSeconds, fmt, percentile, printTable, runBench, serviceEnv, sleep, startService,
   uniquePrefix, verdict,
 } = require('./lib');
 const { pacedLoad } = require('./paced-load');
@@ -23,7 +23,10 @@ const RATE = 1000;
 const RATE_CONNECTIONS = 10;
 // Each request a new signal: no Idempotency-Key, no `id` field.
 const BODY = JSON.stringify({ ticker: 'AAPL', side: 'buy', price: 1.5 });
-const TARGET_RATIO = 0.6;
+const TARGET_RATIO = 0.75;
+// Throughput alternates echo and ingest this many times, and the median round's ratio is the verdict:
+// on a shared machine one round's neighbour noise would otherwise decide it.
+const ROUNDS = 3;
 const TARGET_P99_MS = 10;
 
 function startEcho() {
@@ -33,6 +36,7 @@ function startEcho() {
     child.once('exit', (code) => reject(new Error(`echo server exited (${code})`)));
     child.once('message', ({ port }) => resolve({
       url: `http://127.0.0.1:${port}`,
+      pid: child.pid,
       stop: () => new Promise((done) => { child.removeAllListeners('exit'); child.once('exit', done); child.kill('SIGTERM'); }),
     }));
   });
@@ -80,12 +84,25 @@ async function main() {
       // JIT, connection pools, Redis scripts loaded: not measured.
       count(target, tally(await cannon(target.url, { connections: MAX_CONNECTIONS, duration: 3 })));
     }
-    for (const target of targets) {
-      console.log(`(a) ${target.name}: max throughput, ${MAX_CONNECTIONS} connections…`);
-      const result = await cannon(target.url, { connections: MAX_CONNECTIONS, duration: SECONDS });
-      count(target, tally(result));
-      target.result.max = { rps: result.requests.total / result.duration, p50: result.latency.p50, p99: result.latency.p99 };
+    const rounds = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      const measured = {};
+      for (const target of targets) {
+        console.log(`(a) round ${round} of ${ROUNDS}, ${target.name}: max throughput, ${MAX_CONNECTIONS} connections…`);
+        const pid = target === ingestTarget ? ingest.child.pid : echo.pid;
+        const cpuBefore = cpuSeconds(pid);
+        const result = await cannon(target.url, { connections: MAX_CONNECTIONS, duration: SECONDS });
+        count(target, tally(result));
+        measured[target.name] = {
+          rps: result.requests.total / result.duration, p50: result.latency.p50, p99: result.latency.p99,
+          cpuMsPerRequest: ((cpuSeconds(pid) - cpuBefore) * 1000) / result.requests.total,
+        };
+      }
+      rounds.push({ ...measured, ratio: measured.ingest.rps / measured.echo.rps });
     }
+    const median = [...rounds].sort((a, b) => a.ratio - b.ratio)[Math.floor(rounds.length / 2)];
+    targets[0].result.max = median.echo;
+    ingestTarget.result.max = median.ingest;
     for (const target of targets) {
       console.log(`(b) ${target.name}: ${RATE}/s (autocannon overallRate, ${RATE_CONNECTIONS} connections)…`);
       // A fixed amount rather than a duration: a run cut off by its timer leaves up to a second's
@@ -107,16 +124,21 @@ async function main() {
     const [e, i] = targets.map((t) => t.result);
     console.log('');
     printTable(
+      ['max throughput, 50 connections', 'echo req/s', 'ingest req/s', 'ratio', 'echo CPU ms/req', 'ingest CPU ms/req'],
+      rounds.map((r, n) => [`round ${n + 1}${r === median ? ' (median)' : ''}`, fmt(r.echo.rps, 0), fmt(r.ingest.rps, 0), fmt(r.ratio), fmt(r.echo.cpuMsPerRequest, 3), fmt(r.ingest.cpuMsPerRequest, 3)]),
+    );
+    console.log('');
+    printTable(
       ['phase', 'echo req/s', 'ingest req/s', 'ratio', 'echo p50/p99 ms', 'ingest p50/p99 ms'],
       [
-        ['(a) max, 50 conn', fmt(e.max.rps, 0), fmt(i.max.rps, 0), fmt(i.max.rps / e.max.rps), `${fmt(e.max.p50)} / ${fmt(e.max.p99)}`, `${fmt(i.max.p50)} / ${fmt(i.max.p99)}`],
+        ['(a) max, 50 conn (median)', fmt(e.max.rps, 0), fmt(i.max.rps, 0), fmt(i.max.rps / e.max.rps), `${fmt(e.max.p50)} / ${fmt(e.max.p99)}`, `${fmt(i.max.p50)} / ${fmt(i.max.p99)}`],
         [`(b) ${RATE}/s autocannon`, fmt(e.rate.rps, 0), fmt(i.rate.rps, 0), '', `${fmt(e.rate.p50)} / ${fmt(e.rate.p99)}`, `${fmt(i.rate.p50)} / ${fmt(i.rate.p99)}`],
         [`(c) ${RATE}/s paced`, fmt(e.paced.rps, 0), fmt(i.paced.rps, 0), '', `${fmt(e.paced.p50)} / ${fmt(e.paced.p99)}`, `${fmt(i.paced.p50)} / ${fmt(i.paced.p99)}`],
       ],
     );
     console.log('');
     const ratio = i.max.rps / e.max.rps;
-    console.log(`${verdict(ratio >= TARGET_RATIO)}  throughput ingest/echo ${fmt(ratio)}× (target ≥ ${TARGET_RATIO}×)`);
+    console.log(`${verdict(ratio >= TARGET_RATIO)}  throughput ingest/echo ${fmt(ratio)}×, the median of ${ROUNDS} alternating rounds (target ≥ ${TARGET_RATIO}×)`);
     console.log(`${verdict(i.rate.p99 <= TARGET_P99_MS)}  ingest p99 at ${RATE}/s (autocannon) ${fmt(i.rate.p99)} ms (target ≤ ${TARGET_P99_MS} ms)`);
     console.log(`${verdict(i.paced.p99 <= TARGET_P99_MS)}  ingest p99 at ${RATE}/s (paced) ${fmt(i.paced.p99)} ms (target ≤ ${TARGET_P99_MS} ms)`);
 

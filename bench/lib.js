@@ -425,6 +425,15 @@ async function withRelay(label, tickers, env, run) {
   }
 }
 
+/** Redis's own CPU seconds and its command calls so far, in all and per command (INFO cpu, INFO commandstats). */
+async function redisUsage(redis) {
+  const [cpu, commands] = await Promise.all([redis.info('cpu'), redis.info('commandstats')]);
+  const field = (name) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(cpu)?.[1] ?? NaN);
+  const byCommand = Object.fromEntries([...commands.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((m) => [m[1], Number(m[2])]));
+  const calls = Object.values(byCommand).reduce((sum, n) => sum + n, 0);
+  return { cpu: field('used_cpu_sys') + field('used_cpu_user'), calls, byCommand };
+}
+
 /** Runs main; any failure is printed and exits 1 (a missed target is not a failure). */
 function runBench(main) {
   main().then(
@@ -440,5 +449,5 @@ module.exports = {
   ROOT, REDIS_URL, DATABASE_URL, core, Queue, IORedis, requireFrom,
   nowMs, sleep, uniquePrefix, ensureBenchDatabase, deleteSignalRows, queryDb, freePort, getJson,
   serviceEnv, startService, startServices, cpuSeconds, cleanupPrefix, countJobs, publishTopn, startDestination, postJson,
-  percentile, parseCounter, parseHistogram, histogramDelta, histogramQuantile, fmt, verdict, printTable, runBench, withRelay,
+  percentile, parseCounter, parseHistogram, redisUsage, histogramDelta, histogramQuantile, fmt, verdict, printTable, runBench, withRelay,
 };
