@@ -108,8 +108,10 @@ export function unavailableResponse(message: string, details?: unknown[], retryA
 }
 
 /** The 400 for input whose fields do not validate, naming each field. */
-export function invalidFields(error: string, what: string, issues: readonly { path: readonly PropertyKey[]; message: string }[]): HttpResponse {
-  const details = issues.map((issue) => ({ field: issue.path.map(String).join('.') || 'body', message: issue.message }));
+export function invalidFields(error: string, what: string, issues: readonly { path: readonly PropertyKey[]; message: string; keys?: readonly string[] }[]): HttpResponse {
+  // A field the schema does not know (zod's unrecognized_keys) is named by its own key, not its parent.
+  const details = issues.flatMap((issue) => (issue.keys?.length ? issue.keys.map((key) => [...issue.path, key]) : [issue.path])
+    .map((path) => ({ field: path.map(String).join('.') || 'body', message: issue.message })));
   return errorResponse(400, error, `Invalid ${what}: ${details.map((d) => d.field).join(', ')}`, details);
 }
 

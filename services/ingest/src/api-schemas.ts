@@ -78,7 +78,7 @@ function tickerSchema(description: string) {
 }
 
 /** The filters of GET /signals, which the exports share. */
-export const SignalFilterQuerySchema = z.object({
+export const SignalFilterQuerySchema = z.strictObject({
   status: SignalStatusSchema.optional().describe('queued: signals still awaiting their decision, read from the queue'),
   ticker: tickerSchema('as /webhook/in reads it: brk.b → BRK-B').optional(),
   side: z.string().trim().toUpperCase().pipe(SideSchema).optional().describe('BUY or SELL'),
@@ -112,7 +112,7 @@ export const EventStreamQuerySchema = z.object({
 });
 export type EventStreamQuery = z.infer<typeof EventStreamQuerySchema>;
 
-export const TopnHistoryQuerySchema = z.object({
+export const TopnHistoryQuerySchema = z.strictObject({
   from: isoTime.optional().describe('fetched at or after (ISO-8601)'),
   to: isoTime.optional().describe('fetched at or before (ISO-8601)'),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
@@ -184,7 +184,7 @@ export const PositionCorrectionSchema = z.object({
   after: PositionViewSchema.nullable().describe('the open position now; null: closed'),
 });
 
-export const AdminActionListQuerySchema = z.object({
+export const AdminActionListQuerySchema = z.strictObject({
   action: z.string().max(64).regex(/^[a-z_]+(\.[a-z_]+)*$/, 'an action name such as position.close').optional(),
   from: isoTime.optional().describe('at or after (ISO-8601)'),
   to: isoTime.optional().describe('at or before (ISO-8601)'),

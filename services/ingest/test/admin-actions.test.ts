@@ -171,7 +171,7 @@ describe('the admin-action log', () => {
     ['an action in capitals', '?action=POSITION.OPEN'], ['an action of 65 characters', `?action=${'a'.repeat(65)}`],
     ['a from that is not a time', '?from=yesterday'], ['a to without a zone', '?to=2026-12-01T10:00:00'],
     ['a cursor not given out', '?cursor=garbage'], ['a cursor with a non-numeric id', `?cursor=${Buffer.from(`${new Date().toISOString()}|abc`).toString('base64url')}`],
-    ['a cursor of 201 characters', `?cursor=${'a'.repeat(201)}`],
+    ['a cursor of 201 characters', `?cursor=${'a'.repeat(201)}`], ['a misspelt filter', '?acton=position.open'],
   ])('answers 400 for %s', async (_name, query) => {
     const res = await request(url).get(`/admin/actions${query}`).set('Authorization', `Bearer ${ADMIN}`);
     expect(res.status).toBe(400);

@@ -182,5 +182,6 @@ describe('GET/POST /finviz/config', () => {
     const rest = await request(url).get('/finviz/topn/history').query({ from: startedAt.toISOString(), limit: 1, cursor: paged.body.next_cursor });
     expect(rest.body.items[0].snapshot_id).toBe(items[1].snapshot_id);
     expect((await request(url).get('/finviz/topn/history').query({ from: 'yesterday' })).status).toBe(400);
+    expect((await request(url).get('/finviz/topn/history').query({ form: '2026-01-01T00:00:00Z' })).status).toBe(400);
   });
 });

@@ -119,6 +119,19 @@ describe('searching signals by reason and kind', () => {
     expect(res.body.details.map((d: { field: string }) => d.field)).toEqual([query.startsWith('kind') ? 'kind' : 'reason']);
   });
 
+  // A misspelt filter would otherwise list every signal, as if it had matched.
+  it.each([
+    ['a misspelt filter', 'tickr=AAPL', 'tickr'],
+    ['an unknown filter beside a known one', 'ticker=AAPL&symbol=AAPL', 'symbol'],
+    ['a filter name in capitals', 'TICKER=AAPL', 'TICKER'],
+  ])('answers 400 naming %s', async (_name, query, field) => {
+    const res = await request(url).get(`/signals?${query}`).set('Authorization', `Bearer ${ADMIN}`);
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe('invalid_query');
+    expect(res.body.details.map((d: { field: string }) => d.field)).toEqual([field]);
+    expect((await request(url).get(`/signals.csv?${query}`).set('Authorization', `Bearer ${ADMIN}`)).status).toBe(400);
+  });
+
   it('refuses the new filters without admin credentials', async () => {
     expect((await request(url).get('/signals?reason=expired')).status).toBe(401);
   });
