@@ -10,7 +10,7 @@ const { fork } = require('node:child_process');
 const path = require('node:path');
 const autocannon = require('autocannon');
 const {
-  core, cleanupPrefix, countJobs, cpuSeconds, fmt, percentile, printTable, runBench, serviceEnv, sleep, startService,
+  core, cleanupPrefix, countJobs, cpuSeconds, fmt, IORedis, REDIS_URL, redisUsage, percentile, printTable, runBench, serviceEnv, sleep, startService,
   uniquePrefix, verdict,
 } = require('./lib');
 const { pacedLoad } = require('./paced-load');
@@ -66,6 +66,8 @@ async function main() {
   const prefix = uniquePrefix('ingest');
   console.log(`bench:ingest — KEY_PREFIX ${prefix}, ${SECONDS} s per phase, one target at a time`);
   const echo = await startEcho();
+  // Redis's own CPU and reads during ingest's rounds (every client of this Redis counts).
+  const redis = new IORedis(REDIS_URL);
   const ingest = await startService('ingest', serviceEnv(prefix, { QUEUE_MAX_SIZE: String(1e9) }));
   const targets = [
     { name: 'echo', url: `${echo.url}/webhook/in`, result: {} },
@@ -91,11 +93,16 @@ async function main() {
         console.log(`(a) round ${round} of ${ROUNDS}, ${target.name}: max throughput, ${MAX_CONNECTIONS} connections…`);
         const pid = target === ingestTarget ? ingest.child.pid : echo.pid;
         const cpuBefore = cpuSeconds(pid);
+        const redisBefore = await redisUsage(redis);
         const result = await cannon(target.url, { connections: MAX_CONNECTIONS, duration: SECONDS });
+        const redisAfter = await redisUsage(redis);
         count(target, tally(result));
+        const perRequest = (n) => n / result.requests.total;
         measured[target.name] = {
           rps: result.requests.total / result.duration, p50: result.latency.p50, p99: result.latency.p99,
-          cpuMsPerRequest: ((cpuSeconds(pid) - cpuBefore) * 1000) / result.requests.total,
+          cpuMsPerRequest: perRequest((cpuSeconds(pid) - cpuBefore) * 1000),
+          redisCpuMsPerRequest: perRequest((redisAfter.cpu - redisBefore.cpu) * 1000),
+          redisReadsPerRequest: perRequest(redisAfter.reads - redisBefore.reads),
         };
       }
       rounds.push({ ...measured, ratio: measured.ingest.rps / measured.echo.rps });
@@ -124,8 +131,11 @@ async function main() {
     const [e, i] = targets.map((t) => t.result);
     console.log('');
     printTable(
-      ['max throughput, 50 connections', 'echo req/s', 'ingest req/s', 'ratio', 'echo CPU ms/req', 'ingest CPU ms/req'],
-      rounds.map((r, n) => [`round ${n + 1}${r === median ? ' (median)' : ''}`, fmt(r.echo.rps, 0), fmt(r.ingest.rps, 0), fmt(r.ratio), fmt(r.echo.cpuMsPerRequest, 3), fmt(r.ingest.cpuMsPerRequest, 3)]),
+      ['max throughput, 50 connections', 'echo req/s', 'ingest req/s', 'ratio', 'echo CPU ms/req', 'ingest CPU ms/req', 'Redis CPU ms/req', 'Redis reads/req'],
+      rounds.map((r, n) => [
+        `round ${n + 1}${r === median ? ' (median)' : ''}`, fmt(r.echo.rps, 0), fmt(r.ingest.rps, 0), fmt(r.ratio),
+        fmt(r.echo.cpuMsPerRequest, 3), fmt(r.ingest.cpuMsPerRequest, 3), fmt(r.ingest.redisCpuMsPerRequest, 3), fmt(r.ingest.redisReadsPerRequest, 2),
+      ]),
     );
     console.log('');
     printTable(
@@ -153,6 +163,7 @@ async function main() {
   } finally {
     await ingest.stop();
     await echo.stop();
+    redis.disconnect();
     const deleted = await cleanupPrefix(prefix);
     console.log(`cleaned up: queues obliterated, ${deleted} leftover keys of ${prefix} deleted`);
   }

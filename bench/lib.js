@@ -425,13 +425,16 @@ async function withRelay(label, tickers, env, run) {
   }
 }
 
-/** Redis's own CPU seconds and its command calls so far, in all and per command (INFO cpu, INFO commandstats). */
+/**
+ * Redis's own CPU seconds, its command calls so far (in all and per command), and the reads it has
+ * processed (each a wake-up for a batch of commands from one client) — INFO cpu, commandstats, stats.
+ */
 async function redisUsage(redis) {
-  const [cpu, commands] = await Promise.all([redis.info('cpu'), redis.info('commandstats')]);
-  const field = (name) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(cpu)?.[1] ?? NaN);
+  const [cpu, commands, stats] = await Promise.all([redis.info('cpu'), redis.info('commandstats'), redis.info('stats')]);
+  const field = (text, name) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(text)?.[1] ?? NaN);
   const byCommand = Object.fromEntries([...commands.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((m) => [m[1], Number(m[2])]));
   const calls = Object.values(byCommand).reduce((sum, n) => sum + n, 0);
-  return { cpu: field('used_cpu_sys') + field('used_cpu_user'), calls, byCommand };
+  return { cpu: field(cpu, 'used_cpu_sys') + field(cpu, 'used_cpu_user'), calls, byCommand, reads: field(stats, 'total_reads_processed') };
 }
 
 /** Runs main; any failure is printed and exits 1 (a missed target is not a failure). */
