@@ -77,7 +77,7 @@ async function main() {
     const redisCpu = redisAfter.cpu - redisBefore.cpu;
     const servicesCpu = Object.values(cpu).reduce((a, b) => a + b, 0);
     console.log(`CPU ms per signal: ${Object.entries(cpu).map(([name, s]) => `${name} ${perSignalMs(s)}`).join(', ')}; services ${perSignalMs(servicesCpu)}; Redis ${perSignalMs(redisCpu)}`);
-    console.log(`Redis commands per signal: ${fmt((redisAfter.calls - redisBefore.calls) / ALERTS, 1)} (INFO commandstats, every client of this Redis)`);
+    console.log(`Redis commands per signal: ${fmt((redisAfter.calls - redisBefore.calls) / ALERTS, 1)}, reads per signal ${fmt((redisAfter.reads - redisBefore.reads) / ALERTS, 1)} (INFO commandstats and stats, every client of this Redis)`);
     const perCommand = Object.entries(redisAfter.byCommand).map(([name, n]) => [name, (n - (redisBefore.byCommand[name] ?? 0)) / ALERTS]).filter(([, n]) => n >= 0.5).sort((a, b) => b[1] - a[1]);
     console.log(`  of which: ${perCommand.map(([name, n]) => `${name} ${fmt(n, 1)}`).join(', ')}`);
     console.log(`signals parked behind an earlier one of their ticker: ${fmt((parks * 100) / ALERTS, 1)} % (a park costs a delayed job and a wake-up)`);

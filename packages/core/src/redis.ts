@@ -27,9 +27,9 @@ function withScripts(redis: IORedis): IORedis {
  */
 export function createWorkerConnections(url: string): { redis: IORedis; queueConnection: IORedis; workerConnection: IORedis } {
   return {
-    redis: createWorkerRedis(url, { enableAutoPipelining: true }),
-    queueConnection: createWorkerRedis(url),
-    workerConnection: createWorkerRedis(url),
+    redis: withCoalescedWrites(createWorkerRedis(url, { enableAutoPipelining: true })),
+    queueConnection: withCoalescedWrites(createWorkerRedis(url)),
+    workerConnection: withCoalescedWrites(createWorkerRedis(url)),
   };
 }
 
@@ -42,17 +42,31 @@ export function createFailFastRedis(url: string, options: RedisOptions = {}): IO
 }
 
 /**
- * Holds the connection's writes until the event loop has read every socket that was ready (the
- * check phase, after poll): the transactions of a burst's requests then leave in one write that
- * Redis reads and answers at once, instead of a syscall and a Redis wake-up each (group commit). A
- * lone request waits only for the rest of its loop turn. Idempotent within a turn.
+ * Group commit for one connection: a write waits for the end of the event loop's poll phase (until
+ * the check phase), so the commands that concurrent requests or jobs send in one loop turn leave in
+ * one write that Redis reads and answers at once, instead of a syscall and a Redis wake-up each. A
+ * lone command waits only for the rest of its loop turn. Holds across reconnections (each has a new
+ * socket).
  */
-export function coalesceWritesThisTurn(connection: IORedis): void {
-  const stream = (connection as unknown as { stream?: Socket }).stream;
-  if (!stream || connection.status !== 'ready' || stream.writableCorked > 0) return;
-  stream.cork();
-  setImmediate(() => stream.uncork());
+export function withCoalescedWrites(connection: IORedis): IORedis {
+  const hook = () => {
+    const stream = (connection as unknown as { stream?: Socket }).stream;
+    if (!stream || coalescing.has(stream)) return;
+    coalescing.add(stream);
+    const write = stream.write;
+    stream.write = function coalescedWrite(this: Socket, ...args: Parameters<Socket['write']>) {
+      if (this.writableCorked === 0 && !this.destroyed) {
+        this.cork();
+        setImmediate(() => this.uncork());
+      }
+      return write.apply(this, args);
+    } as Socket['write'];
+  };
+  connection.on('connect', hook);
+  hook();
+  return connection;
 }
+const coalescing = new WeakSet<Socket>();
 
 /** BullMQ loses jobs if Redis evicts keys under memory pressure; say so loudly at start. */
 export async function warnUnlessNoEviction(redis: IORedis, logger: Logger): Promise<void> {

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import {
-  closeServer, createFailFastRedis, createWorkerRedis, PositionBook, createRegistry, createServiceApp, listen, pingRedis, QUEUE, requireWebhookAuth, SystemStats, TickerLanes,
+  closeServer, createFailFastRedis, createWorkerRedis, PositionBook, withCoalescedWrites, createRegistry, createServiceApp, listen, pingRedis, QUEUE, requireWebhookAuth, SystemStats, TickerLanes,
   UNAUTHENTICATED_WEBHOOK_WARNING, waitForRedis, warnUnlessNoEviction, type Config, type Logger, type RunningService,
 } from '@tsp/core';
 import { AdminActionLog, createPrisma, createSearchPool, DeadLetters, pingPostgres, PositionCorrections } from '@tsp/db';
@@ -38,7 +38,7 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
   warnOfShortSecrets(config, logger);
   const isAllowedIp = createIpAllowlist(config.webhookAllowedIps);
   // Auto-pipelining writes the commands of concurrent requests to Redis together: fewer syscalls per signal.
-  const redis = createFailFastRedis(config.redisUrl, { enableAutoPipelining: true });
+  const redis = withCoalescedWrites(createFailFastRedis(config.redisUrl, { enableAutoPipelining: true }));
   const prisma = createPrisma(config.databaseUrl);
   const queueOptions = { connection: redis, prefix: config.keyPrefix };
   const signalsQueue = new Queue(QUEUE.signals, queueOptions);
@@ -46,7 +46,8 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
   const backlog = new BacklogWatch(signalsQueue, redis, config.keyPrefix);
   const lanes = new TickerLanes(redis, config.keyPrefix);
   // Accepting a signal is a MULTI: on a connection of its own, without BullMQ's scripts (see addJobInLane).
-  const intakeConnection = createFailFastRedis(config.redisUrl);
+  // Its writes coalesce per loop turn: a burst's transactions leave in one write (withCoalescedWrites).
+  const intakeConnection = withCoalescedWrites(createFailFastRedis(config.redisUrl));
   const registry = createRegistry('ingest');
 
   if (!(await waitForRedis(redis))) logger.warn('Redis is not answering yet; /ready will say so until it does');

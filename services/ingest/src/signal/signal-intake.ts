@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import type IORedis from 'ioredis';
-import { addJobInLane, coalesceWritesThisTurn, QUEUE, redisKeys, signalJobOptions, type SignalJob, type TickerLanes } from '@tsp/core';
+import { addJobInLane, QUEUE, redisKeys, signalJobOptions, type SignalJob, type TickerLanes } from '@tsp/core';
 import type { IdempotencyStore } from './idempotency';
 
 export type Intake = { status: 'queued' | 'duplicate'; id: string };
@@ -35,7 +35,6 @@ export class SignalIntake {
     }
     const job: SignalJob = { ...signal, id, ...(key ? { idempotencyKey: key } : {}) };
     const jobKey = redisKeys(this.prefix).job(QUEUE.signals, id);
-    coalesceWritesThisTurn(this.connection);
     await addJobInLane(this.lanes, this.prefix, { queue: this.queue, name: 'signal', id, ticker: job.ticker, data: job, opts: signalJobOptions(id, options.urgent) }, {
       also: (multi) => { if (key) this.idempotency.markAddedIn(multi, key, id, jobKey); },
       prepare: (connection) => this.idempotency.prepare(connection),
