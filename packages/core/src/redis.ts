@@ -53,14 +53,14 @@ export function withCoalescedWrites(connection: IORedis): IORedis {
     const stream = (connection as unknown as { stream?: Socket }).stream;
     if (!stream || coalescing.has(stream)) return;
     coalescing.add(stream);
-    const write = stream.write;
-    stream.write = function coalescedWrite(this: Socket, ...args: Parameters<Socket['write']>) {
-      if (this.writableCorked === 0 && !this.destroyed) {
-        this.cork();
-        setImmediate(() => this.uncork());
+    const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+    stream.write = ((...args: unknown[]) => {
+      if (stream.writableCorked === 0 && !stream.destroyed) {
+        stream.cork();
+        setImmediate(() => stream.uncork());
       }
-      return write.apply(this, args);
-    } as Socket['write'];
+      return write(...args);
+    }) as Socket['write'];
   };
   connection.on('connect', hook);
   hook();
