@@ -60,7 +60,7 @@ export function withCoalescedWrites(connection: IORedis): IORedis {
         setImmediate(() => stream.uncork());
       }
       return write(...args);
-    }) as Socket['write'];
+    });
   };
   connection.on('connect', hook);
   hook();
