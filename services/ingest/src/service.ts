@@ -116,6 +116,9 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
       await Promise.allSettled([signalsQueue.close(), forwardQueue.close()]);
       await prisma.$disconnect();
       await ctx.searchPool.end();
+      // QUIT is answered after every command sent before it, so none is cut off unanswered (a rejected
+      // promise nobody waits for any more); with Redis down it fails at once (fail-fast connections).
+      await Promise.allSettled([redis.quit(), intakeConnection.quit()]);
       redis.disconnect();
       intakeConnection.disconnect();
     },
