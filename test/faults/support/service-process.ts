@@ -3,10 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { registerLeftover } from './leftovers';
 
-export type ServiceName = 'ingest' | 'approver' | 'forwarder';
+export type ServiceName = 'ingest' | 'approver' | 'forwarder' | 'screener';
 
 const ROOT = path.join(__dirname, '../../..');
-const PORT_VARIABLE: Record<ServiceName, string> = { ingest: 'INGEST_PORT', approver: 'APPROVER_PORT', forwarder: 'FORWARDER_PORT' };
+const PORT_VARIABLE: Record<ServiceName, string> = { ingest: 'INGEST_PORT', approver: 'APPROVER_PORT', forwarder: 'FORWARDER_PORT', screener: 'SCREENER_PORT' };
 
 /** An exit nobody asked for: a service that dies on its own under a fault is a finding. */
 export interface UnexpectedExit {
