@@ -25,6 +25,8 @@ export class InvalidRedisTargetError extends Error {
 
 /** A DNS name, an IPv4 address or a bracketed IPv6 one: no scheme, path, space or control character. */
 const HOST = /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:.]+\])$/i;
+/** Spaces, control characters, and the invisible ones (zero-width, bidi overrides) a pasted value can carry. */
+// eslint-disable-next-line no-control-regex -- refusing control characters is the point
 const CONTROL_OR_SPACE = /[\s\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/;
 
 const hostPort = z.string().transform((entry, ctx): RedisNode => {
@@ -37,9 +39,10 @@ const hostPort = z.string().transform((entry, ctx): RedisNode => {
   return { host: match[1].replace(/^\[(.*)\]$/, '$1'), port };
 });
 
+/** Comma-separated host:port entries; spaces around an entry are allowed, inside one they are not. */
 const nodeList = z.string()
-  .refine((raw) => !CONTROL_OR_SPACE.test(raw.trim()), 'holds a space or control character')
-  .transform((raw) => raw.split(',').map((entry) => entry.trim()))
+  .transform((raw) => raw.split(',').map((entry) => entry.replace(/^ +| +$/g, '')))
+  .refine((entries) => !entries.some((entry) => CONTROL_OR_SPACE.test(entry)), 'holds a space or control character')
   .pipe(z.array(hostPort).min(1, 'names no node').max(64, 'names more than 64 nodes'));
 
 /** Sentinel master names as redis.conf takes them (`sentinel monitor <name> …`). */

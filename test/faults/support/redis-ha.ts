@@ -74,6 +74,9 @@ const dataNodeArgs = (port: number, dir: string, extra: string[] = []) => [
   '--maxmemory-policy', 'noeviction', '--daemonize', 'no', '--logfile', '', ...extra,
 ];
 
+/** The test's client sees the failover too; its connection errors are expected, not unhandled. */
+const quiet = (client: RedisClient): RedisClient => client.on('error', () => undefined);
+
 const targetOf = (env: Record<string, string>): RedisTarget => loadConfig(env).redis;
 
 /**
@@ -124,7 +127,7 @@ export class SentinelGroup implements LabRedis {
   }
 
   client(): RedisClient {
-    return createWorkerRedis(targetOf(this.env));
+    return quiet(createWorkerRedis(targetOf(this.env)));
   }
 
   keyPrefix(prefix: string): string {
@@ -187,7 +190,7 @@ export class RedisClusterNodes implements LabRedis {
   }
 
   client(): RedisClient {
-    return createWorkerRedis(targetOf(this.env));
+    return quiet(createWorkerRedis(targetOf(this.env)));
   }
 
   keyPrefix(prefix: string): string {
