@@ -41,7 +41,7 @@ describe('fault: the Redis master of a Sentinel group is killed under load', () 
   beforeAll(() => lab.start({
     screenerTopN: TOP_N,
     redis: async (workDir) => (group = await SentinelGroup.start(workDir)),
-    env: { REDIS_WAIT_REPLICAS: process.env.HA_WAIT ?? '1', REDIS_WAIT_TIMEOUT_MS: '1000', JOB_LOCK_MS: '5000', DEST_WEBHOOK_MAX_REQ_PER_MIN: '60000' },
+    env: { REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '1000', JOB_LOCK_MS: '5000', DEST_WEBHOOK_MAX_REQ_PER_MIN: '60000' },
   }), 120_000);
   afterAll(() => lab.shutdown(), 60_000);
 

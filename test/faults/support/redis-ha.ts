@@ -71,7 +71,7 @@ async function until<T>(what: string, timeoutMs: number, probe: () => T | null |
 /** A data node's arguments: AOF on (fsynced every second, Redis's default), no eviction, no RDB snapshots. */
 const dataNodeArgs = (port: number, dir: string, extra: string[] = []) => [
   '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '',
-  '--maxmemory-policy', 'noeviction', '--daemonize', 'no', '--logfile', '', ...extra,
+  '--maxmemory-policy', 'noeviction', '--repl-diskless-sync-delay', '0', '--daemonize', 'no', '--logfile', '', ...extra,
 ];
 
 /** The test's client sees the failover too; its connection errors are expected, not unhandled. */

@@ -90,7 +90,8 @@ export class ServiceProcess {
     await this.exited;
   }
 
-  private async waitUntilReady(timeoutMs = 20_000): Promise<void> {
+  // Generous: on a loaded 2-core machine a Node service alone has taken 19 s to load and listen.
+  private async waitUntilReady(timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let last = 'no answer';
     for (;;) {
