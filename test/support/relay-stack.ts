@@ -66,7 +66,7 @@ export async function startRelayStack(options: {
   const ingest = await startIngest(config, logger);
   services.push(ingest);
   const ingestUrl = `http://127.0.0.1:${ingest.port}`;
-  const redis = new IORedis(config.redisUrl, { maxRetriesPerRequest: null });
+  const redis = new IORedis(process.env.REDIS_URL!, { maxRetriesPerRequest: null });
 
   return {
     prefix,

@@ -6,6 +6,7 @@
 import { InvalidIpRangeError, parseIpRange, TRADINGVIEW_IPS, type IpRange } from './ip-ranges';
 import { allowListEntryOf } from './allowed-host';
 import { redactUrl } from './redact-url';
+import { hasHashTag, InvalidRedisTargetError, parseClusterNodes, parseSentinelUrl, parseSingleUrl, type RedisTarget } from './redis-target';
 
 export class ConfigError extends Error {
   constructor(readonly variable: string, problem: string) {
@@ -22,7 +23,15 @@ export type SellPolicy = 'open_position' | 'always' | 'topn';
 export type TrustProxy = { hops: number } | { proxies: IpRange[] };
 
 export interface Config {
-  redisUrl: string;
+  /** REDIS_URL (one node or a Sentinel group) or REDIS_CLUSTER_NODES: turned into connections by redis.ts. */
+  redis: RedisTarget;
+  /**
+   * After accepting a signal, ingest waits until this many replicas have its write (Redis WAIT),
+   * so a failover to one of them cannot lose it; 0: no wait. Not with a Cluster.
+   */
+  redisWaitReplicas: number;
+  /** The longest that wait lasts; past it the signal is accepted anyway (it is on the master) and a warning logged. */
+  redisWaitTimeoutMs: number;
   databaseUrl: string;
   keyPrefix: string;
   ports: { ingest: number; screener: number; approver: number; forwarder: number };
@@ -187,11 +196,14 @@ const LOG_LEVELS = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'
 export function loadConfig(env: Env = process.env): Config {
   const port = (name: string, fallback: number) => int(env, name, fallback, 0, 65535);
   const destWebhookUrl = url(env, 'DEST_WEBHOOK_URL', ['http:', 'https:']);
+  const redis = redisTarget(env);
   return {
-    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']) ?? 'redis://127.0.0.1:6379',
+    redis,
+    redisWaitReplicas: redisWaitReplicas(env, redis),
+    redisWaitTimeoutMs: int(env, 'REDIS_WAIT_TIMEOUT_MS', 500, 1, 60_000),
     databaseUrl:
       url(env, 'DATABASE_URL', ['postgresql:', 'postgres:']) ?? 'postgresql://postgres@127.0.0.1:5432/trading_signals',
-    keyPrefix: keyPrefix(env),
+    keyPrefix: keyPrefix(env, redis),
     ports: {
       ingest: port('INGEST_PORT', 8080),
       screener: port('SCREENER_PORT', 8081),
@@ -253,11 +265,42 @@ function signingSecret(env: Env, name: string): string | null {
   return value;
 }
 
-function keyPrefix(env: Env): string {
+/** REDIS_CLUSTER_NODES when set (it replaces REDIS_URL), else REDIS_URL: one node or a Sentinel group. */
+function redisTarget(env: Env): RedisTarget {
+  // Both are read whatever is set, so the list of variables the relay reads is complete.
+  const single = str(env, 'REDIS_URL');
+  const clusterNodes = str(env, 'REDIS_CLUSTER_NODES');
+  const [name, parse, raw] = clusterNodes !== null
+    ? ['REDIS_CLUSTER_NODES', parseClusterNodes, clusterNodes] as const
+    : ['REDIS_URL', /^redis\+sentinel:/i.test(single ?? '') ? parseSentinelUrl : parseSingleUrl, single ?? 'redis://127.0.0.1:6379'] as const;
+  try {
+    return parse(raw);
+  } catch (error) {
+    if (error instanceof InvalidRedisTargetError) throw new ConfigError(name, error.message);
+    throw error;
+  }
+}
+
+function redisWaitReplicas(env: Env, redis: RedisTarget): number {
+  const replicas = int(env, 'REDIS_WAIT_REPLICAS', 0, 0, 16);
+  // WAIT names no key, so a Cluster client cannot tell which master's replicas it asks about.
+  if (replicas > 0 && redis.mode === 'cluster') throw new ConfigError('REDIS_WAIT_REPLICAS', 'cannot be used with REDIS_CLUSTER_NODES (a Redis Cluster); set it to 0');
+  return replicas;
+}
+
+/**
+ * KEY_PREFIX as written, or `{name}`: braces make it a Redis Cluster hash tag. Under a Cluster the
+ * prefix always has one (`tsp` becomes `{tsp}`): every key of the relay must be in one slot, since
+ * its scripts and transactions (and BullMQ's) touch several keys at once. Postgres rows name the
+ * deployment without the braces (deploymentOf), so they are the same whichever Redis it runs on.
+ */
+function keyPrefix(env: Env, redis: RedisTarget): string {
   const prefix = str(env, 'KEY_PREFIX') ?? 'tsp';
   // BullMQ joins prefix and queue name with ':'; a ':' or space inside the prefix would blur keys.
-  if (!/^[A-Za-z0-9_.-]+$/.test(prefix)) throw new ConfigError('KEY_PREFIX', `may hold only letters, digits, "_", "-" and "." (got "${prefix}")`);
-  return prefix;
+  if (!/^(?:[A-Za-z0-9_.-]+|\{[A-Za-z0-9_.-]+\})$/.test(prefix)) {
+    throw new ConfigError('KEY_PREFIX', `may hold only letters, digits, "_", "-" and ".", the whole of it perhaps in braces (a hash tag, "{tsp}") (got "${prefix}")`);
+  }
+  return redis.mode === 'cluster' && !hasHashTag(prefix) ? `{${prefix}}` : prefix;
 }
 
 /** How /webhook/in authenticates its senders, as ingest's /status reports it. */

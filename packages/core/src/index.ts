@@ -3,6 +3,7 @@ export * from './schemas';
 export * from './config';
 export * from './logger';
 export * from './redis';
+export * from './redis-target';
 export * from './lua-script';
 export * from './auth';
 export * from './http-route';

@@ -9,7 +9,19 @@ export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 
 export type ServiceName = 'ingest' | 'screener' | 'approver' | 'forwarder';
 
-/** Redis keys, all under the deployment's KEY_PREFIX. */
+/**
+ * The deployment a KEY_PREFIX names, as Postgres rows record it: the prefix without the braces of
+ * a Redis Cluster hash tag (`{tsp}` → `tsp`), so moving a deployment to a Cluster keeps its rows.
+ */
+export function deploymentOf(prefix: string): string {
+  return prefix.replace(/^\{(.*)\}$/, '$1');
+}
+
+/**
+ * Redis keys, all under the deployment's KEY_PREFIX. Under a Redis Cluster the prefix is a hash
+ * tag (`{tsp}`, see config.ts), so every key here, and BullMQ's, is in one slot: the scripts and
+ * transactions that touch several of them at once work there too.
+ */
 export const redisKeys = (prefix: string) => ({
   topn: `${prefix}:topn`,
   topnUpdated: `${prefix}:topn:updated`,

@@ -1,14 +1,53 @@
 import type { Socket } from 'node:net';
-import IORedis, { type ChainableCommander, type RedisOptions } from 'ioredis';
+import IORedis, { Cluster, type ChainableCommander, type RedisOptions } from 'ioredis';
 import type { Logger } from './logger';
 import { LuaScript } from './lua-script';
+import type { RedisTarget } from './redis-target';
+
+/**
+ * The one place a connection to Redis is made, for every kind of Redis the configuration names
+ * (a URL string is one node): BullMQ's, Bottleneck's, subscribers and tsp's own all come from here.
+ * - Sentinel: ioredis asks the Sentinels for the master, and again on every reconnect, so after a
+ *   failover each connection (and its duplicates: BullMQ's blocking ones, Bottleneck's subscriber)
+ *   follows the new master by itself.
+ * - Cluster: an ioredis Cluster, typed as IORedis. It has the same command surface, and tsp uses
+ *   only commands, pipelines, MULTI, scripts and pub/sub on it, all keys in one slot (the KEY_PREFIX
+ *   hash tag); the Cluster tests (test/faults/redis-cluster.fault.ts) carry the whole relay on one.
+ */
+export function connectRedis(target: RedisTarget | string, options: RedisOptions = {}): IORedis {
+  const where: RedisTarget = typeof target === 'string' ? { mode: 'single', url: target } : target;
+  switch (where.mode) {
+    case 'single':
+      return new IORedis(where.url, options);
+    case 'sentinel':
+      return new IORedis({
+        ...options,
+        sentinels: where.sentinels,
+        name: where.masterName,
+        ...(where.username ? { username: where.username } : {}),
+        ...(where.password ? { password: where.password } : {}),
+      });
+    case 'cluster': {
+      const { enableOfflineQueue, enableAutoPipelining, lazyConnect, ...redisOptions } = options;
+      const cluster = new Cluster(where.nodes, {
+        redisOptions,
+        // Writes go to masters; reading a replica could see a decision or a lane a moment late.
+        scaleReads: 'master',
+        ...(enableOfflineQueue !== undefined ? { enableOfflineQueue } : {}),
+        ...(enableAutoPipelining !== undefined ? { enableAutoPipelining } : {}),
+        ...(lazyConnect !== undefined ? { lazyConnect } : {}),
+      });
+      return cluster as unknown as IORedis;
+    }
+  }
+}
 
 /**
  * A connection for BullMQ workers and blocking commands: BullMQ requires
  * maxRetriesPerRequest null so a blocking call is never abandoned mid-way.
  */
-export function createWorkerRedis(url: string, options: RedisOptions = {}): IORedis {
-  return withScripts(new IORedis(url, { maxRetriesPerRequest: null, ...options }));
+export function createWorkerRedis(target: RedisTarget | string, options: RedisOptions = {}): IORedis {
+  return withScripts(connectRedis(target, { maxRetriesPerRequest: null, ...options }));
 }
 
 /** tsp's Lua scripts, defined before the connection sends anything (see LuaScript.defineAll). */
@@ -25,11 +64,11 @@ function withScripts(redis: IORedis): IORedis {
  *   own pipelines stay cheap only on a connection BullMQ does not touch;
  * - `workerConnection` for the Worker, which blocks on a copy of it.
  */
-export function createWorkerConnections(url: string): { redis: IORedis; queueConnection: IORedis; workerConnection: IORedis } {
+export function createWorkerConnections(target: RedisTarget | string): { redis: IORedis; queueConnection: IORedis; workerConnection: IORedis } {
   return {
-    redis: withCoalescedWrites(createWorkerRedis(url, { enableAutoPipelining: true })),
-    queueConnection: withCoalescedWrites(createWorkerRedis(url)),
-    workerConnection: withCoalescedWrites(createWorkerRedis(url)),
+    redis: withCoalescedWrites(createWorkerRedis(target, { enableAutoPipelining: true })),
+    queueConnection: withCoalescedWrites(createWorkerRedis(target)),
+    workerConnection: withCoalescedWrites(createWorkerRedis(target)),
   };
 }
 
@@ -37,8 +76,8 @@ export function createWorkerConnections(url: string): { redis: IORedis; queueCon
  * A connection for request paths: fails fast while Redis is down instead of queueing the
  * command, so an HTTP caller gets a 503 at once rather than a hung request.
  */
-export function createFailFastRedis(url: string, options: RedisOptions = {}): IORedis {
-  return withScripts(new IORedis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000, ...options }));
+export function createFailFastRedis(target: RedisTarget | string, options: RedisOptions = {}): IORedis {
+  return withScripts(connectRedis(target, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000, ...options }));
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { AdminActionEnd, AdminActionRecorder, AdminActionStart } from '@tsp/core';
+import { deploymentOf, type AdminActionEnd, type AdminActionRecorder, type AdminActionStart } from '@tsp/core';
 import { Prisma, type PrismaClient } from '../generated/client';
 
 /** A row of the admin-action log, as list() returns it. */
@@ -38,7 +38,11 @@ const json = (value: unknown) => (value === null || value === undefined ? Prisma
  * first in keyset pages.
  */
 export class AdminActionLog implements AdminActionRecorder {
-  constructor(private readonly prisma: PrismaClient, private readonly deployment: string) {}
+  private readonly deployment: string;
+
+  constructor(private readonly prisma: PrismaClient, deployment: string) {
+    this.deployment = deploymentOf(deployment);
+  }
 
   async begin(start: AdminActionStart): Promise<string> {
     const row = await this.prisma.adminAction.create({ data: { ...this.startData(start), outcome: 'started' }, select: { id: true } });

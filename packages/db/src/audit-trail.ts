@@ -1,5 +1,5 @@
 import type { ChainableCommander, default as IORedis } from 'ioredis';
-import { redisKeys, SIGNAL_EVENTS_FIELD, SIGNAL_EVENTS_MAXLEN, STAT, withTimeout, type Logger } from '@tsp/core';
+import { deploymentOf, redisKeys, SIGNAL_EVENTS_FIELD, SIGNAL_EVENTS_MAXLEN, STAT, withTimeout, type Logger } from '@tsp/core';
 import { DatabaseError, type Pool } from 'pg';
 import { signalIdOf, type AuditRecord } from './audit-records';
 import { applyAuditBatch } from './apply-audit-batch';
@@ -214,7 +214,7 @@ export class AuditTrail {
    */
   private async writeBatch(records: QueuedRecord[], raw: string[], applied: QueuedRecord[]): Promise<number> {
     try {
-      const orphans = await withTimeout(applyAuditBatch(this.pool, records, this.prefix), WRITE_TIMEOUT_MS, 'Postgres did not answer');
+      const orphans = await withTimeout(applyAuditBatch(this.pool, records, deploymentOf(this.prefix)), WRITE_TIMEOUT_MS, 'Postgres did not answer');
       await this.setAsideOrphans(orphans);
       const notWritten = new Set<AuditRecord>(orphans);
       applied.push(...records.filter((r) => !notWritten.has(r)));

@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import {
-  addJobInLane, DECISION_FIELD, forwardJobOptions, redisKeys,
+  addJobInLane, DECISION_FIELD, deploymentOf, forwardJobOptions, redisKeys,
   type DeadLetterStore, type ForwardJob, type ReplayOutcome, type SignalJob, type TickerLanes,
 } from '@tsp/core';
 import type { PrismaClient } from '../generated/client';
@@ -30,7 +30,7 @@ export class DeadLetters implements DeadLetterStore {
 
   /** This deployment's signals, and those written before signals were per deployment. */
   private get ours() {
-    return { OR: [{ deployment: this.options.prefix }, { deployment: null }] };
+    return { OR: [{ deployment: deploymentOf(this.options.prefix) }, { deployment: null }] };
   }
 
   async list(limit: number) {

@@ -1,4 +1,4 @@
-import type { DestinationTarget } from '@tsp/core';
+import { deploymentOf, type DestinationTarget } from '@tsp/core';
 import type { PrismaClient } from '../generated/client';
 
 /** A destination set at runtime, and when. */
@@ -12,7 +12,11 @@ export interface StoredDestination extends DestinationTarget {
  * the environment's destination after an operator moved them.
  */
 export class DestinationSettingStore {
-  constructor(private readonly prisma: PrismaClient, private readonly deployment: string) {}
+  private readonly deployment: string;
+
+  constructor(private readonly prisma: PrismaClient, deployment: string) {
+    this.deployment = deploymentOf(deployment);
+  }
 
   /** The destination set at runtime, or null (the environment's applies). */
   async read(): Promise<StoredDestination | null> {

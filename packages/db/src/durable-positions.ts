@@ -1,9 +1,9 @@
-import type { OpenPosition, PositionBook } from '@tsp/core';
+import { deploymentOf, type OpenPosition, type PositionBook } from '@tsp/core';
 import type { PrismaClient } from '../generated/client';
 
 /** The durable copy of a deployment's open positions (and those written before positions were per deployment), as the position book loads it. */
 export async function durablePositions(prisma: PrismaClient, deployment: string): Promise<OpenPosition[]> {
-  const rows = await prisma.position.findMany({ where: { deployment: { in: [deployment, ''] } } });
+  const rows = await prisma.position.findMany({ where: { deployment: { in: [deploymentOf(deployment), ''] } } });
   return rows.map((row) => ({ ticker: row.ticker, openedAt: row.openedAt.toISOString(), lastPrice: row.lastPrice, signalId: row.signalId }));
 }
 

@@ -1,4 +1,4 @@
-import { redactUrl, type FinvizConfigUpdate, type FinvizConfigValues, type StoredFinvizConfig } from '@tsp/core';
+import { deploymentOf, redactUrl, type FinvizConfigUpdate, type FinvizConfigValues, type StoredFinvizConfig } from '@tsp/core';
 import type { PrismaClient } from '../generated/client';
 
 /**
@@ -50,7 +50,11 @@ function auditable(values: FinvizConfigValues): FinvizConfigValues {
 }
 
 export class FinvizConfigStore {
-  constructor(private readonly prisma: PrismaClient, private readonly deployment: string) {}
+  private readonly deployment: string;
+
+  constructor(private readonly prisma: PrismaClient, deployment: string) {
+    this.deployment = deploymentOf(deployment);
+  }
 
   /** The stored config, or null before the first change (the environment's values apply then). */
   async read(): Promise<StoredFinvizConfig | null> {

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { deploymentOf } from '@tsp/core';
 import type { SignalView } from './signal-view';
 
 /** What GET /signals and the exports filter on (status `queued` is not in Postgres: see ingest). */
@@ -57,7 +58,7 @@ interface SignalListRow {
  * and searches interactively, and Prisma's per-query work was most of each answer's time.
  */
 export async function searchSignals(pool: Pool, deployment: string, filter: SignalFilter, page: { limit: number; cursor?: SignalCursor | null }): Promise<SignalPage> {
-  const params: unknown[] = [deployment];
+  const params: unknown[] = [deploymentOf(deployment)];
   const param = (value: unknown) => `$${params.push(value)}`;
   const where = ['(s.deployment = $1 OR s.deployment IS NULL)'];
   for (const [field, column] of Object.entries(EQUALITY_COLUMNS)) {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { environmentFinvizConfig, redactUrl, type Config, type FinvizConfigValues, type StoredFinvizConfig } from '@tsp/core';
+import { deploymentOf, environmentFinvizConfig, redactUrl, type Config, type FinvizConfigValues, type StoredFinvizConfig } from '@tsp/core';
 import { Prisma, type PrismaClient } from '../generated/client';
 import { FinvizConfigStore, type FinvizConfigActor } from './finviz-config-store';
 
@@ -68,7 +68,10 @@ const UNIQUE_VIOLATION = 'P2002';
 export class StrategyStore {
   private readonly configs: FinvizConfigStore;
 
-  constructor(private readonly prisma: PrismaClient, private readonly deployment: string, private readonly config: Config) {
+  private readonly deployment: string;
+
+  constructor(private readonly prisma: PrismaClient, deployment: string, private readonly config: Config) {
+    this.deployment = deploymentOf(deployment);
     this.configs = new FinvizConfigStore(prisma, deployment);
   }
 

@@ -60,7 +60,6 @@ interface Pending {
 
 export interface LateApprovalsDeps {
   config: Config;
-  redisUrl: string;
   redis: IORedis;
   forwardQueue: Queue;
   lanes: TickerLanes;
@@ -189,7 +188,7 @@ export class LateApprovals {
   }
 
   private ownConnection(): IORedis {
-    this.connection ??= createWorkerRedis(this.deps.redisUrl);
+    this.connection ??= createWorkerRedis(this.deps.config.redis);
     return this.connection;
   }
 }

@@ -12,8 +12,8 @@ import { DecisionLedger } from './decision-ledger';
 import { LateApprovals } from './late-approvals';
 
 export async function startApprover(config: Config, logger: Logger): Promise<RunningService & { port: number }> {
-  const { redis, queueConnection, workerConnection } = createWorkerConnections(config.redisUrl);
-  const subscriber = createWorkerRedis(config.redisUrl);
+  const { redis, queueConnection, workerConnection } = createWorkerConnections(config.redis);
+  const subscriber = createWorkerRedis(config.redis);
   const prisma = createPrisma(config.databaseUrl);
   await warnUnlessNoEviction(redis, logger);
 
@@ -29,7 +29,7 @@ export async function startApprover(config: Config, logger: Logger): Promise<Run
   audit.start();
   const stats = new SystemStats(redis, config.keyPrefix);
   const metrics = createApproverMetrics(registry, topn);
-  const late = new LateApprovals({ config, redisUrl: config.redisUrl, redis, forwardQueue, lanes, audit, stats, metrics, logger });
+  const late = new LateApprovals({ config, redis, forwardQueue, lanes, audit, stats, metrics, logger });
   topn.onLoad((set) => void late.admit(set));
   const worker = createApproveWorker({
     config, logger, connection: workerConnection, prisma, topn, forwardQueue, lanes,

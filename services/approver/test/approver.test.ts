@@ -10,7 +10,7 @@ describe('the approver', () => {
   const prefix = uniquePrefix('approver');
   const config = loadConfig({ ...process.env, KEY_PREFIX: prefix, APPROVER_PORT: '0', TOPN_MAX_AGE_SEC: '60' });
   const prisma = createPrisma(config.databaseUrl);
-  const redis = new IORedis(config.redisUrl, { maxRetriesPerRequest: null });
+  const redis = new IORedis(process.env.REDIS_URL!, { maxRetriesPerRequest: null });
   const signals = new Queue(QUEUE.signals, { connection: redis, prefix });
   const forward = new Queue(QUEUE.forward, { connection: redis, prefix });
   let approver: Awaited<ReturnType<typeof startApprover>>;

@@ -1,9 +1,10 @@
 import Bottleneck from 'bottleneck';
 import IORedis from 'ioredis';
-import { destinationWindows, HOUR_WINDOW_MS, redisKeys, spacingMs, StartAbandonedError, StartLog, type Logger, type RateWindow } from '@tsp/core';
+import { createWorkerRedis, destinationWindows, HOUR_WINDOW_MS, redisKeys, spacingMs, StartAbandonedError, StartLog, type Logger, type RateWindow, type RedisTarget } from '@tsp/core';
 
 export interface RateLimiterOptions {
-  redisUrl: string;
+  /** Bottleneck's own connections (a client and a subscriber) go to this Redis: one node, the Sentinels' master, or a Cluster. */
+  redisTarget: RedisTarget | string;
   /** For the start logs and the runtime cap override, shared by every replica. */
   redis: IORedis;
   /** KEY_PREFIX: every replica of a deployment shares one limiter, one set of logs, one cap. */
@@ -62,7 +63,10 @@ export class DestinationRateLimiter {
   /** Applies the settings in force (runtime overrides, else this replica's env) to the shared settings. */
   async start(): Promise<void> {
     const { options } = this;
-    const client = new IORedis(options.redisUrl, { maxRetriesPerRequest: null });
+    // Bottleneck's subscriber is client.duplicate(): the same kind of connection, so under Sentinel
+    // both follow the master, and under a Cluster both are Cluster clients (its keys share the
+    // limiter id's hash tag, the KEY_PREFIX's).
+    const client = createWorkerRedis(options.redisTarget);
     this.connection = new Bottleneck.IORedisConnection({ Redis: IORedis, client });
     this.connection.on('error', (error: Error) => options.logger.warn('rate limiter Redis error', { error: error.message }));
     this.limiter = new Bottleneck({

@@ -14,7 +14,7 @@ import { createForwardWorker } from './forward-worker';
 import { forwarderRoutes } from './routes';
 
 export async function startForwarder(config: Config, logger: Logger): Promise<RunningService & { port: number }> {
-  const { redis, queueConnection, workerConnection } = createWorkerConnections(config.redisUrl);
+  const { redis, queueConnection, workerConnection } = createWorkerConnections(config.redis);
   const prisma = createPrisma(config.databaseUrl);
   await warnUnlessNoEviction(redis, logger);
 
@@ -28,7 +28,7 @@ export async function startForwarder(config: Config, logger: Logger): Promise<Ru
   const signalsQueue = new Queue(QUEUE.signals, { connection: queueConnection, prefix: config.keyPrefix });
   const lanes = new TickerLanes(redis, config.keyPrefix);
   const limiter = new DestinationRateLimiter({
-    redisUrl: config.redisUrl,
+    redisTarget: config.redis,
     redis,
     prefix: config.keyPrefix,
     maxPerMinute: config.destMaxReqPerMin,

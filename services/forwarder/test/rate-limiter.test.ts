@@ -25,7 +25,7 @@ describe('the global destination rate limit', () => {
   async function replicas(prefix: string, count: number, maxPerMinute: number, hour: { maxPerHour: number; hourWindowMs?: number } = { maxPerHour: 1_000_000 }) {
     const made = [];
     for (let i = 0; i < count; i++) {
-      const limiter = new DestinationRateLimiter({ redisUrl: process.env.REDIS_URL!, redis, prefix, maxPerMinute, ...hour, enabled: true, logger });
+      const limiter = new DestinationRateLimiter({ redisTarget: process.env.REDIS_URL!, redis, prefix, maxPerMinute, ...hour, enabled: true, logger });
       await limiter.start();
       limiters.push(limiter);
       made.push(limiter);
@@ -90,7 +90,7 @@ describe('the global destination rate limit', () => {
     await waitFor(() => !b.state().enabled, 2500, 'the other replica to switch off');
     const free = await startTimes([b], 5);
     expect(free[free.length - 1] - free[0]).toBeLessThan(100);
-    const late = new DestinationRateLimiter({ redisUrl: process.env.REDIS_URL!, redis, prefix, maxPerMinute: 600, maxPerHour: 1_000_000, enabled: true, logger });
+    const late = new DestinationRateLimiter({ redisTarget: process.env.REDIS_URL!, redis, prefix, maxPerMinute: 600, maxPerHour: 1_000_000, enabled: true, logger });
     limiters.push(late);
     await late.start();
     expect(late.state()).toMatchObject({ enabled: false, switched_at_runtime: true });
@@ -101,7 +101,7 @@ describe('the global destination rate limit', () => {
   });
 
   it('lets everything through at once when rate limiting is disabled', async () => {
-    const limiter = new DestinationRateLimiter({ redisUrl: process.env.REDIS_URL!, redis, prefix: 'unused', maxPerMinute: 1, maxPerHour: 1, enabled: false, logger });
+    const limiter = new DestinationRateLimiter({ redisTarget: process.env.REDIS_URL!, redis, prefix: 'unused', maxPerMinute: 1, maxPerHour: 1, enabled: false, logger });
     limiters.push(limiter);
     const starts = await startTimes([limiter], 5);
     expect(starts).toHaveLength(5);

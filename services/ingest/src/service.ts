@@ -8,6 +8,7 @@ import type { IngestContext } from './ingest-context';
 import { ingestRoutes } from './routes';
 import { IdempotencyStore } from './signal/idempotency';
 import { SignalIntake } from './signal/signal-intake';
+import { ReplicaAck } from './signal/replica-ack';
 import { BacklogWatch } from './backlog-watch';
 import { backPressure } from './handlers/receive-signal';
 import { createIpAllowlist } from './ip-allowlist';
@@ -38,7 +39,7 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
   warnOfShortSecrets(config, logger);
   const isAllowedIp = createIpAllowlist(config.webhookAllowedIps);
   // Auto-pipelining writes the commands of concurrent requests to Redis together: fewer syscalls per signal.
-  const redis = withCoalescedWrites(createFailFastRedis(config.redisUrl, { enableAutoPipelining: true }));
+  const redis = withCoalescedWrites(createFailFastRedis(config.redis, { enableAutoPipelining: true }));
   const prisma = createPrisma(config.databaseUrl);
   const queueOptions = { connection: redis, prefix: config.keyPrefix };
   const signalsQueue = new Queue(QUEUE.signals, queueOptions);
@@ -47,7 +48,7 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
   const lanes = new TickerLanes(redis, config.keyPrefix);
   // Accepting a signal is a MULTI: on a connection of its own, without BullMQ's scripts (see addJobInLane).
   // Its writes coalesce per loop turn: a burst's transactions leave in one write (withCoalescedWrites).
-  const intakeConnection = withCoalescedWrites(createFailFastRedis(config.redisUrl));
+  const intakeConnection = withCoalescedWrites(createFailFastRedis(config.redis));
   const registry = createRegistry('ingest');
 
   if (!(await waitForRedis(redis))) logger.warn('Redis is not answering yet; /ready will say so until it does');
@@ -66,7 +67,8 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
     searchPool: createSearchPool(config.databaseUrl),
     signalsQueue,
     forwardQueue,
-    intake: new SignalIntake(signalsQueue, lanes, new IdempotencyStore(redis, config.keyPrefix), config.keyPrefix, intakeConnection, (signal) => accepted.add(signal)),
+    intake: new SignalIntake(signalsQueue, lanes, new IdempotencyStore(redis, config.keyPrefix), config.keyPrefix, intakeConnection, (signal) => accepted.add(signal),
+      config.redisWaitReplicas > 0 ? new ReplicaAck(intakeConnection, config.redisWaitReplicas, config.redisWaitTimeoutMs, logger) : null),
     backlog,
     stats,
     positions,
@@ -76,7 +78,7 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
     deadLetters: new DeadLetters({ prisma, forwardQueue, lanes, prefix: config.keyPrefix, maxAttempts: config.forwardMaxAttempts, signalTtlSec: config.signalTtlSec }),
     received: new ReceivedTally(redis, stats, config.keyPrefix, logger),
     accepted,
-    events: new SignalEventHub(redis, () => createWorkerRedis(config.redisUrl), config.keyPrefix, config.adminEventsMaxConnections, logger),
+    events: new SignalEventHub(redis, () => createWorkerRedis(config.redis), config.keyPrefix, config.adminEventsMaxConnections, logger),
     isAllowedIp,
     adminDoor: new AdminDoor(redis, config),
     credentialThrottle: new LoginThrottle(redis, config.keyPrefix, TOKEN_THROTTLE),

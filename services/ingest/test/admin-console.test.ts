@@ -75,7 +75,7 @@ describe('the admin console', () => {
   beforeAll(async () => {
     ({ ingest, url } = await startConsole(config));
     origin = url;
-    redis = new IORedis(config.redisUrl, { maxRetriesPerRequest: null });
+    redis = new IORedis(process.env.REDIS_URL!, { maxRetriesPerRequest: null });
   });
   afterAll(async () => {
     await ingest.stop();
@@ -293,7 +293,7 @@ describe('console sign-in throttling', () => {
 
   beforeAll(async () => {
     ({ ingest, url } = await startConsole(config));
-    redis = new IORedis(config.redisUrl, { maxRetriesPerRequest: null });
+    redis = new IORedis(process.env.REDIS_URL!, { maxRetriesPerRequest: null });
   });
   afterAll(async () => {
     await ingest.stop();

@@ -13,7 +13,7 @@ describe('idempotency keys and what ingest keeps in Redis', () => {
   const config = loadConfig({ ...process.env, KEY_PREFIX: prefix, INGEST_PORT: '0', WEBHOOK_AUTH: 'none' });
   let ingest: Awaited<ReturnType<typeof startIngest>>;
   let url: string;
-  const redis = new IORedis(config.redisUrl, { maxRetriesPerRequest: null });
+  const redis = new IORedis(process.env.REDIS_URL!, { maxRetriesPerRequest: null });
   const queue = new Queue(QUEUE.signals, { connection: redis, prefix });
   const send = (body: Record<string, unknown>, key?: string) => {
     const req = request(url).post('/webhook/in');

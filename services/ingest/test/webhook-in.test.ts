@@ -18,7 +18,7 @@ describe('POST /webhook/in', () => {
   beforeAll(async () => {
     ingest = await startIngest(config, createLogger('ingest', 'error'));
     url = `http://127.0.0.1:${ingest.port}`;
-    redis = new IORedis(config.redisUrl, { maxRetriesPerRequest: null });
+    redis = new IORedis(process.env.REDIS_URL!, { maxRetriesPerRequest: null });
     queue = new Queue(QUEUE.signals, { connection: redis, prefix });
   });
 

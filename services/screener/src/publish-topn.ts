@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type IORedis from 'ioredis';
-import { execPipeline, readTopnSet, redisKeys, withTimeout, type Logger, type TopnSet } from '@tsp/core';
+import { deploymentOf, execPipeline, readTopnSet, redisKeys, withTimeout, type Logger, type TopnSet } from '@tsp/core';
 import type { PrismaClient } from '@tsp/db';
 
 export interface TopnPublisherOptions {
@@ -139,7 +139,7 @@ export class TopnPublisher {
         this.options.prisma.topnSnapshot.createMany({
           data: pending.map((set) => ({
             id: set.snapshot_id, tickers: set.tickers, topN: set.top_n, fetchedAt: new Date(set.fetched_at), source: set.source,
-            deployment: this.options.prefix, duplicatesDropped: set.duplicates_dropped ?? 0,
+            deployment: deploymentOf(this.options.prefix), duplicatesDropped: set.duplicates_dropped ?? 0,
           })),
           // A write that timed out here may still have landed: retrying must not fail on it.
           skipDuplicates: true,

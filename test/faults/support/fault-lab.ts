@@ -8,6 +8,8 @@ import { freePort } from './free-port';
 import { registerLeftover } from './leftovers';
 import { TEMPLATE_ENV } from './global-setup';
 import { PrivatePostgres } from './postgres-cluster';
+import { FinvizStandIn } from './finviz-stand-in';
+import type { LabRedis } from './redis-ha';
 import { PrivateRedis, type RedisClient } from './redis-server';
 import { RelayClient } from './relay-client';
 import { ServiceProcess, type ServiceName, type UnexpectedExit } from './service-process';
@@ -23,6 +25,10 @@ export interface LabOptions {
   forwarders?: number;
   /** Environment for every service, over the lab's defaults. */
   env?: Record<string, string>;
+  /** Another Redis than one private redis-server (a Sentinel group, a Cluster: redis-ha.ts). */
+  redis?: (workDir: string) => Promise<LabRedis>;
+  /** TOP_N for a real screener process reading a local Finviz stand-in, instead of the Top-N published by the test. */
+  screenerTopN?: number;
 }
 
 const LOG_TAIL_LINES = 60;
@@ -34,7 +40,11 @@ const LOG_TAIL_LINES = 60;
  * tail when a test of the file failed.
  */
 export class FaultLab {
+  /** The private redis-server, unless the lab runs on another Redis (options.redis; then see labRedis). */
   redis!: PrivateRedis;
+  labRedis!: LabRedis;
+  screener: ServiceProcess | null = null;
+  private finviz: FinvizStandIn | null = null;
   postgres!: PrivatePostgres;
   destination!: Destination;
   relay!: RelayClient;
@@ -58,22 +68,41 @@ export class FaultLab {
       registerLeftover({ kind: 'dir', path: this.workDir });
       fs.mkdirSync(path.join(this.workDir, 'logs'));
 
-      this.redis = await PrivateRedis.start(this.workDir);
+      if (options.redis) {
+        this.labRedis = await options.redis(this.workDir);
+      } else {
+        const redis = this.redis = await PrivateRedis.start(this.workDir);
+        this.labRedis = { env: { REDIS_URL: redis.url }, client: () => redis.client(), keyPrefix: (prefix) => prefix, kill: () => redis.kill() };
+      }
       this.postgres = await PrivatePostgres.copyOf(template, `pg-${this.label}`);
       await this.postgres.start();
       this.destination = await Destination.start();
-      this.redisClient = this.redis.client();
-      this.topn = new TopnPublisher(this.redisClient, KEY_PREFIX);
-      await this.topn.start();
+      this.redisClient = this.labRedis.client();
+      if (options.screenerTopN === undefined) {
+        this.topn = new TopnPublisher(this.redisClient, this.keyPrefix);
+        await this.topn.start();
+      } else {
+        this.finviz = await FinvizStandIn.start();
+      }
 
-      const env = { ...this.baseEnv(), ...options.env };
+      const env = {
+        ...this.baseEnv(),
+        ...(this.finviz ? { FINVIZ_URL: this.finviz.url, FINVIZ_ALLOWED_HOSTS: '127.0.0.1', FINVIZ_PAGE_DELAY_MS: '0', FINVIZ_REFRESH_SEC: '2', TOP_N: String(options.screenerTopN) } : {}),
+        ...options.env,
+      };
       this.env = env;
       this.approvers = await Promise.all(Array.from({ length: options.approvers ?? 1 }, (_, i) => this.service(`approver-${i + 1}`, 'approver', env)));
       this.forwarders = await Promise.all(Array.from({ length: options.forwarders ?? 1 }, (_, i) => this.service(`forwarder-${i + 1}`, 'forwarder', env)));
       this.ingest = await this.service('ingest', 'ingest', env);
-      await Promise.all([...this.approvers, ...this.forwarders, this.ingest].map((s) => s.start()));
+      if (this.finviz) this.screener = await this.service('screener', 'screener', env);
+      await Promise.all([...this.approvers, ...this.forwarders, this.ingest, ...(this.screener ? [this.screener] : [])].map((s) => s.start()));
       this.relay = new RelayClient(this.ingest.url, ADMIN_TOKEN);
     })();
+  }
+
+  /** KEY_PREFIX as the services use it on this Redis (a hash tag under a Cluster). */
+  get keyPrefix(): string {
+    return this.labRedis.keyPrefix(KEY_PREFIX);
   }
 
   /** The first approver replica. */
@@ -113,7 +142,7 @@ export class FaultLab {
   }
 
   async auditOutboxLength(): Promise<number> {
-    return this.redisCommands.llen(redisKeys(KEY_PREFIX).auditOutbox);
+    return this.redisCommands.llen(redisKeys(this.keyPrefix).auditOutbox);
   }
 
   audit(ids: string[]) {
@@ -121,12 +150,12 @@ export class FaultLab {
   }
 
   async shutdown(): Promise<void> {
-    const services = [this.ingest, ...this.approvers, ...this.forwarders].filter(Boolean);
+    const services = [this.ingest, ...this.approvers, ...this.forwarders, this.screener].filter((s): s is ServiceProcess => Boolean(s));
     // SIGKILL: nothing of this relay is needed any more, and a hung shutdown must not stall cleanup.
     await Promise.allSettled(services.map((s) => s.kill()));
     this.topn?.stop();
     this.redisClient?.disconnect();
-    await Promise.allSettled([this.destination?.goDown(), this.redis?.kill()]);
+    await Promise.allSettled([this.destination?.goDown(), this.labRedis?.kill(), this.finviz?.close()]);
     if (this.failed && this.workDir) this.printLogs();
     await this.postgres?.destroy().catch(() => undefined);
     if (this.workDir) fs.rmSync(this.workDir, { recursive: true, force: true });
@@ -136,7 +165,7 @@ export class FaultLab {
     return {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       HOME: process.env.HOME ?? '/tmp',
-      REDIS_URL: this.redis.url,
+      ...this.labRedis.env,
       DATABASE_URL: this.postgres.databaseUrl,
       KEY_PREFIX,
       ADMIN_TOKEN,

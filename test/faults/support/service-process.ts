@@ -3,10 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { registerLeftover } from './leftovers';
 
-export type ServiceName = 'ingest' | 'approver' | 'forwarder';
+export type ServiceName = 'ingest' | 'approver' | 'forwarder' | 'screener';
 
 const ROOT = path.join(__dirname, '../../..');
-const PORT_VARIABLE: Record<ServiceName, string> = { ingest: 'INGEST_PORT', approver: 'APPROVER_PORT', forwarder: 'FORWARDER_PORT' };
+const PORT_VARIABLE: Record<ServiceName, string> = { ingest: 'INGEST_PORT', approver: 'APPROVER_PORT', forwarder: 'FORWARDER_PORT', screener: 'SCREENER_PORT' };
 
 /** An exit nobody asked for: a service that dies on its own under a fault is a finding. */
 export interface UnexpectedExit {
@@ -90,7 +90,8 @@ export class ServiceProcess {
     await this.exited;
   }
 
-  private async waitUntilReady(timeoutMs = 20_000): Promise<void> {
+  // Generous: on a loaded 2-core machine a Node service alone has taken 19 s to load and listen.
+  private async waitUntilReady(timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let last = 'no answer';
     for (;;) {

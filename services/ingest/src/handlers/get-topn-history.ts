@@ -1,4 +1,4 @@
-import type { HttpRequest, HttpResponse } from '@tsp/core';
+import { deploymentOf, type HttpRequest, type HttpResponse } from '@tsp/core';
 import type { Prisma } from '@tsp/db';
 import type { IngestContext } from '../ingest-context';
 import type { TopnHistoryQuery } from '../api-schemas';
@@ -17,7 +17,7 @@ export function getTopnHistory(ctx: IngestContext) {
 
     const where: Prisma.TopnSnapshotWhereInput = {
       // This deployment's sets (rows from before the column existed belong to whoever reads them).
-      OR: [{ deployment: ctx.config.keyPrefix }, { deployment: null }],
+      OR: [{ deployment: deploymentOf(ctx.config.keyPrefix) }, { deployment: null }],
       fetchedAt: { gte: query.from ? new Date(query.from) : undefined, lte: query.to ? new Date(query.to) : undefined },
     };
     if (cursor) {

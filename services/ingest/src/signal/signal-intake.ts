@@ -2,6 +2,7 @@ import type { Queue } from 'bullmq';
 import type IORedis from 'ioredis';
 import { addJobInLane, QUEUE, redisKeys, signalJobOptions, type SignalJob, type TickerLanes } from '@tsp/core';
 import type { IdempotencyStore } from './idempotency';
+import type { ReplicaAck } from './replica-ack';
 
 export type Intake = { status: 'queued' | 'duplicate'; id: string };
 
@@ -21,6 +22,8 @@ export class SignalIntake {
     private readonly connection: IORedis,
     /** Told of each signal once it is queued (the console's live feed). */
     private readonly announce: (signal: SignalJob) => void = () => undefined,
+    /** REDIS_WAIT_REPLICAS: replicas hold the write before the 202 (null: off). */
+    private readonly replicaAck: ReplicaAck | null = null,
   ) {}
 
   /** `urgent`: a manual exit, decided before queued signals of other tickers. */
@@ -40,6 +43,7 @@ export class SignalIntake {
       prepare: (connection) => this.idempotency.prepare(connection),
       connection: this.connection,
     });
+    await this.replicaAck?.confirm();
     this.announce(job);
     return { status: 'queued', id };
   }
