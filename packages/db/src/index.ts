@@ -15,10 +15,18 @@ export function createPrisma(databaseUrl: string): PrismaClient {
  * One flusher writes at a time, so two connections are plenty.
  */
 export function createAuditPool(databaseUrl: string): Pool {
-  const pool = new Pool({ connectionString: databaseUrl, max: 2, connectionTimeoutMillis: 3000 });
-  // An idle connection dropped by a Postgres restart: the next write opens a new one. Without a
-  // listener, pg's 'error' event would end the process.
+  return survivingPostgresRestarts(new Pool({ connectionString: databaseUrl, max: 2, connectionTimeoutMillis: 3000 }));
+}
+
+/**
+ * A connection dropped by a Postgres restart emits 'error', and an 'error' event nobody listens to
+ * ends the process. The pool listens for its idle connections only; a connection checked out (a
+ * batch between its BEGIN and COMMIT) has no listener, so each gets one of its own. The failure
+ * still reaches the caller: its query is rejected, and the pool discards the connection on release.
+ */
+function survivingPostgresRestarts(pool: Pool): Pool {
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 
@@ -29,9 +37,7 @@ export function createAuditPool(databaseUrl: string): Pool {
 export type SearchPool = Pool;
 
 export function createSearchPool(databaseUrl: string): SearchPool {
-  const pool = new Pool({ connectionString: databaseUrl, max: 4, connectionTimeoutMillis: 3000 });
-  pool.on('error', () => undefined);
-  return pool;
+  return survivingPostgresRestarts(new Pool({ connectionString: databaseUrl, max: 4, connectionTimeoutMillis: 3000 }));
 }
 
 export async function pingPostgres(prisma: PrismaClient): Promise<void> {
