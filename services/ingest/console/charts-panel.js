@@ -69,7 +69,8 @@ export class ChartsPanel {
     this.plots[name]?.destroy();
     this.plots[name] = new uPlot({
       width, height: 220,
-      series: [{}, ...series.map((s) => ({ width: 2, ...s }))],
+      // Latency has gaps (minutes without attempts), so its values are drawn as points too.
+      series: [{}, ...series.map((s) => ({ width: 2, points: { show: name === 'latency' }, ...s }))],
       axes: [{}, { size: 50 }],
       scales: { x: { time: true } },
     }, data, host);
