@@ -27,6 +27,9 @@ const STEP_MS = 20_000;
 
 jest.setTimeout(60_000);
 
+/** A row as the browser has it (this file is type-checked without the DOM's types). */
+type Dataset = { dataset: Record<string, string | undefined> };
+
 describe('the admin console in a browser', () => {
   const prefix = uniquePrefix('console-ui');
   const pool = createAuditPool(process.env.DATABASE_URL!);
@@ -119,7 +122,7 @@ describe('the admin console in a browser', () => {
     await page.click('button[type="submit"]');
     await page.locator('#feed-state[data-state="live"]').waitFor({ timeout: STEP_MS });
     // Marks this document: a reload would lose the mark.
-    await page.evaluate(() => { (window as unknown as { loadedOnce: boolean }).loadedOnce = true; });
+    await page.evaluate(() => { (globalThis as unknown as { loadedOnce: boolean }).loadedOnce = true; });
 
     const posted = Date.now();
     const id = await send({ ticker: TICKERS[0], side: 'buy', price: 12.5, strategy: 'console-e2e' });
@@ -128,7 +131,7 @@ describe('the admin console in a browser', () => {
     await page.locator(`#signals-table tbody tr[data-id="${id}"][data-status="forwarded"]`).waitFor({ timeout: STEP_MS });
     expect(await row(id).locator('.status').textContent()).toBe('delivered');
     expect(await row(id).locator('td.ticker').textContent()).toBe(TICKERS[0]);
-    expect(await page.evaluate(() => (window as unknown as { loadedOnce?: boolean }).loadedOnce)).toBe(true);
+    expect(await page.evaluate(() => (globalThis as unknown as { loadedOnce?: boolean }).loadedOnce)).toBe(true);
     console.log(`console: the signal appeared ${appearedMs} ms after its 202`);
     await shot('01-live-list');
   });
@@ -142,7 +145,7 @@ describe('the admin console in a browser', () => {
     await page.fill('#signal-filters input[name="ticker"]', TICKERS[2].toLowerCase());
     await page.click('#signal-filters button[type="submit"]');
     await waitFor(async () => (await row(other).count()) === 0, STEP_MS, 'the other ticker to leave the list');
-    const tickers = await page.locator('#signals-table tbody tr').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.ticker));
+    const tickers = await page.locator('#signals-table tbody tr').evaluateAll((rows) => rows.map((r) => (r as unknown as Dataset).dataset.ticker));
     expect(tickers.length).toBeGreaterThan(0);
     expect(new Set(tickers)).toEqual(new Set([TICKERS[2]]));
 
@@ -295,7 +298,7 @@ describe('the admin console in a browser', () => {
   it('logs each change the console made in the admin-action log, by its session', async () => {
     await page.click('#tabs a[data-tab="actions"]');
     await page.locator('#action-table tbody tr[data-action="dead_letter.replay"]').waitFor({ timeout: STEP_MS });
-    const actions = await page.locator('#action-table tbody tr').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.action));
+    const actions = await page.locator('#action-table tbody tr').evaluateAll((rows) => rows.map((r) => (r as unknown as Dataset).dataset.action));
     expect(actions).toEqual(expect.arrayContaining(['finviz_config.update', 'strategy.create', 'strategy.activate', 'strategy.duplicate', 'strategy.update', 'delivery.pause', 'delivery.resume', 'dead_letter.replay', 'manual_sell.individual', 'position.close', 'position.open']));
     expect(await page.locator('#action-table tbody tr[data-action="delivery.pause"]').textContent()).toContain('admin_session');
     await page.click('#tabs a[data-tab="charts"]');
