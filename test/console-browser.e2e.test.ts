@@ -58,6 +58,7 @@ describe('the admin console in a browser', () => {
   const row = (id: string) => page.locator(`#signals-table tbody tr[data-id="${id}"]`);
 
   beforeAll(async () => {
+    if (!fs.existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: apt-get install -y chromium (Debian), or set CHROMIUM_PATH`);
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     finviz = await startLocalServer(() => ({ status: 200, body: fixturePage(PAGE), headers: { 'content-type': 'text/html' } }));
     destination = await startLocalServer(() => (destinationRefuses ? { status: 422, body: '{"success":false,"messageCode":"invalid"}' } : { status: 200, body: '{"ok":true}' }));
