@@ -30,7 +30,8 @@ export class OperationsPanel {
     this.loadStatus();
     this.loadDead();
     this.loadPositions();
-    setInterval(() => this.loadStatus(), 2000);
+    // Polled only while the tab is shown (/status is computed at most once a second, whoever asks).
+    setInterval(() => !$('#panel-operations').hidden && this.loadStatus(), 2000);
   }
 
   /** The feed says a delivery ended: dead letters and positions may have changed. */

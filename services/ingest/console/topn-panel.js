@@ -23,7 +23,8 @@ export class TopnPanel {
     this.loadTopn();
     this.loadConfig();
     this.loadHistory(false);
-    setInterval(() => this.loadTopn(), 2000);
+    // Polled only while the tab is shown: the set's age ticks on.
+    setInterval(() => !$('#panel-topn').hidden && this.loadTopn(), 2000);
   }
 
   async loadTopn() {
