@@ -70,7 +70,8 @@ export function mountAdminPage(app: Express, door: AdminDoor): void {
   }));
 
   // The files are no secret, but the console is for signed-in operators only: a stranger gets 401.
-  const signedIn = (req: Request, res: Response, next: NextFunction) => void whenRedisAnswers(async () => {
+  // Express 5 passes a rejected promise of a middleware on as an error (a 500), never an unhandled rejection.
+  const signedIn = (req: Request, res: Response, next: NextFunction) => whenRedisAnswers(async () => {
     if ((await door.authenticate(req)).ok) {
       res.set(securityHeaders(CONSOLE_POLICY));
       next();
