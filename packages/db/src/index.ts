@@ -55,3 +55,4 @@ export * from './position-corrections';
 export * from './signal-search';
 export * from './strategy-store';
 export * from './signal-detail';
+export * from './signal-activity';

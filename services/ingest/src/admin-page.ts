@@ -1,5 +1,8 @@
-import type { Express, Request, Response } from 'express';
+import type { Express, NextFunction, Request, Response } from 'express';
 import express from 'express';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
 import { DependencyUnavailableError, RETRY_AFTER_SEC } from '@tsp/core';
 import type { AdminDoor } from './admin-door';
 import { BULL_BOARD_PATH } from './bull-board';
@@ -9,14 +12,31 @@ function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 }
 
-const page = (title: string, body: string) => `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title>
-<style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:60rem}table{border-collapse:collapse}td,th{padding:.2rem .6rem;border-bottom:1px solid #ddd;text-align:left}code{background:#f4f4f4}</style>
-</head><body>${body}</body></html>`;
+const LOGIN_STYLE = 'body{font-family:system-ui,sans-serif;margin:2rem;max-width:40rem}.error{color:#b00}input{margin:0 .5rem}';
 
-const loginForm = (error = '') => page('tsp admin — sign in', `<h1>tsp admin</h1>${error ? `<p style="color:#b00">${escapeHtml(error)}</p>` : ''}
-<form method="post" action="/admin/login"><label>Admin token <input type="password" name="token" autofocus></label> <button type="submit">Sign in</button></form>`);
+const loginForm = (error = '') => `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>tsp admin — sign in</title>
+<style>${LOGIN_STYLE}</style></head><body><h1>tsp admin</h1>${error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : ''}
+<form method="post" action="/admin/login"><label>Admin token <input type="password" name="token" autofocus></label> <button type="submit">Sign in</button></form></body></html>`;
 
 const DISABLED = 'ADMIN_TOKEN is not configured; the console is disabled.';
+
+/**
+ * The console's policy: its own scripts, styles and API only (no inline script can run, nothing
+ * from another host is loaded, no other site may frame it). The login form, served to strangers
+ * who cannot load the console's files, may use only its one inline style, named by its hash.
+ */
+const CONSOLE_POLICY = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+const LOGIN_POLICY = `default-src 'none'; style-src 'sha256-${createHash('sha256').update(LOGIN_STYLE).digest('base64')}'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`;
+
+/** The console's own files (HTML shell, ES modules, CSS), beside src/ and dist/. */
+const CONSOLE_DIR = path.join(__dirname, '..', 'console');
+/** The chart library, served from its npm package (no CDN). */
+const UPLOT_DIR = path.join(path.dirname(require.resolve('uplot/package.json')), 'dist');
+export const CONSOLE_ASSETS_PATH = '/admin/assets';
+
+const securityHeaders = (policy: string) => ({
+  'Content-Security-Policy': policy, 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'same-origin', 'Cache-Control': 'no-store',
+});
 
 /**
  * Answers 503 when Redis cannot say whether a session or login attempt is allowed: the console
@@ -28,46 +48,46 @@ function whenRedisAnswers(handler: (req: Request, res: Response) => Promise<void
       await handler(req, res);
     } catch (error) {
       if (!(error instanceof DependencyUnavailableError)) throw error;
-      res.status(503).set('Retry-After', String(RETRY_AFTER_SEC)).type('html').send(loginForm('Redis is unavailable; sign-in cannot be checked. Try again shortly.'));
+      res.status(503).set('Retry-After', String(RETRY_AFTER_SEC)).set(securityHeaders(LOGIN_POLICY)).type('html').send(loginForm('Redis is unavailable; sign-in cannot be checked. Try again shortly.'));
     }
   };
 }
 
 /**
  * The admin console: a login form that issues a session cookie (browsers cannot send Bearer
- * headers to Bull Board), a page that reads the relay's own JSON endpoints, and sign-out.
+ * headers to Bull Board), the console's page and files (served only to a signed-in browser), and
+ * sign-out. The page is a shell; its ES modules read and act through the relay's JSON routes.
  */
 export function mountAdminPage(app: Express, door: AdminDoor): void {
+  const shell = fs.readFileSync(path.join(CONSOLE_DIR, 'console.html'), 'utf8').replaceAll('{{BULL_BOARD_PATH}}', BULL_BOARD_PATH);
+
   app.get('/admin', whenRedisAnswers(async (req, res) => {
     if (!(await door.authenticate(req)).ok) {
-      res.type('html').send(loginForm(door.enabled ? '' : DISABLED));
+      res.set(securityHeaders(LOGIN_POLICY)).type('html').send(loginForm(door.enabled ? '' : DISABLED));
       return;
     }
-    res.type('html').send(page('tsp admin', `<h1>tsp admin</h1>
-<form method="post" action="/admin/logout" style="float:right"><button type="submit">Sign out</button></form>
-<p><a href="${BULL_BOARD_PATH}">Queues (Bull Board)</a> · <a href="/status">/status</a> · <a href="/finviz/topn">/finviz/topn</a> · <a href="/metrics">/metrics</a></p>
-<h2>Top-N</h2><p id="topn">loading…</p>
-<h2>Delivery</h2><p id="rate">loading…</p>
-<h2>Open positions</h2><table id="positions"><tr><th>ticker</th><th>opened</th><th>last price</th></tr></table>
-<h2>Dead deliveries</h2><p><button id="replay-all">Replay all</button> <span id="replay-msg"></span></p>
-<table id="dead"><tr><th>received</th><th>ticker</th><th>side</th><th>reason</th><th>last attempt</th><th></th></tr></table>
-<h2>Latest signals</h2><table id="signals"><tr><th>received</th><th>ticker</th><th>side</th><th>status</th><th>reason / basis</th><th>rank</th></tr></table>
-<script>
-fetch('/status').then(r=>r.json()).then(s=>{const l=s.rate_limiter;const when=(t)=>t?new Date(t).toLocaleTimeString():'—';document.getElementById('rate').textContent=(l.enabled?'Limits '+l.max_per_min+'/min and '+l.max_per_hour+'/hour':'No rate limit')+'; '+l.backlog+' deliveries pending; next may start '+when(l.next_start_at)+'; backlog clears '+when(l.clears_at)+(s.delivery_paused?' (PAUSED)':'')+'; late entries refused after '+(s.signal_max_lag_sec||'never (off)')+(s.signal_max_lag_sec?' s':'');});
-fetch('/finviz/topn').then(r=>r.json()).then(t=>{document.getElementById('topn').textContent=t.tickers?t.tickers.join(', ')+' (age '+t.age_sec+' s'+(t.stale?', STALE':'')+')':t.message});
-const get=(path)=>fetch(path,{credentials:'same-origin'}).then(r=>r.json());
-const post=(path)=>fetch(path,{method:'POST',credentials:'same-origin'}).then(async r=>({status:r.status,body:await r.json()}));
-get('/positions').then(list=>{const table=document.getElementById('positions');for(const p of list||[]){const row=table.insertRow();for(const v of [p.ticker,p.opened_at,p.last_price??''])row.insertCell().textContent=v;}});
-get('/admin/dead?limit=100').then(list=>{const table=document.getElementById('dead');for(const s of list.items||[]){const row=table.insertRow();const last=s.deliveries[s.deliveries.length-1];for(const v of [s.received_at,s.ticker,s.side,s.reason,last?(last.http_status??'')+' '+(last.error??''):''])row.insertCell().textContent=v;const button=document.createElement('button');button.textContent='Replay';const replay=(force)=>post('/admin/dead/'+s.id+'/replay'+(force?'?force=true':'')).then(r=>{if(r.status===409&&r.body.error==='past_ttl'&&!force&&confirm(r.body.message+'\\n\\nReplay this old trade anyway?'))return replay(true);button.replaceWith(r.status===202?'replayed':r.body.message);});button.onclick=()=>replay(false);row.insertCell().appendChild(button);}});
-document.getElementById('replay-all').onclick=()=>post('/admin/dead/replay-all').then(r=>{document.getElementById('replay-msg').textContent=r.status===202?'replayed '+r.body.ids.length:r.body.message;});
-fetch('/signals?limit=50',{credentials:'same-origin'}).then(r=>r.json()).then(list=>{const table=document.getElementById('signals');for(const s of list.items||[]){const row=table.insertRow();for(const v of [s.received_at,s.ticker,s.side,s.status,s.reason||s.basis||'',s.rank??''])row.insertCell().textContent=v;}});
-</script>`));
+    res.set(securityHeaders(CONSOLE_POLICY)).type('html').send(shell);
   }));
+
+  // The files are no secret, but the console is for signed-in operators only: a stranger gets 401.
+  // Express 5 passes a rejected promise of a middleware on as an error (a 500), never an unhandled rejection.
+  const signedIn = (req: Request, res: Response, next: NextFunction) => whenRedisAnswers(async () => {
+    if ((await door.authenticate(req)).ok) {
+      res.set(securityHeaders(CONSOLE_POLICY));
+      next();
+      return;
+    }
+    res.status(401).json({ error: 'unauthorized', message: 'Sign in at /admin first' });
+  })(req, res);
+  const files = { fallthrough: false, index: false, dotfiles: 'deny', etag: false, lastModified: false, cacheControl: false } as const;
+  app.use(`${CONSOLE_ASSETS_PATH}/vendor`, signedIn, express.static(UPLOT_DIR, files));
+  app.use(CONSOLE_ASSETS_PATH, signedIn, express.static(CONSOLE_DIR, files));
 
   app.post('/admin/login', express.urlencoded({ extended: false, limit: '4kb' }), whenRedisAnswers(async (req, res) => {
     const token = typeof req.body?.token === 'string' ? req.body.token : '';
     // req.ip: the client as TRUST_PROXY lets express see it, so each address behind a proxy has its own count.
     const result = await door.signIn(token, req.ip ?? '');
+    res.set(securityHeaders(LOGIN_POLICY));
     if (result.ok) {
       res.setHeader('Set-Cookie', result.cookie(req.secure));
       res.redirect(303, '/admin');

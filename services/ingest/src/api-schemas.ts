@@ -162,8 +162,9 @@ export const FinvizConfigSchema = z.object({
   elite: z.boolean(),
 });
 
-export const SellIndividualSchema = z.object({ ticker: z.string().min(1), token: z.string().min(1).describe('ADMIN_TOKEN or FINVIZ_UPDATE_TOKEN') });
-export const SellAllSchema = z.object({ token: z.string().min(1).describe('ADMIN_TOKEN or FINVIZ_UPDATE_TOKEN') });
+const SELL_TOKEN = z.string().min(1).optional().describe('ADMIN_TOKEN or FINVIZ_UPDATE_TOKEN; not needed with the console\'s session');
+export const SellIndividualSchema = z.object({ ticker: z.string().min(1), token: SELL_TOKEN });
+export const SellAllSchema = z.object({ token: SELL_TOKEN });
 export const SellAcceptedSchema = z.object({ ids: z.array(z.uuid()), tickers: z.array(z.string()) });
 
 
@@ -226,4 +227,28 @@ export const ScreenerPauseStateSchema = z.object({
   by: z.string().nullable().describe('which credential paused it'),
   reason: z.string().nullable(),
   changed: z.boolean().describe('false when it was already in that state (a second pause keeps the first one\'s time)'),
+});
+
+/** Delivery's pause state, as POST /admin/delivery/pause and /resume answer it. */
+export const DeliveryPauseStateSchema = z.object({
+  paused: z.boolean().describe('true: no forwarder replica starts a delivery; approved signals wait in the forward queue'),
+});
+
+/** GET /admin/stats/signals: how far back (whole minutes, besides the current one). */
+export const SignalActivityQuerySchema = z.object({
+  minutes: z.coerce.number().int().min(1).max(1440).default(60).describe('1–1440 (a day); default 60'),
+});
+export type SignalActivityQuery = z.infer<typeof SignalActivityQuerySchema>;
+
+export const SignalActivitySchema = z.object({
+  from: z.string().describe('the first minute (ISO-8601)'),
+  to: z.string().describe('the end of the current minute'),
+  bucket_sec: z.literal(60),
+  minutes: z.array(z.object({
+    at: z.string().describe("the minute's start; minutes without signals or attempts are left out"),
+    outcomes: z.partialRecord(SignalStatusSchema, z.number().int()).describe('signals received in the minute, by their status now'),
+    attempts: z.number().int().describe('delivery attempts started in the minute (what the rate cap counts)'),
+    latency_p50_ms: z.number().int().nullable(),
+    latency_p99_ms: z.number().int().nullable(),
+  })),
 });

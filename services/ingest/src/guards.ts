@@ -1,4 +1,4 @@
-import { bearerToken, DependencyUnavailableError, errorResponse, secretGuard, secretsEqual, unavailableResponse, type Guard, type HttpResponse } from '@tsp/core';
+import { bearerToken, DependencyUnavailableError, errorResponse, secretGuard, secretsEqual, unavailableResponse, type Guard, type HttpRequest, type HttpResponse } from '@tsp/core';
 import type { IngestContext } from './ingest-context';
 import { ADMIN_PRINCIPAL, type AdminAuth } from './admin-door';
 import type { LoginThrottle } from './login-throttle';
@@ -62,46 +62,62 @@ export function ingestGuards(ctx: IngestContext) {
     },
   };
 
+  /** What the admin door makes of a request: null when let in (principal and credential set), else the refusal. */
+  async function admitted(req: HttpRequest, accept: (auth: AdminAuth & { ok: true }) => boolean = () => true): Promise<HttpResponse | null> {
+    let auth: AdminAuth;
+    try {
+      auth = await ctx.adminDoor.authenticate(req);
+    } catch (error) {
+      if (error instanceof DependencyUnavailableError) return unavailableResponse(error.message);
+      throw error;
+    }
+    if (auth.ok && accept(auth)) {
+      req.principal = auth.principal;
+      req.credential = auth.principal === ADMIN_PRINCIPAL.session ? 'adminSession' : 'adminToken';
+      return null;
+    }
+    if (!auth.ok && auth.reason === 'cross_origin') return errorResponse(403, 'forbidden', 'Cross-origin request refused: a session cookie needs Origin of this host (or a Bearer token)');
+    return errorResponse(401, 'unauthorized', 'Missing or wrong Bearer token (ADMIN_TOKEN) or console session');
+  }
+
   /**
    * ADMIN_TOKEN as a Bearer header (scripts), or the console's session cookie (browsers); a
    * state-changing request the cookie authenticates must come from the console's own origin.
    */
-  const admin: Guard = {
-    accepts: ['adminToken', 'adminSession'],
+  const admin: Guard = { accepts: ['adminToken', 'adminSession'], check: (req) => admitted(req) };
+
+  /**
+   * A token guard that also lets the console's session in: a browser holds a session, never the
+   * token, and the console offers the same actions (config, exits) as the scripts. The token is
+   * judged first; without it, the session (same origin for a change) or the token's refusal.
+   */
+  const orConsoleSession = (guard: Guard): Guard => ({
+    accepts: [...guard.accepts, 'adminSession'],
+    readsBody: guard.readsBody,
     async check(req) {
-      let auth: AdminAuth;
-      try {
-        auth = await ctx.adminDoor.authenticate(req);
-      } catch (error) {
-        if (error instanceof DependencyUnavailableError) return unavailableResponse(error.message);
-        throw error;
-      }
-      if (auth.ok) {
-        req.principal = auth.principal;
-        req.credential = auth.principal === ADMIN_PRINCIPAL.session ? 'adminSession' : 'adminToken';
-        return null;
-      }
-      if (auth.reason === 'cross_origin') return errorResponse(403, 'forbidden', 'Cross-origin request refused: a session cookie needs Origin of this host (or a Bearer token)');
-      return errorResponse(401, 'unauthorized', 'Missing or wrong Bearer token (ADMIN_TOKEN) or console session');
+      const refusal = await guard.check(req);
+      if (!refusal || typeof req.headers.cookie !== 'string') return refusal;
+      const bySession = await admitted(req, (auth) => auth.principal === ADMIN_PRINCIPAL.session);
+      return bySession?.status === 401 ? refusal : bySession;
     },
-  };
+  });
 
   const { credentialThrottle } = ctx;
   return {
     webhook: [webhookSender, webhookSecretGuard],
     admin: [throttled(admin, credentialThrottle)],
-    /** The Finviz config routes: FINVIZ_UPDATE_TOKEN or ADMIN_TOKEN, as a Bearer header. */
-    finvizConfig: [throttled(secretGuard(
+    /** The Finviz config routes: FINVIZ_UPDATE_TOKEN or ADMIN_TOKEN, as a Bearer header, or the console's session. */
+    finvizConfig: [throttled(orConsoleSession(secretGuard(
       [{ name: 'FINVIZ_UPDATE_TOKEN', value: finvizUpdateToken, scheme: 'finvizUpdateToken' }, { name: 'ADMIN_TOKEN', value: adminToken, scheme: 'adminToken' }],
       (req) => bearerToken(req.headers.authorization),
       'Missing or wrong Bearer token (FINVIZ_UPDATE_TOKEN or ADMIN_TOKEN)',
-    ), credentialThrottle)],
-    /** The sell routes take the token in the body, as the seed did: ADMIN_TOKEN or FINVIZ_UPDATE_TOKEN. */
-    sellToken: [throttled(secretGuard(
+    )), credentialThrottle)],
+    /** The sell routes take the token in the body, as the seed did (ADMIN_TOKEN or FINVIZ_UPDATE_TOKEN), or the console's session. */
+    sellToken: [throttled(orConsoleSession(secretGuard(
       [{ name: 'ADMIN_TOKEN', value: adminToken, scheme: 'tokenInBody' }, { name: 'FINVIZ_UPDATE_TOKEN', value: finvizUpdateToken, scheme: 'tokenInBody' }],
       (req) => (req.body as Record<string, unknown> | null)?.token,
       'Missing or wrong token (ADMIN_TOKEN or FINVIZ_UPDATE_TOKEN)',
       { readsBody: true },
-    ), credentialThrottle)],
+    )), credentialThrottle)],
   };
 }

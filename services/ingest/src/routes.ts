@@ -18,6 +18,8 @@ import { closePosition, openPosition } from './handlers/correct-position';
 import { CSV, exportSignals, NDJSON } from './handlers/export-signals';
 import { listAdminActions } from './handlers/list-admin-actions';
 import { streamEvents } from './handlers/stream-events';
+import { pauseDelivery, resumeDelivery } from './handlers/delivery-pause';
+import { getSignalActivity } from './handlers/signal-activity';
 import { finvizConfigView } from './finviz-config-view';
 import { pauseScreenerHandler, pauseState, resumeScreenerHandler } from './handlers/screener-pause';
 import { buildOpenApi } from './openapi';
@@ -50,6 +52,7 @@ export function ingestRoutes(ctx: IngestContext): Route[] {
   const finvizConfigNow = async () => finvizConfigView(await finvizConfigStore.read(), ctx.config);
   // Pausing the screener works with Postgres down (emergency): its log row is written when the pause
   // is done if Postgres answers by then, else the whole row goes to the error log.
+  const deliveryPausedNow = async () => ({ paused: await ctx.forwardQueue.isPaused() });
   const screenerPauseNow = async () => pauseState(await readScreenerPause(ctx.redis, ctx.config.keyPrefix));
   const routes: Route[] = [
     {
@@ -141,6 +144,24 @@ export function ingestRoutes(ctx: IngestContext): Route[] {
         ok: { status: 200, body: api.ScreenerPauseStateSchema, description: 'the screener runs' },
         errors: { ...ADMIN_ONLY, 503: 'Redis down' },
       },
+    },
+    {
+      method: 'post', path: '/admin/delivery/pause', handler: postgres(audited({ action: 'delivery.pause', before: deliveryPausedNow })(pauseDelivery(ctx))), guards: guards.admin, body: 'none',
+      docs: {
+        summary: 'Pause delivery on every forwarder replica (as the forwarder\'s POST /admin/pause): in-flight deliveries finish, approved signals wait. Any body is ignored',
+        ok: { status: 200, body: api.DeliveryPauseStateSchema, description: 'delivery is paused' }, errors: { ...ADMIN_ONLY, 503: `Redis down, or ${UNLOGGABLE}` },
+      },
+    },
+    {
+      method: 'post', path: '/admin/delivery/resume', handler: postgres(audited({ action: 'delivery.resume', before: deliveryPausedNow })(resumeDelivery(ctx))), guards: guards.admin, body: 'none',
+      docs: {
+        summary: 'Resume delivery on every forwarder replica (as the forwarder\'s POST /admin/resume). Any body is ignored',
+        ok: { status: 200, body: api.DeliveryPauseStateSchema, description: 'delivery runs' }, errors: { ...ADMIN_ONLY, 503: `Redis down, or ${UNLOGGABLE}` },
+      },
+    },
+    {
+      method: 'get', path: '/admin/stats/signals', handler: postgres(getSignalActivity(ctx)), guards: guards.admin, query: api.SignalActivityQuerySchema,
+      docs: { summary: "The relay's activity per minute (the console's charts): signals by outcome, delivery attempts and their latency p50/p99", ok: { status: 200, body: api.SignalActivitySchema, description: 'minutes, oldest first' }, errors: { 400: 'invalid query', ...ADMIN_ONLY, 503: 'Postgres down' } },
     },
     ...strategyRoutes(ctx, guards, postgres, audited),
     {

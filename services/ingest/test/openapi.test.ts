@@ -46,7 +46,7 @@ describe('GET /openapi.json', () => {
     expect(list.parameters.map((p: { name: string }) => p.name)).toEqual(['status', 'ticker', 'side', 'reason', 'kind', 'from', 'to', 'limit', 'cursor']);
     expect(list.parameters.find((p: { name: string }) => p.name === 'limit').schema).toMatchObject({ minimum: 1, maximum: 500 });
     expect(list.security).toEqual([{ adminToken: [] }, { adminSession: [] }]);
-    expect(res.body.paths['/finviz/config'].post.security).toEqual([{ finvizUpdateToken: [] }, { adminToken: [] }]);
+    expect(res.body.paths['/finviz/config'].post.security).toEqual([{ finvizUpdateToken: [] }, { adminToken: [] }, { adminSession: [] }]);
     expect(res.body.paths['/finviz/topn'].get.security).toBeUndefined();
   });
 
