@@ -45,7 +45,7 @@ export function builtInRoutes(api: ServiceApi, probes: ServiceProbes): Route[] {
     { name: api.service, url: '/openapi.json' },
     ...presented.map((service) => ({ name: service, url: `/openapi/${service}` })),
   ];
-  const tag = 'service';
+  const tag = 'operations';
   const routes: Route[] = [
     {
       method: 'get', path: '/health', handler: () => ({ status: 200, body: { status: 'ok', service: api.service } }),
@@ -134,5 +134,6 @@ const DESCRIBED_ONLY: ServiceProbes = { readiness: {}, status: describedOnly('st
  * /openapi.json answers, and what scripts/build-api-docs.js writes for ingest's /docs.
  */
 export function apiDocument(api: ServiceApi) {
-  return buildOpenApi(api, [...builtInRoutes(api, DESCRIBED_ONLY), ...api.routes]);
+  // The service's own routes first: what a reader opens /docs for.
+  return buildOpenApi(api, [...api.routes, ...builtInRoutes(api, DESCRIBED_ONLY)]);
 }

@@ -2,6 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { HttpResponse } from '../http-route';
 
+/** sha256 of `.logo_small_svg__cls-2{fill:#fff}.logo_small_svg__cls-3{fill:#85ea2d}` (swagger-ui-dist 5.35.0, pinned). */
+const SWAGGER_LOGO_STYLE_HASH = 'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w=';
+
 /**
  * GET /docs: Swagger UI (swagger-ui-dist from npm) served from this service, no CDN. The page,
  * its scripts and its styles all come from this origin, and its Content-Security-Policy lets
@@ -9,8 +12,10 @@ import type { HttpResponse } from '../http-route';
  */
 export const DOCS_CSP = [
   "default-src 'none'",
+  // Scripts and stylesheets are files of this origin only;
   "script-src 'self'",
-  "style-src 'self'",
+  // and the one <style> Swagger UI writes itself (its top bar's logo, an SVG), by its hash.
+  `style-src 'self' '${SWAGGER_LOGO_STYLE_HASH}'`,
   // Swagger UI's stylesheet draws its icons as data: images.
   "img-src 'self' data:",
   "connect-src 'self'",
