@@ -34,7 +34,8 @@ const ServiceParamsSchema = (services: string[]) => z.object({ service: z.enum(s
  * The routes core gives every service, declared as route entries like the service's own, so its
  * OpenAPI document lists them and the app registers them the same way: liveness, readiness,
  * status, metrics, and the API description (/openapi.json, read by /docs). All are public: they
- * name no secret, and a probe or a scraper has no token.
+ * name no secret, and a probe or a scraper has no token. None reads a body (a probe that sends
+ * one is still answered).
  */
 export function builtInRoutes(api: ServiceApi, probes: ServiceProbes): Route[] {
   // A scrape reads Redis for the relay's counters: computed at most once a second, however often asked.
@@ -48,11 +49,11 @@ export function builtInRoutes(api: ServiceApi, probes: ServiceProbes): Route[] {
   const tag = 'operations';
   const routes: Route[] = [
     {
-      method: 'get', path: '/health', handler: () => ({ status: 200, body: { status: 'ok', service: api.service } }),
+      method: 'get', path: '/health', body: 'none', handler: () => ({ status: 200, body: { status: 'ok', service: api.service } }),
       docs: { tag, summary: 'Liveness: 200 while the process runs', ok: { status: 200, body: HealthSchema, description: 'alive' }, errors: {} },
     },
     {
-      method: 'get', path: '/ready', handler: () => ready(api.service, probes),
+      method: 'get', path: '/ready', body: 'none', handler: () => ready(api.service, probes),
       docs: {
         tag, summary: 'Readiness: 200 only when the dependencies this service uses answer (Redis, and Postgres where it uses it)',
         ok: { status: 200, body: ReadySchema, description: 'ready' },
@@ -60,33 +61,33 @@ export function builtInRoutes(api: ServiceApi, probes: ServiceProbes): Route[] {
       },
     },
     {
-      method: 'get', path: '/status', handler: async () => ({ status: 200, body: await probes.status() }),
+      method: 'get', path: '/status', body: 'none', handler: async () => ({ status: 200, body: await probes.status() }),
       docs: { tag, summary: "This service's state as JSON", ok: { status: 200, body: api.statusSchema ?? z.looseObject({}).describe('see the README'), description: 'the state' }, errors: {} },
     },
     {
-      method: 'get', path: '/metrics', handler: async () => ({ status: 200, text: await metrics(), contentType: probes.metrics.contentType }),
+      method: 'get', path: '/metrics', body: 'none', handler: async () => ({ status: 200, text: await metrics(), contentType: probes.metrics.contentType }),
       docs: { tag, summary: 'Prometheus metrics (text format), computed at most once a second', ok: { status: 200, contentType: 'text/plain', description: 'Prometheus text exposition format' }, errors: {} },
     },
     {
-      method: 'get', path: '/openapi.json', handler: () => ({ status: 200, body: (document ??= apiDocument(api)) }),
+      method: 'get', path: '/openapi.json', body: 'none', handler: () => ({ status: 200, body: (document ??= apiDocument(api)) }),
       docs: { tag: 'docs', summary: 'This document: OpenAPI 3.1, generated from the zod schemas of the route table', ok: { status: 200, description: 'OpenAPI 3.1' }, errors: {} },
     },
     {
-      method: 'get', path: '/docs', handler: () => docsPage(`tsp ${api.service} — API`, documents),
+      method: 'get', path: '/docs', body: 'none', handler: () => docsPage(`tsp ${api.service} — API`, documents),
       docs: {
         tag: 'docs', summary: `A readable rendering of /openapi.json (Swagger UI)${presented.length ? `, with the documents of ${presented.join(', ')} in its drop-down` : ''}`,
         ok: { status: 200, contentType: 'text/html', description: 'the page' }, errors: {},
       },
     },
     {
-      method: 'get', path: '/docs/assets/:file', handler: (req) => docsAsset(req.params.file as DocsAsset),
+      method: 'get', path: '/docs/assets/:file', body: 'none', handler: (req) => docsAsset(req.params.file as DocsAsset),
       params: z.object({ file: z.enum(DOCS_ASSET_NAMES).describe("one of the page's files") }),
       docs: { tag: 'docs', summary: "The /docs page's scripts and stylesheet, served from here (no CDN)", ok: { status: 200, contentType: 'text/javascript', description: 'the file' }, errors: { 400: 'no such file' } },
     },
   ];
   if (presented.length) {
     routes.push({
-      method: 'get', path: '/openapi/:service', handler: (req) => ({ status: 200, body: api.presents![req.params.service] }),
+      method: 'get', path: '/openapi/:service', body: 'none', handler: (req) => ({ status: 200, body: api.presents![req.params.service] }),
       params: ServiceParamsSchema(presented),
       docs: {
         tag: 'docs', summary: `The OpenAPI document of another service (${presented.join(', ')}), as that service serves it at its own /openapi.json, written when tsp was built`,

@@ -141,6 +141,11 @@ describe('request ids', () => {
     expect(lines).toEqual([expect.objectContaining({ level: 'error', message: 'request failed', request_id: 'failing-7' })]);
   });
 
+  it('answers core routes whatever body a probe sends (they read none)', async () => {
+    const answer = await rawRequest(port, Buffer.from('GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: 5\r\n\r\n{nope'));
+    expect(answer).toMatch(/^HTTP\/1\.1 200/);
+  });
+
   it('adds no id to a line written outside any request', () => {
     logger.info('between requests');
     expect(lines).toEqual([expect.not.objectContaining({ request_id: expect.anything() })]);
