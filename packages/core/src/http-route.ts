@@ -51,12 +51,19 @@ export interface Guard {
 /** What the OpenAPI document says of a route beyond its schemas. */
 export interface RouteDocs {
   summary: string;
+  /** More than a line, when the summary cannot say it all. */
+  description?: string;
+  /** The group the route is listed under in /docs (default: the first segment of its path). */
+  tag?: string;
   /** The body as documented, when the route reads it itself (rawText routes) rather than through `request`. */
   body?: z.ZodType;
   /** `contentType`: what a non-JSON answer is (an export's text/csv). */
   ok: { status: number; body?: z.ZodType; description: string; contentType?: string };
-  /** Error statuses this route answers, each with the contract's JSON error body. */
-  errors: Record<number, string>;
+  /**
+   * Other statuses this route answers: a description (the body is the contract's JSON error), or a
+   * description and the body's own schema (a /ready that is not ready).
+   */
+  errors: Record<number, string | { description: string; body: z.ZodType }>;
 }
 
 /** The outcome of a route's own body parser: the value, or the answer to send instead. */
@@ -90,7 +97,42 @@ export interface Route {
   request?: z.ZodType;
   /** The error code of a body that fails `request` (default "invalid_request"). */
   invalidBody?: string;
-  docs?: RouteDocs;
+  /** Required: the OpenAPI document lists every route, so an undocumented one does not compile. */
+  docs: RouteDocs;
+}
+
+/**
+ * A page or app that a service mounts outside its route table (ingest's console, Bull Board), as
+ * the OpenAPI document lists it: the document covers everything the service answers.
+ */
+export interface MountedRoute {
+  method: Route['method'];
+  path: string;
+  /** The app answers every path under `path` (Bull Board's pages and calls), not this path alone. */
+  prefix?: boolean;
+  /** The credentials it accepts, as a guard's `accepts` would say ([]: anyone). */
+  auth: AuthScheme[];
+  /** The content types of its body, when it reads one (default application/json). */
+  bodyTypes?: string[];
+  docs: RouteDocs;
+}
+
+/** What a service's OpenAPI document (GET /openapi.json) is made of. */
+export interface ServiceApi {
+  service: string;
+  /** What the service does, in a sentence: the start of the document's description. */
+  about: string;
+  routes: Route[];
+  mounted?: MountedRoute[];
+  /** The shape of its GET /status answer, when it has a schema. */
+  statusSchema?: z.ZodType;
+  /** Security schemes beyond core's Bearer tokens and webhook secret (ingest's console cookie). */
+  securitySchemes?: Partial<Record<AuthScheme, Record<string, unknown>>>;
+  /**
+   * The other services' documents that this one presents at /docs beside its own, by service
+   * name (ingest, the one public port, presents all four).
+   */
+  presents?: Record<string, unknown>;
 }
 
 export function errorResponse(status: number, error: string, message: string, details?: unknown[]): HttpResponse {

@@ -3,28 +3,25 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import {
-  DependencyUnavailableError, errorResponse, invalidFields, unavailableResponse, type HttpRequest, type HttpResponse, type Route,
+  DependencyUnavailableError, errorResponse, invalidFields, unavailableResponse, type HttpRequest, type HttpResponse, type Route, type ServiceApi,
 } from './http-route';
 import type { Logger } from './logger';
 import type { TrustProxy } from './config';
 import { formatIpRange } from './ip-ranges';
-import { withTimeout } from './with-timeout';
-import { cachedFor } from './cached-for';
-import type { Registry } from 'prom-client';
+import { builtInRoutes, type ServiceProbes } from './service-routes';
+import { inRequest, REQUEST_ID_HEADER, requestIdFor } from './request-id';
 
-export type ReadinessCheck = () => Promise<void>;
+/** A started service's HTTP side: its bound port and its app (whose router the completeness tests read). */
+export interface ServingHttp {
+  /** The bound port (*_PORT=0 picks a free one). */
+  port: number;
+  app: Express;
+}
 
-export interface ServiceHttpOptions {
-  service: string;
+/** Everything a service's HTTP server is made of: what it describes (ServiceApi) and how it probes itself. */
+export interface ServiceHttpOptions extends ServiceApi, ServiceProbes {
   logger: Logger;
-  routes: Route[];
-  /** Named dependencies checked by /ready; each throws when its dependency is down. */
-  readiness: Record<string, ReadinessCheck>;
-  /** Extra reasons the service is not ready (e.g. missing destination), null when none. */
-  notReadyReason?: () => string | null;
-  status: () => Promise<unknown>;
-  metrics: Registry;
-  /** Mounts things that are not plain routes (Bull Board); runs after the route table. */
+  /** Mounts what is not a plain route (ingest's console, Bull Board), listed in `mounted`; runs after the route table. */
   mount?: (app: Express) => void;
   /** Proxies whose X-Forwarded-For names the client (TRUST_PROXY); absent or null: the connecting address is the client. */
   trustProxy?: TrustProxy | null;
@@ -35,9 +32,6 @@ function expressTrustProxy(trust: TrustProxy | null | undefined): number | strin
   if (!trust) return false;
   return 'hops' in trust ? trust.hops : trust.proxies.map(formatIpRange);
 }
-
-const DEPENDENCY_TIMEOUT_MS = 2000;
-const METRICS_CACHE_MS = 1000;
 
 function toHttpRequest(req: Request): HttpRequest {
   return {
@@ -148,6 +142,9 @@ async function serveRoute(route: Route, request: HttpRequest, logger: Logger): P
   }
 }
 
+/** The id of the request `res` answers (set first thing, for every request). */
+const requestIdOf = (res: Response): string => res.locals.requestId as string;
+
 export function createServiceApp(options: ServiceHttpOptions): Express {
   const { logger } = options;
   const app = express();
@@ -155,41 +152,18 @@ export function createServiceApp(options: ServiceHttpOptions): Express {
   app.set('etag', false);
   app.set('trust proxy', expressTrustProxy(options.trustProxy));
 
-  app.get('/health', (_req, res) => {
-    res.json({ status: 'ok', service: options.service });
+  // Before anything else, so that every answer names its request (a 404, a refused body, Bull
+  // Board's pages) and every log line written while handling it carries the id.
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const requestId = requestIdFor(req.headers['x-request-id']);
+    res.locals.requestId = requestId;
+    res.setHeader(REQUEST_ID_HEADER, requestId);
+    inRequest(requestId, next);
   });
 
-  app.get('/ready', async (_req, res) => {
-    const failing: Record<string, string> = {};
-    await Promise.all(
-      Object.entries(options.readiness).map(async ([name, check]) => {
-        try {
-          await withTimeout(check(), DEPENDENCY_TIMEOUT_MS);
-        } catch (error) {
-          failing[name] = (error as Error).message || 'unreachable';
-        }
-      }),
-    );
-    const reason = options.notReadyReason?.() ?? null;
-    if (reason) failing.config = reason;
-    if (Object.keys(failing).length === 0) {
-      res.json({ status: 'ready', service: options.service });
-    } else {
-      res.status(503).json({ status: 'not_ready', service: options.service, failing });
-    }
-  });
-
-  app.get('/status', async (_req, res) => {
-    res.json(await options.status());
-  });
-
-  // A scrape reads Redis for the relay's counters: computed at most once a second, however often asked.
-  const metrics = cachedFor(METRICS_CACHE_MS, () => options.metrics.metrics());
-  app.get('/metrics', async (_req, res) => {
-    res.type(options.metrics.contentType).send(await metrics());
-  });
-
-  for (const route of options.routes) {
+  // Core's routes (/health, /ready, /status, /metrics, /openapi.json, /docs) are route entries
+  // like the service's own: registered the same way, described in the same document.
+  for (const route of [...builtInRoutes(options, options), ...options.routes]) {
     app[route.method](route.path, ...bodyReader(route), async (req: Request, res: Response) => {
       send(res, await serveRoute(route, toHttpRequest(req), logger), logger);
     });
@@ -199,7 +173,7 @@ export function createServiceApp(options: ServiceHttpOptions): Express {
 
   app.use(bodyErrorHandler);
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    logger.error('request failed', { error: (err as Error)?.stack ?? String(err) });
+    logger.error('request failed', { error: (err as Error)?.stack ?? String(err), request_id: requestIdOf(res) });
     if (!res.headersSent) send(res, errorResponse(500, 'internal_error', 'Internal error'));
   });
   app.use((_req: Request, res: Response) => {

@@ -1,13 +1,33 @@
 import winston from 'winston';
+import { currentRequestId } from './request-id';
 
 export type Logger = winston.Logger;
 
-/** JSON lines on stdout, each tagged with the service that wrote it. */
+/**
+ * JSON lines on stdout, each tagged with the service that wrote it and, while a request is being
+ * handled, with its `request_id`. The id is read when the line is logged, in the caller's context,
+ * as winston's own child loggers add their fields: a format could run later, when the stream has
+ * buffered the line, outside the request.
+ */
 export function createLogger(service: string, level = 'info'): Logger {
-  return winston.createLogger({
+  const logger = winston.createLogger({
     level,
     defaultMeta: { service },
     format: winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: true }), winston.format.json()),
     transports: [new winston.transports.Console()],
   });
+  return withRequestIds(logger);
+}
+
+/** The logger, adding the current request's id to each line that does not name one itself. */
+export function withRequestIds(logger: Logger): Logger {
+  return Object.create(logger, {
+    write: {
+      value(info: Record<string, unknown>) {
+        const requestId = currentRequestId();
+        if (requestId && info.request_id === undefined) info.request_id = requestId;
+        return logger.write(info);
+      },
+    },
+  }) as Logger;
 }

@@ -96,8 +96,9 @@ export const DeadReasonSchema = z.enum(['expired', 'permanent_error', 'attempts_
 export type DeadReason = z.infer<typeof DeadReasonSchema>;
 
 /** The error body every route answers with. */
-export interface ErrorBody {
-  error: string;
-  message: string;
-  details?: unknown[];
-}
+export const ErrorSchema = z.object({
+  error: z.string().describe('machine-readable code, e.g. invalid_signal'),
+  message: z.string(),
+  details: z.array(z.unknown()).optional(),
+});
+export type ErrorBody = z.infer<typeof ErrorSchema>;

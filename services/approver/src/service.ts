@@ -1,17 +1,17 @@
 import { Queue } from 'bullmq';
 import {
   closeServer, createRegistry, PositionBook, createServiceApp, createWorkerConnections, createWorkerRedis, isTopnStale, LaneWaker, listen, pingRedis, QUEUE,
-  SystemStats, TickerLanes, topnAgeSec, warnUnlessNoEviction, type Config, type Logger, type RunningService,
+  SystemStats, TickerLanes, topnAgeSec, warnUnlessNoEviction, type Config, type Logger, type RunningService, type ServingHttp,
 } from '@tsp/core';
 import { AuditTrail, createAuditPool, createPrisma, pingPostgres } from '@tsp/db';
 import { TopnCache } from './topn-cache';
 import { createApproveWorker } from './approve-worker';
 import { createApproverMetrics } from './approver-metrics';
-import { approverRoutes } from './routes';
+import { APPROVER_ABOUT, approverRoutes } from './routes';
 import { DecisionLedger } from './decision-ledger';
 import { LateApprovals } from './late-approvals';
 
-export async function startApprover(config: Config, logger: Logger): Promise<RunningService & { port: number }> {
+export async function startApprover(config: Config, logger: Logger): Promise<RunningService & ServingHttp> {
   const { redis, queueConnection, workerConnection } = createWorkerConnections(config.redis);
   const subscriber = createWorkerRedis(config.redis);
   const prisma = createPrisma(config.databaseUrl);
@@ -41,6 +41,7 @@ export async function startApprover(config: Config, logger: Logger): Promise<Run
 
   const app = createServiceApp({
     service: 'approver',
+    about: APPROVER_ABOUT,
     logger,
     routes: approverRoutes(config, topn),
     readiness: { redis: () => pingRedis(redis), postgres: () => pingPostgres(prisma) },
@@ -64,6 +65,7 @@ export async function startApprover(config: Config, logger: Logger): Promise<Run
 
   return {
     port,
+    app,
     async stop() {
       // close() waits for in-flight decisions; a job it cannot finish is retaken after its lock expires.
       await worker.close();

@@ -1,7 +1,7 @@
 import { Queue, type Worker } from 'bullmq';
 import {
   closeServer, createRegistry, createServiceApp, createWorkerConnections, LaneWaker, listen, pingRedis, QUEUE, SystemStats,
-  TickerLanes, warnUnlessNoEviction, type Config, type Logger, type RunningService,
+  TickerLanes, warnUnlessNoEviction, type Config, type Logger, type RunningService, type ServingHttp,
 } from '@tsp/core';
 import { AdminActionLog, AuditTrail, createAuditPool, createPrisma, DeadLetters, DestinationSettingStore, pingPostgres } from '@tsp/db';
 import { Destination } from './deliver';
@@ -11,9 +11,9 @@ import { RuntimeDestination } from './runtime-destination';
 import { DestinationRateLimiter } from './rate-limiter';
 import { createForwarderMetrics } from './forwarder-metrics';
 import { createForwardWorker } from './forward-worker';
-import { forwarderRoutes } from './routes';
+import { FORWARDER_ABOUT, forwarderRoutes } from './routes';
 
-export async function startForwarder(config: Config, logger: Logger): Promise<RunningService & { port: number }> {
+export async function startForwarder(config: Config, logger: Logger): Promise<RunningService & ServingHttp> {
   const { redis, queueConnection, workerConnection } = createWorkerConnections(config.redis);
   const prisma = createPrisma(config.databaseUrl);
   await warnUnlessNoEviction(redis, logger);
@@ -62,6 +62,7 @@ export async function startForwarder(config: Config, logger: Logger): Promise<Ru
 
   const app = createServiceApp({
     service: 'forwarder',
+    about: FORWARDER_ABOUT,
     logger,
     routes: forwarderRoutes({
       config, logger, prisma, forwardQueue, limiter, destination: runtimeDestination,
@@ -89,6 +90,7 @@ export async function startForwarder(config: Config, logger: Logger): Promise<Ru
 
   return {
     port,
+    app,
     async stop() {
       // Deliveries waiting for a rate-limit slot go back to the queue; in-flight ones finish
       // (close() waits); anything it cannot finish is retaken after its lock expires.

@@ -8,12 +8,6 @@ import { STREAM_ID } from './live/sse-frames';
  * at GET /openapi.json is generated from these, so it cannot drift from a hand-written copy.
  */
 
-export const ErrorSchema = z.object({
-  error: z.string().describe('machine-readable code, e.g. invalid_signal'),
-  message: z.string(),
-  details: z.array(z.unknown()).optional(),
-});
-
 export const WebhookInSchema = z
   .object({
     ticker: z.string().describe('NASDAQ:AAPL → AAPL; BRK.B or BRK/B → BRK-B; then ^[A-Z0-9]{1,10}(-[A-Z0-9]{1,4})?$'),

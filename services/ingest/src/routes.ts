@@ -22,8 +22,10 @@ import { pauseDelivery, resumeDelivery } from './handlers/delivery-pause';
 import { getSignalActivity } from './handlers/signal-activity';
 import { finvizConfigView } from './finviz-config-view';
 import { pauseScreenerHandler, pauseState, resumeScreenerHandler } from './handlers/screener-pause';
-import { buildOpenApi } from './openapi';
 import { strategyRoutes } from './strategies/strategy-routes';
+
+/** What the OpenAPI document says ingest is. */
+export const INGEST_ABOUT = 'The public edge of tsp, the trading-signal relay: receives signals (POST /webhook/in) and manual sells, answers for the Top-N set, positions, signals and the admin-action log, and serves the admin console and Bull Board. Its /docs also presents the documents of the screener, the approver and the forwarder (drop-down at the top): each serves its own routes on its own port.';
 
 /** Signals are small; anything bigger than this is not an alert. */
 export const WEBHOOK_BODY_LIMIT = '16kb';
@@ -42,7 +44,7 @@ function sellTarget(req: HttpRequest): string | null {
 /**
  * Every public route of ingest, with who may call it, what it validates and what it answers: the
  * OpenAPI document at /openapi.json is generated from this table. (/health, /ready, /status,
- * /metrics come from core.)
+ * /metrics, /openapi.json and /docs come from core; the console's pages are console-pages.ts.)
  */
 export function ingestRoutes(ctx: IngestContext): Route[] {
   const guards = ingestGuards(ctx);
@@ -54,7 +56,7 @@ export function ingestRoutes(ctx: IngestContext): Route[] {
   // is done if Postgres answers by then, else the whole row goes to the error log.
   const deliveryPausedNow = async () => ({ paused: await ctx.forwardQueue.isPaused() });
   const screenerPauseNow = async () => pauseState(await readScreenerPause(ctx.redis, ctx.config.keyPrefix));
-  const routes: Route[] = [
+  return [
     {
       method: 'post', path: '/webhook/in', handler: receiveSignal(ctx), parse: parseWebhookBody, guards: guards.webhook,
       body: 'rawText', limit: WEBHOOK_BODY_LIMIT, accepts: ['application/json', 'text/plain'],
@@ -174,12 +176,6 @@ export function ingestRoutes(ctx: IngestContext): Route[] {
     },
     ...deadLetterRoutes(ctx.deadLetters, guards.admin, ctx.logger, postgres, audited),
   ];
-  let openApi: unknown = null;
-  routes.push({
-    method: 'get', path: '/openapi.json', handler: () => ({ status: 200, body: (openApi ??= buildOpenApi(routes, '0.1.0')) }),
-    docs: { summary: 'This document', ok: { status: 200, description: 'OpenAPI 3.1' }, errors: {} },
-  });
-  return routes;
 }
 
 /** A position correction's before and after, as the handler answered them (read and changed atomically). */

@@ -1,11 +1,13 @@
 import { Queue } from 'bullmq';
 import {
   closeServer, createFailFastRedis, createWorkerRedis, PositionBook, withCoalescedWrites, createRegistry, createServiceApp, listen, pingRedis, QUEUE, requireWebhookAuth, SystemStats, TickerLanes,
-  UNAUTHENTICATED_WEBHOOK_WARNING, waitForRedis, warnUnlessNoEviction, type Config, type Logger, type RunningService,
+  UNAUTHENTICATED_WEBHOOK_WARNING, waitForRedis, warnUnlessNoEviction, type Config, type Logger, type RunningService, type ServingHttp,
 } from '@tsp/core';
 import { AdminActionLog, createPrisma, createSearchPool, DeadLetters, pingPostgres, PositionCorrections } from '@tsp/db';
 import type { IngestContext } from './ingest-context';
-import { ingestRoutes } from './routes';
+import { INGEST_ABOUT, ingestRoutes } from './routes';
+import { CONSOLE_PAGES, CONSOLE_SECURITY_SCHEMES } from './console-pages';
+import { readPresentedApiDocs } from './presented-api-docs';
 import { IdempotencyStore } from './signal/idempotency';
 import { SignalIntake } from './signal/signal-intake';
 import { ReplicaAck } from './signal/replica-ack';
@@ -33,7 +35,7 @@ function warnOfShortSecrets(config: Config, logger: Logger): void {
   }
 }
 
-export async function startIngest(config: Config, logger: Logger): Promise<RunningService & { port: number }> {
+export async function startIngest(config: Config, logger: Logger): Promise<RunningService & ServingHttp> {
   // Refuses to start (ConfigError) with neither a secret nor an allow-list, unless WEBHOOK_AUTH=none.
   if (requireWebhookAuth(config) === 'none') logger.warn(UNAUTHENTICATED_WEBHOOK_WARNING);
   warnOfShortSecrets(config, logger);
@@ -89,8 +91,13 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
 
   const app = createServiceApp({
     service: 'ingest',
+    about: INGEST_ABOUT,
     logger,
     routes: ingestRoutes(ctx),
+    mounted: CONSOLE_PAGES,
+    securitySchemes: CONSOLE_SECURITY_SCHEMES,
+    // The one port an operator usually reaches presents all four services' documents at /docs.
+    presents: readPresentedApiDocs(logger),
     readiness: { redis: () => pingRedis(redis), postgres: () => pingPostgres(prisma) },
     // Refusing signals (503) is not being ready for them: a load balancer should know.
     notReadyReason: () => backPressure(ctx),
@@ -108,6 +115,7 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
 
   return {
     port,
+    app,
     async stop() {
       // Live feeds end first, so their browsers reconnect to another replica and the server closes at once.
       await ctx.events.close();

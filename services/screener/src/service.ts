@@ -1,6 +1,6 @@
 import {
   closeServer, ConfigError, createRegistry, createServiceApp, listen, pingRedis, redisKeys, waitForRedis,
-  type Config, type Logger, type RunningService,
+  type Config, type Logger, type RunningService, type ServingHttp,
 } from '@tsp/core';
 import { pingPostgres } from '@tsp/db';
 import type IORedis from 'ioredis';
@@ -11,15 +11,12 @@ import { createScraper } from './finviz/scraper';
 import { LeaderElection } from './leader-election';
 import { PauseWatch } from './pause-watch';
 import { TopnPublisher } from './publish-topn';
-import { screenerRoutes } from './routes';
+import { SCREENER_ABOUT, screenerRoutes } from './routes';
 import { ScreenerLoop } from './screener-loop';
 import { createScreenerMetrics, type ScreenerMetrics } from './screener-metrics';
 import { screenerAdminState, screenerStatus, type ScreenerParts } from './screener-status';
 
-export interface RunningScreener extends RunningService {
-  /** The bound HTTP port (SCREENER_PORT=0 picks a free one). */
-  port: number;
-}
+export type RunningScreener = RunningService & ServingHttp;
 
 /** How long start-up waits for Redis before going on without it (the election retries each round). */
 const REDIS_START_WAIT_MS = 3000;
@@ -41,7 +38,8 @@ export async function startScreener(config: Config, logger: Logger): Promise<Run
     await connections.close();
     throw error;
   });
-  const server = await listen(serviceApp(parts, registry, connections, logger), config.ports.screener);
+  const app = serviceApp(parts, registry, connections, logger);
+  const server = await listen(app, config.ports.screener);
   const port = (server.address() as { port: number }).port;
   // The first round elects this replica if no other leads; the leader's first fetch follows at once.
   await parts.election.start();
@@ -61,7 +59,7 @@ export async function startScreener(config: Config, logger: Logger): Promise<Run
     await connections.close();
   };
   // Idempotent: a second call waits for the first instead of closing closed connections.
-  return { port, stop: () => (stopping ??= stop()) };
+  return { port, app, stop: () => (stopping ??= stop()) };
 }
 
 /** Builds the parts, each knowing only what it needs; the loop follows the others through their events. */
@@ -144,6 +142,7 @@ async function takeOver(redis: IORedis, nextFetchKey: string, publisher: TopnPub
 function serviceApp(parts: ScreenerParts, registry: Registry, { redis, prisma }: ScreenerConnections, logger: Logger) {
   return createServiceApp({
     service: 'screener',
+    about: SCREENER_ABOUT,
     logger,
     routes: screenerRoutes(parts.config, parts.loop, screenerAdminState(parts)),
     readiness: { redis: () => pingRedis(redis), postgres: () => pingPostgres(prisma) },
