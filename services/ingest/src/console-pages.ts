@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { AuthScheme, MountedRoute } from '@tsp/core';
 import { ADMIN_SESSION_COOKIE } from './admin-session';
 import { BULL_BOARD_PATH } from './bull-board';
+import { CONSOLE_ASSETS_PATH } from './admin-page';
 
 /** The console's cookie, as the OpenAPI document names it. */
 export const CONSOLE_SECURITY_SCHEMES: Partial<Record<AuthScheme, Record<string, unknown>>> = {
@@ -34,6 +35,14 @@ export const CONSOLE_PAGES: MountedRoute[] = [
   {
     method: 'post', path: '/admin/logout', auth: session,
     docs: { tag, summary: "Sign out: the session is revoked on every replica (the console's own form only)", ok: { status: 303, description: 'signed out: to /admin' }, errors: { 403: 'cross-origin request', 503: 'Redis down' } },
+  },
+  {
+    method: 'get', path: `${CONSOLE_ASSETS_PATH}/vendor`, prefix: true, auth: session,
+    docs: { tag, summary: "The console's chart library (uPlot, from its npm package), to a signed-in browser only", ok: { status: 200, contentType: 'text/javascript', description: 'the file' }, errors: { 401: 'no session', 404: 'no such file' } },
+  },
+  {
+    method: 'get', path: CONSOLE_ASSETS_PATH, prefix: true, auth: session,
+    docs: { tag, summary: "The console's own scripts and styles, to a signed-in browser only", ok: { status: 200, contentType: 'text/javascript', description: 'the file' }, errors: { 401: 'no session', 404: 'no such file' } },
   },
   {
     method: 'get', path: BULL_BOARD_PATH, prefix: true, auth: session,
