@@ -37,3 +37,4 @@ export * from './rate-windows';
 export * from './ticker';
 export * from './admin-actions';
 export * from './signal-events';
+export * from './delivery-pause';

@@ -1,9 +1,8 @@
 import { z } from 'zod';
-import { adminActionProvider, adminTokenGuard, deadLetterRoutes, destinationChangeSchema, type Route } from '@tsp/core';
+import { adminActionProvider, adminTokenGuard, deadLetterRoutes, destinationChangeSchema, pauseDelivery, resumeDelivery, type Route } from '@tsp/core';
 import { getDestination, resetDestination, setDestination } from './handlers/destination';
 import type { ForwarderContext } from './forwarder-context';
 import { getRateCap, RateLimitChangeSchema, setRateCap } from './handlers/rate-cap';
-import { pauseDelivery, resumeDelivery } from './handlers/delivery-pause';
 
 /** What the OpenAPI document says the forwarder is. */
 export const FORWARDER_ABOUT = 'The forwarder of tsp: delivers approved signals to the destination (DEST_WEBHOOK_URL) under one global rate limit across its replicas, with retries, and keeps the dead letters. Admin routes need Bearer ADMIN_TOKEN; each that changes state is written to the admin-action log first (Postgres down: 503, nothing done).';

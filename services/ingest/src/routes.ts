@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { adminActionProvider, deadLetterRoutes, parseTicker, readScreenerPause, type HttpRequest, type Route } from '@tsp/core';
+import { adminActionProvider, deadLetterRoutes, parseTicker, pauseDelivery, resumeDelivery, readScreenerPause, type HttpRequest, type Route } from '@tsp/core';
 import { FinvizConfigStore } from '@tsp/db';
 import type { IngestContext } from './ingest-context';
 import * as api from './api-schemas';
@@ -18,7 +18,6 @@ import { closePosition, openPosition } from './handlers/correct-position';
 import { CSV, exportSignals, NDJSON } from './handlers/export-signals';
 import { listAdminActions } from './handlers/list-admin-actions';
 import { streamEvents } from './handlers/stream-events';
-import { pauseDelivery, resumeDelivery } from './handlers/delivery-pause';
 import { getSignalActivity } from './handlers/signal-activity';
 import { finvizConfigView } from './finviz-config-view';
 import { pauseScreenerHandler, pauseState, resumeScreenerHandler } from './handlers/screener-pause';
