@@ -122,9 +122,13 @@ describe('the destination changed at runtime', () => {
     // As if the operator took a leaked token's destination off the allow-list and restarted.
     await prisma.destinationSetting.update({ where: { deployment: prefix }, data: { url: `${elsewhere.url}/hook` } });
     const strict = await start();
-    const ready = await fetch(`http://127.0.0.1:${strict.port}/ready`);
-    expect(ready.status).toBe(503);
-    expect(await ready.text()).toMatch(/DEST_ALLOWED_HOSTS/);
+    // The stored destination is read after start: until then /ready says it is waiting for it (also 503).
+    let readiness = '';
+    await waitFor(async () => {
+      const ready = await fetch(`http://127.0.0.1:${strict.port}/ready`);
+      readiness = await ready.text();
+      return ready.status === 503 && /DEST_ALLOWED_HOSTS/.test(readiness);
+    }, 5000, `/ready to name DEST_ALLOWED_HOSTS (last: ${readiness})`);
     const signal = await seedApproved(prisma, forward, { ticker: uniqueTicker('DST') });
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect([first, second, elsewhere].some((server) => deliveredTo(server, signal.id))).toBe(false);

@@ -179,11 +179,21 @@ describe('GET /admin/stats/signals, the charts\' history', () => {
   const pool = createAuditPool(process.env.DATABASE_URL!);
   let ingest: Ingest;
   let url: string;
-  /** A minute long enough ago that no other suite writes into it (their rows are received now). */
-  const minute = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 150 * 60_000);
+  /**
+   * A minute long enough ago, and empty: rows of an earlier run sharing this database (or without a
+   * deployment, which every deployment sees) would count in it. Chosen in beforeAll.
+   */
+  let minute: Date;
   const stats = (query: string) => request(url).get(`/admin/stats/signals${query}`).set('Authorization', `Bearer ${TOKEN}`);
 
   beforeAll(async () => {
+    const now = Math.floor(Date.now() / 60_000) * 60_000;
+    for (let back = 150; back < 175; back++) {
+      const candidate = new Date(now - back * 60_000);
+      const { rows } = await pool.query('SELECT count(*)::int AS n FROM signals WHERE received_at >= $1 AND received_at < $1::timestamptz + interval \'1 minute\'', [candidate]);
+      if (rows[0].n === 0) { minute = candidate; break; }
+    }
+    if (!minute!) throw new Error('no empty minute 150–175 minutes ago in the test database');
     // 12 signals received in that minute: 10 delivered (latencies 10…100 ms), 1 rejected, 1 dead.
     await pool.query(`
       INSERT INTO signals (id, kind, ticker, side, action, "time", received_at, status, reason, body, updated_at, deployment)
