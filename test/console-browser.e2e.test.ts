@@ -320,7 +320,10 @@ describe('the admin console in a browser', () => {
     const id = await send({ ticker: 'ZZZZ', side: 'buy' });
     await page.locator(`#signals-table tbody tr[data-id="${id}"][data-status="rejected"]`).waitFor({ timeout: STEP_MS });
     expect(await row(id).locator('td').nth(6).textContent()).toBe('not_in_topn');
-    const delivered = page.locator('#signals-table tbody tr[data-status="forwarded"]').last();
+    // A signal of its own to open, judged on a Top-N set that ranks it (an earlier row could be a manual exit, with none).
+    const deliveredId = await send({ ticker: TICKERS[0], side: 'buy' });
+    const delivered = page.locator(`#signals-table tbody tr[data-id="${deliveredId}"][data-status="forwarded"]`);
+    await delivered.waitFor({ timeout: STEP_MS });
     await delivered.click();
     await page.locator('#detail-snapshot li.hit').waitFor({ timeout: STEP_MS });
     // The README's picture of the console (docs/console.png is a copy of it).
