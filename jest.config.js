@@ -9,5 +9,5 @@ module.exports = {
   testMatch: ['<rootDir>/packages/*/test/**/*.test.ts', '<rootDir>/services/*/test/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],
   testTimeout: 20_000,
   globalSetup: '<rootDir>/test/support/global-setup.js',
-  setupFiles: ['<rootDir>/test/support/env.js'],
+  setupFiles: ['<rootDir>/test/support/env.js', '<rootDir>/test/support/redis-error-origin.js'],
 };

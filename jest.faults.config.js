@@ -9,6 +9,7 @@ module.exports = {
   testEnvironment: base.testEnvironment,
   transform: base.transform,
   moduleNameMapper: base.moduleNameMapper,
+  setupFiles: ['<rootDir>/test/support/redis-error-origin.js'],
   testMatch: ['<rootDir>/test/faults/**/*.fault.ts'],
   maxWorkers: 1,
   // The rate-limit test alone needs ≈ 2 minutes by design (60 requests at 30 per minute).
