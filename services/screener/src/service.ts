@@ -10,6 +10,7 @@ import { FinvizSettingsStore } from './finviz-settings';
 import { createScraper } from './finviz/scraper';
 import { LeaderElection } from './leader-election';
 import { PauseWatch } from './pause-watch';
+import { RefreshRequests } from './refresh-requests';
 import { TopnPublisher } from './publish-topn';
 import { SCREENER_ABOUT, screenerRoutes } from './routes';
 import { ScreenerLoop } from './screener-loop';
@@ -55,6 +56,7 @@ export async function startScreener(config: Config, logger: Logger): Promise<Run
     await parts.election.stop();
     parts.settings.stop();
     parts.pause.stop();
+    parts.refreshRequests.stop();
     await closeServer(server);
     await connections.close();
   };
@@ -86,7 +88,10 @@ async function assemble(config: Config, logger: Logger, connections: ScreenerCon
   pause.on('paused', () => loop.paused());
   pause.on('resumed', () => loop.wake());
   election.on('elected', () => void takeOver(redis, keys.screenerNextFetch, publisher, loop, logger));
-  const parts: ScreenerParts = { config, settings, pause, election, publisher, loop };
+  // Refreshes asked for from the console (through Redis: ingest knows no screener's address).
+  const refreshRequests = new RefreshRequests({ redis, subscriber, prefix, logger, isLeader: () => election.isLeader, refresh: () => loop.refreshNow() });
+  refreshRequests.start();
+  const parts: ScreenerParts = { config, settings, pause, election, publisher, loop, refreshRequests };
   return { parts, registry };
 }
 
