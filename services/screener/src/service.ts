@@ -10,8 +10,8 @@ import { FinvizSettingsStore } from './finviz-settings';
 import { createScraper } from './finviz/scraper';
 import { LeaderElection } from './leader-election';
 import { PauseWatch } from './pause-watch';
-import { RefreshRequests } from './refresh-requests';
 import { TopnPublisher } from './publish-topn';
+import { RefreshRequests } from './refresh-requests';
 import { SCREENER_ABOUT, screenerRoutes } from './routes';
 import { ScreenerLoop } from './screener-loop';
 import { createScreenerMetrics, type ScreenerMetrics } from './screener-metrics';
@@ -50,13 +50,14 @@ export async function startScreener(config: Config, logger: Logger): Promise<Run
 
   let stopping: Promise<void> | null = null;
   const stop = async () => {
+    // No more refresh requests are taken: one left waiting is served by the next leader.
+    parts.refreshRequests.stop();
     // The pass in progress is aborted; the set in Redis stays as it was.
     await parts.loop.stop();
     // Hands the lock back: another replica takes over at once instead of after the TTL.
     await parts.election.stop();
     parts.settings.stop();
     parts.pause.stop();
-    parts.refreshRequests.stop();
     await closeServer(server);
     await connections.close();
   };
