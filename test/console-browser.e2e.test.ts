@@ -255,6 +255,17 @@ describe('the admin console in a browser', () => {
     await waitFor(async () => (await signal(id)).status === 'forwarded', STEP_MS, 'the waiting signal delivered');
   });
 
+  it('shows the cap in use, and refreshes the screener on request', async () => {
+    // Every request the destination took so far started within the hour (the minute's count may have slid).
+    await waitFor(async () => Number(await page.locator('#cap-use').getAttribute('data-hour')) === destination.received.length, STEP_MS, `the cap use to say ${destination.received.length}`);
+    expect(await page.locator('#cap-use').textContent()).toMatch(/^Cap use: \d+ of 6000 in the last minute, \d+ of 500 in the last hour$/);
+    await page.click('#screener-refresh');
+    await confirm();
+    await page.locator('#screener-refresh-state[data-outcome="ok"]').waitFor({ timeout: STEP_MS });
+    expect(await page.locator('#screener-refresh-state').textContent()).toMatch(/^Refresh asked for at .+: ok at .+, (a new set was published|the set is unchanged)\.$/);
+    await shot('05-operations-cap-and-refresh');
+  });
+
   it('replays a dead letter, which is then delivered', async () => {
     destinationRefuses = true;
     const id = await send({ ticker: TICKERS[4], side: 'buy' });
@@ -307,7 +318,7 @@ describe('the admin console in a browser', () => {
     await page.click('#tabs a[data-tab="actions"]');
     await page.locator('#action-table tbody tr[data-action="dead_letter.replay"]').waitFor({ timeout: STEP_MS });
     const actions = await page.locator('#action-table tbody tr').evaluateAll((rows) => rows.map((r) => (r as unknown as Dataset).dataset.action));
-    expect(actions).toEqual(expect.arrayContaining(['finviz_config.update', 'strategy.create', 'strategy.activate', 'strategy.duplicate', 'strategy.update', 'delivery.pause', 'delivery.resume', 'dead_letter.replay', 'manual_sell.individual', 'position.close', 'position.open']));
+    expect(actions).toEqual(expect.arrayContaining(['finviz_config.update', 'strategy.create', 'strategy.activate', 'strategy.duplicate', 'strategy.update', 'delivery.pause', 'delivery.resume', 'screener.refresh', 'dead_letter.replay', 'manual_sell.individual', 'position.close', 'position.open']));
     expect(await page.locator('#action-table tbody tr[data-action="delivery.pause"]').textContent()).toContain('admin_session');
     await page.click('#tabs a[data-tab="charts"]');
     await page.locator('#chart-outcomes canvas').waitFor({ timeout: STEP_MS });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import IORedis from 'ioredis';
 import request from 'supertest';
-import { createLogger, loadConfig, redisKeys, type RunningService, type TopnSet } from '@tsp/core';
+import { createLogger, loadConfig, redisKeys, type Logger, type RunningService, type TopnSet } from '@tsp/core';
 import { startApprover } from '../../services/approver/src/service';
 import { startForwarder } from '../../services/forwarder/src/service';
 import { startIngest } from '../../services/ingest/src/service';
@@ -38,6 +38,8 @@ export async function startRelayStack(options: {
   approvers?: number;
   forwarders?: number;
   answer?: (request: ReceivedRequest, attemptOfSignal: number) => Answer;
+  /** A service's own logger (a test reading its lines); the others log errors only. */
+  loggers?: Partial<Record<'ingest' | 'approver' | 'forwarder', Logger>>;
 }): Promise<RelayStack> {
   const prefix = uniquePrefix(options.label);
   const attempts = new Map<string, number>();
@@ -57,13 +59,13 @@ export async function startRelayStack(options: {
   const logger = createLogger('stack', process.env.LOG_LEVEL ?? 'error');
   const services: RunningService[] = [];
   const forwarders: string[] = [];
-  for (let i = 0; i < (options.approvers ?? 1); i++) services.push(await startApprover(config, logger));
+  for (let i = 0; i < (options.approvers ?? 1); i++) services.push(await startApprover(config, options.loggers?.approver ?? logger));
   for (let i = 0; i < (options.forwarders ?? 1); i++) {
-    const forwarder = await startForwarder(config, logger);
+    const forwarder = await startForwarder(config, options.loggers?.forwarder ?? logger);
     services.push(forwarder);
     forwarders.push(`http://127.0.0.1:${forwarder.port}`);
   }
-  const ingest = await startIngest(config, logger);
+  const ingest = await startIngest(config, options.loggers?.ingest ?? logger);
   services.push(ingest);
   const ingestUrl = `http://127.0.0.1:${ingest.port}`;
   const redis = new IORedis(process.env.REDIS_URL!, { maxRetriesPerRequest: null });

@@ -18,6 +18,7 @@ export * from './metrics';
 export * from './stats';
 export * from './topn';
 export * from './screener-pause';
+export * from './screener-refresh';
 export * from './finviz-config';
 export * from './allowed-host';
 export * from './destination-setting';

@@ -9,12 +9,13 @@ export type Logger = winston.Logger;
  * as winston's own child loggers add their fields: a format could run later, when the stream has
  * buffered the line, outside the request.
  */
-export function createLogger(service: string, level = 'info'): Logger {
+export function createLogger(service: string, level = 'info', output?: NodeJS.WritableStream): Logger {
   const logger = winston.createLogger({
     level,
     defaultMeta: { service },
     format: winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: true }), winston.format.json()),
-    transports: [new winston.transports.Console()],
+    // Stdout, or the stream given (a test that reads the lines a service writes).
+    transports: [output ? new winston.transports.Stream({ stream: output }) : new winston.transports.Console()],
   });
   return withRequestIds(logger);
 }

@@ -72,6 +72,12 @@ export const redisKeys = (prefix: string) => ({
   screenerPaused: `${prefix}:screener:paused`,
   /** Announces a pause or a resume to the screener replicas (the message is a nudge; they read screenerPaused). */
   screenerPauseChanged: `${prefix}:screener:paused:changed`,
+  /** A refresh asked for from the console (JSON: id, when, by whom), waiting for the leader to take it; expires (SCREENER_REFRESH_REQUEST_TTL_MS). See screener-refresh.ts. */
+  screenerRefresh: `${prefix}:screener:refresh`,
+  /** Announces a refresh request to the screener replicas (a nudge: the leader takes screenerRefresh). */
+  screenerRefreshRequested: `${prefix}:screener:refresh:requested`,
+  /** How the last requested refresh went (JSON), for the console; expires (SCREENER_REFRESH_RESULT_TTL_MS). */
+  screenerRefreshLast: `${prefix}:screener:refresh:last`,
   /**
    * The console's live feed (Redis Stream): one entry per batch of signal state changes (accepted
    * by ingest, decided, attempted, ended), the changes as JSON; capped at SIGNAL_EVENTS_MAXLEN.

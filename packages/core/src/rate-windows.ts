@@ -68,6 +68,27 @@ for i = 1, #KEYS do
 end
 return {0, now}`);
 
+/**
+ * KEYS: one log per window. ARGV: each window's length. Answers each window's count of starts
+ * within it as of now (the same bound ADMIT prunes by), then now: read-only, on Redis's clock.
+ */
+const USE = new LuaScript('tspRateUse', `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local answer = {}
+for i = 1, #KEYS do
+  answer[i] = redis.call('ZCOUNT', KEYS[i], '(' .. (now - tonumber(ARGV[i])), '+inf')
+end
+answer[#KEYS + 1] = now
+return answer`);
+
+/** How much of one window is used: the starts it holds now against its cap. */
+export interface WindowUse {
+  cap: number;
+  windowMs: number;
+  used: number;
+}
+
 /** Waiting for a window stopped because its holder is shutting down. */
 export class StartAbandonedError extends Error {
   constructor() {
@@ -124,6 +145,15 @@ export class StartLog {
       if (maxWaitMs !== undefined && waitMs > maxWaitMs) throw new WindowFullError(waitMs);
       await sleepUnless(Math.min(waitMs, ABANDON_CHECK_MS), abandoned);
     }
+  }
+
+  /**
+   * How many starts each window holds right now (what the next admission counts against its cap),
+   * and Redis's time of the reading. Starts made while limiting was off were not logged.
+   */
+  async use(windows: RateWindow[]): Promise<{ at: number; windows: WindowUse[] }> {
+    const reply = (await USE.run(this.redis, windows.map((w) => w.key), windows.map((w) => w.windowMs))) as number[];
+    return { at: Number(reply[windows.length]), windows: windows.map((w, i) => ({ cap: w.cap, windowMs: w.windowMs, used: Number(reply[i]) })) };
   }
 
   /** Each window's logged starts (epoch ms, oldest first), within the window as of now. */

@@ -28,3 +28,24 @@ export function inRequest<T>(requestId: string, work: () => T): T {
 export function currentRequestId(): string | null {
   return scope.getStore()?.requestId ?? null;
 }
+
+/**
+ * The request id a job carries: its signal's `requestId` (the job's data, or the `signal` in it),
+ * when it is a safe id. Jobs queued by an older ingest carry none.
+ */
+export function requestIdOfJob(data: unknown): string | null {
+  const record = data && typeof data === 'object' ? (data as Record<string, unknown>) : {};
+  const signal = record.signal && typeof record.signal === 'object' ? (record.signal as Record<string, unknown>) : record;
+  const id = signal.requestId;
+  return typeof id === 'string' && SAFE_REQUEST_ID.test(id) ? id : null;
+}
+
+/**
+ * Runs a worker's job as part of the request that brought its signal in, so every log line about
+ * the signal, in whichever service, carries that request's `request_id`. A job without one runs as
+ * it would have (outside any request).
+ */
+export function inJobRequest<T>(data: unknown, work: () => T): T {
+  const requestId = requestIdOfJob(data);
+  return requestId ? inRequest(requestId, work) : scope.exit(work);
+}

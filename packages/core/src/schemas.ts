@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SAFE_REQUEST_ID } from './request-id';
 
 /** What crosses a process boundary: validated on both sides with these schemas. */
 
@@ -38,6 +39,12 @@ export const SignalJobSchema = z.object({
   body: OutboundBodySchema,
   /** The JSON object as the sender posted it, without `secret` (never kept); absent for manual exits, which nobody posted. */
   receivedBody: z.record(z.string(), z.unknown()).optional(),
+  /**
+   * The X-Request-Id of the request that brought the signal in, so the approver's and the
+   * forwarder's log lines about it carry the same `request_id`. Absent in jobs an older ingest
+   * queued; one that is not a safe id is dropped, never a reason to reject the signal.
+   */
+  requestId: z.string().regex(SAFE_REQUEST_ID).optional().catch(undefined),
 });
 export type SignalJob = z.infer<typeof SignalJobSchema>;
 

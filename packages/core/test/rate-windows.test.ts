@@ -1,6 +1,6 @@
 import IORedis from 'ioredis';
 import { forecastStarts, StartAfterDeadlineError, StartLog, WindowFullError, type RateWindow } from '../src/rate-windows';
-import { uniquePrefix } from '../../../test/support/helpers';
+import { uniquePrefix, waitFor } from '../../../test/support/helpers';
 import { densestWindow } from '../../../test/support/rate-window';
 
 describe('the logs of request starts', () => {
@@ -91,5 +91,28 @@ describe('the forecast of when a backlog clears', () => {
 
   it('says nothing clears for an empty backlog', () => {
     expect(forecastStarts(0, [minute(), hour()], 1000, 5).clearsAt).toBeNull();
+  });
+});
+
+describe('the use of the windows', () => {
+  const redis = new IORedis(process.env.REDIS_URL!);
+  afterAll(() => redis.disconnect());
+
+  it('counts the starts each window holds now, as admission counts them, and less as the shorter window slides', async () => {
+    const prefix = uniquePrefix('startsuse');
+    const windows: RateWindow[] = [{ cap: 10, windowMs: 600, key: `${prefix}:m` }, { cap: 50, windowMs: 60_000, key: `${prefix}:h` }];
+    const log = new StartLog(redis);
+    expect((await log.use(windows)).windows.map((w) => w.used)).toEqual([0, 0]);
+    for (let i = 0; i < 3; i++) await log.admit(windows);
+    const use = await log.use(windows);
+    expect(use.windows).toEqual([{ cap: 10, windowMs: 600, used: 3 }, { cap: 50, windowMs: 60_000, used: 3 }]);
+    expect(Math.abs(use.at - Date.now())).toBeLessThan(60_000);
+    // The short window empties; the long one still holds them.
+    const later = await waitFor(async () => {
+      const now = await log.use(windows);
+      return now.windows[0].used === 0 ? now : null;
+    }, 5000, 'the short window to empty');
+    expect(later.windows[1].used).toBe(3);
+    await redis.del(windows[0].key, windows[1].key);
   });
 });

@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import winston from 'winston';
 import { Registry } from 'prom-client';
-import { closeServer, createServiceApp, listen, withRequestIds, type Route } from '../src';
+import { closeServer, createServiceApp, ForwardJobSchema, inJobRequest, inRequest, listen, requestIdOfJob, SignalJobSchema, withRequestIds, type Route } from '../src';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -149,5 +149,44 @@ describe('request ids', () => {
   it('adds no id to a line written outside any request', () => {
     logger.info('between requests');
     expect(lines).toEqual([expect.not.objectContaining({ request_id: expect.anything() })]);
+  });
+});
+
+describe("a signal job's request id", () => {
+  const signal = {
+    id: '0f8fe2a4-6bd1-4bde-9a21-2b1b36c4f4a5', kind: 'source', ticker: 'AAPL', side: 'BUY', action: 'buy', time: '2026-01-02T15:00:00.000Z',
+    receivedAt: '2026-01-02T15:00:00.000Z', body: { ticker: 'AAPL', side: 'BUY', action: 'buy', time: '2026-01-02T15:00:00.000Z' },
+  };
+
+  it('is read from a decision job and from a delivery job, when safe', () => {
+    expect(requestIdOfJob({ ...signal, requestId: 'trace-1' })).toBe('trace-1');
+    expect(requestIdOfJob({ signal: { ...signal, requestId: 'trace-2' }, basis: 'topn' })).toBe('trace-2');
+    expect(requestIdOfJob(signal)).toBeNull();
+    expect(requestIdOfJob({ ...signal, requestId: 'x'.repeat(129) })).toBeNull();
+    expect(requestIdOfJob({ ...signal, requestId: 'abc\ndef' })).toBeNull();
+    expect(requestIdOfJob(null)).toBeNull();
+  });
+
+  it("is kept by the job's schema; a job from an older ingest (none) or with an unsafe one still parses, without it", () => {
+    expect(SignalJobSchema.parse({ ...signal, requestId: 'trace-3' }).requestId).toBe('trace-3');
+    const old = SignalJobSchema.safeParse(signal);
+    expect(old.success && old.data.requestId).toBeUndefined();
+    for (const unsafe of ['x'.repeat(129), 'abc\u0001def', 42]) {
+      const parsed = SignalJobSchema.safeParse({ ...signal, requestId: unsafe });
+      expect(parsed.success).toBe(true);
+      expect(parsed.data?.requestId).toBeUndefined();
+    }
+    const forward = ForwardJobSchema.parse({ signal: { ...signal, requestId: 'trace-4' }, basis: 'topn', rank: 1, snapshotId: null });
+    expect(forward.signal.requestId).toBe('trace-4');
+  });
+
+  it("puts the job's id on the lines its work writes, and none for a job without one, even inside a request", async () => {
+    const { logger, lines } = recordingLogger();
+    await inJobRequest({ ...signal, requestId: 'job-5' }, async () => {
+      await sleep(5);
+      logger.info('decided');
+    });
+    inRequest('outer-request', () => inJobRequest(signal, () => logger.info('old job')));
+    expect(lines.map((line) => [line.message, line.request_id])).toEqual([['decided', 'job-5'], ['old job', undefined]]);
   });
 });

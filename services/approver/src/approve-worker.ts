@@ -1,7 +1,7 @@
 import { Worker, type Job, type Queue } from 'bullmq';
 import type IORedis from 'ioredis';
 import {
-  DECISION_BACKOFF, decisionRetryDelayMs, deliverableSignal, forwardJobOptions, MAX_STALLED_COUNT, parkUntilTurn, QUEUE, RunsHere, salvageSignal, turnOrPark,
+  DECISION_BACKOFF, decisionRetryDelayMs, deliverableSignal, forwardJobOptions, inJobRequest, MAX_STALLED_COUNT, parkUntilTurn, QUEUE, RunsHere, salvageSignal, turnOrPark,
   SignalJobSchema, type Config, type ForwardJob, type LaneWaker, type Logger, type PositionBook, type TickerLanes,
 } from '@tsp/core';
 import { hasOpenPosition, type PrismaClient } from '@tsp/db';
@@ -92,7 +92,8 @@ export function approveSignal(deps: ApproveWorkerDeps) {
     return decision.approved ? 'approved' : 'rejected';
   };
 
-  return runsHere.track(run);
+  // Every line about the signal carries the request_id of the request that brought it in.
+  return runsHere.track((job: Job, token?: string) => inJobRequest(job.data, () => run(job, token)));
 }
 
 export function createApproveWorker(deps: ApproveWorkerDeps): Worker {
@@ -108,13 +109,13 @@ export function createApproveWorker(deps: ApproveWorkerDeps): Worker {
       backoffStrategy: (attemptsMade: number, type?: string) => (type === DECISION_BACKOFF ? decisionRetryDelayMs(attemptsMade) : 0),
     },
   });
-  worker.on('failed', (job, error) => {
+  worker.on('failed', (job, error) => inJobRequest(job?.data, () => {
     if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) {
       deps.logger.error('deciding a signal failed for good; it stays in the failed jobs (Bull Board) for an operator', { id: job.id, error: error.message });
     } else {
       deps.logger.warn('deciding a signal failed; it will be retried', { id: job?.id, attempt: job?.attemptsMade, error: error.message });
     }
-  });
+  }));
   worker.on('error', (error) => deps.logger.error('approver worker error', { error: error.message }));
   return worker;
 }

@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type IORedis from 'ioredis';
 import {
-  addJobInLane, createWorkerRedis, DECISION_FIELD, DECISION_TTL_SEC, deliverableSignal, forwardJobOptions, isTopnStale, LuaScript, redisKeys, STAT, TransactionAbortedError,
+  addJobInLane, createWorkerRedis, DECISION_FIELD, DECISION_TTL_SEC, deliverableSignal, forwardJobOptions, isTopnStale, LuaScript, redisKeys, requestIdOfJob, STAT, TransactionAbortedError,
   type Config, type Decision, type ForwardJob, type Logger, type SignalJob, type SystemStats, type TickerLanes, type TopnSet,
 } from '@tsp/core';
 import type { AuditTrail } from '@tsp/db';
@@ -158,7 +158,7 @@ export class LateApprovals {
     if ((await connection.zrangebyscore(laneKey, `(${pending.seq}`, '+inf', 'LIMIT', 0, 1)).length > 0) {
       await connection.unwatch();
       await CANCEL.run(this.deps.redis, [pendingKey], [raw!]);
-      logger.info('late approval cancelled: a later signal of the ticker is on its way', { id: pending.signal.id, ticker });
+      logger.info('late approval cancelled: a later signal of the ticker is on its way', { id: pending.signal.id, ticker, request_id: requestIdOfJob(pending.signal) ?? undefined });
       return;
     }
     const { signal } = pending;
@@ -184,7 +184,7 @@ export class LateApprovals {
     }
     audit.queued();
     metrics.approved.inc({ basis: 'late_topn' });
-    logger.info('signal approved late: its ticker entered the Top-N', { id: signal.id, ticker, rank, snapshot_id: snapshotId });
+    logger.info('signal approved late: its ticker entered the Top-N', { id: signal.id, ticker, rank, snapshot_id: snapshotId, request_id: requestIdOfJob(signal) ?? undefined });
   }
 
   private ownConnection(): IORedis {

@@ -1,7 +1,7 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type IORedis from 'ioredis';
 import {
-  DESTINATION_BACKOFF, ForwardJobSchema, MAX_STALLED_COUNT, parkUntilTurn, QUEUE, RunsHere, salvageSignal, STAT, turnOrPark, StartAfterDeadlineError, WindowFullError,
+  DESTINATION_BACKOFF, ForwardJobSchema, inJobRequest, MAX_STALLED_COUNT, parkUntilTurn, QUEUE, RunsHere, salvageSignal, STAT, turnOrPark, StartAfterDeadlineError, WindowFullError,
   type Config, type DeadReason, type LaneWaker, type Logger, type SignalEnd, type SignalJob, type SystemStats, type TickerLanes,
 } from '@tsp/core';
 import type { AttemptRecord } from '@tsp/db';
@@ -183,7 +183,8 @@ export function forwardSignal(deps: ForwardWorkerDeps) {
     return 'forwarded';
   };
 
-  return runsHere.track(run);
+  // Every line about the signal carries the request_id of the request that brought it in.
+  return runsHere.track((job: Job, token?: string) => inJobRequest(job.data, () => run(job, token)));
 }
 
 /**
@@ -223,7 +224,7 @@ export function createForwardWorker(deps: ForwardWorkerDeps): Worker {
         type === DESTINATION_BACKOFF ? retryDelayMs(attemptsMade, error, { baseMs: config.forwardBackoffBaseMs, maxMs: config.forwardBackoffMaxMs }) : 0,
     },
   });
-  worker.on('failed', (job, error) => void endGivenUp(deps)(job, error));
+  worker.on('failed', (job, error) => void inJobRequest(job?.data, () => endGivenUp(deps)(job, error)));
   worker.on('error', (error) => deps.logger.error('forwarder worker error', { error: error.message }));
   return worker;
 }

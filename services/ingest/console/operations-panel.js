@@ -5,8 +5,9 @@ import { $, debounce, fill, h, showFieldErrors, when } from './dom.js';
 const STATES = ['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed'];
 
 /**
- * Operations: the queues and workers (/status), delivery and screener pause, dead letters with
- * replay, open positions with exits and corrections. Every change asks first.
+ * Operations: the queues and workers (/status), the rate cap and its use now, delivery and
+ * screener pause, a screener refresh, dead letters with replay, open positions with exits and
+ * corrections. Every change asks first.
  */
 export class OperationsPanel {
   constructor() {
@@ -17,6 +18,7 @@ export class OperationsPanel {
     $('#delivery-pause').addEventListener('click', () => this.act('Pause delivery?', 'No forwarder replica will start a delivery until resumed; approved signals wait (and entries may expire).', '/admin/delivery/pause'));
     $('#delivery-resume').addEventListener('click', () => this.act('Resume delivery?', 'Forwarders start delivering the waiting signals at once, within the rate cap.', '/admin/delivery/resume'));
     $('#screener-pause').addEventListener('click', () => this.pauseScreener());
+    $('#screener-refresh').addEventListener('click', () => this.refreshScreener());
     $('#screener-resume').addEventListener('click', () => this.act('Resume the screener?', 'Every screener replica fetches Finviz again as soon as its pace allows.', '/admin/screener/resume'));
     $('#replay-all').addEventListener('click', () => this.replayAll());
     $('#exit-all').addEventListener('click', () => this.exitAll());
@@ -55,7 +57,52 @@ export class OperationsPanel {
     await this.loadStatus();
   }
 
+  /** Asks the leading screener to scrape now; the new set reaches the Top-N tab when published, the outcome shows here. */
+  async refreshScreener() {
+    if (!(await confirmAction('Refresh the Top-N now?', 'The leading screener replica scrapes Finviz at once instead of at its next tick; the new set shows in the Top-N tab as soon as it is published.', { confirmLabel: 'Refresh' }))) return;
+    const result = await api('/admin/screener/refresh', { method: 'POST', body: {} });
+    this.requested = result.ok ? { id: result.body.id, expiresAt: Date.parse(result.body.expires_at) } : null;
+    this.tell($('#screener-refresh-state'), result.ok ? 'requested' : 'refused', result.ok ? `Refresh requested at ${when(result.body.requested_at)}; waiting for the screener…` : messageOf(result));
+    await this.loadStatus();
+  }
+
+  /** How the refresh asked for here went (or the last one anyone asked for, kept an hour). */
+  showRefresh({ last_refresh: last }) {
+    const message = $('#screener-refresh-state');
+    if (this.requested && last?.id !== this.requested.id) {
+      // Not served yet; it can only lapse once it expires unserved (no screener running, none leading).
+      if (Date.now() > this.requested.expiresAt + 2000) {
+        this.requested = null;
+        this.tell(message, 'lapsed', 'No screener took the refresh request in time: is one running?');
+      }
+      return;
+    }
+    if (!last || message.dataset.outcome === 'refused') return;
+    this.requested = null;
+    const result = last.changed ? 'a new set was published' : last.published ? 'the set is unchanged' : 'nothing was published';
+    this.tell(message, last.outcome, `Refresh asked for at ${when(last.requested_at)}: ${last.outcome} at ${when(last.done_at)}, ${result}${last.error ? ` (${last.error})` : ''}.`);
+  }
+
+  tell(message, outcome, text) {
+    message.classList.toggle('error', !['requested', 'ok'].includes(outcome));
+    message.textContent = text;
+    message.dataset.outcome = outcome;
+  }
+
+  /** Starts in the sliding minute and hour against the cap (what the forwarders count, every replica together). */
+  async loadCapUse() {
+    const result = await api('/admin/delivery/cap-use');
+    if (!result.ok) return;
+    const { enabled, minute, hour } = result.body;
+    const el = $('#cap-use');
+    el.textContent = `Cap use: ${minute.used} of ${minute.cap} in the last minute, ${hour.used} of ${hour.cap} in the last hour${enabled ? '' : ' (limiting is off: starts are not counted)'}`;
+    el.dataset.minute = String(minute.used);
+    el.dataset.hour = String(hour.used);
+    el.classList.toggle('error', enabled && (minute.used >= minute.cap || hour.used >= hour.cap));
+  }
+
   async loadStatus() {
+    this.loadCapUse();
     const result = await api('/status');
     if (!result.ok) return;
     const s = result.body;
@@ -79,6 +126,8 @@ export class OperationsPanel {
     screenerState.dataset.paused = String(Boolean(screener.paused));
     $('#screener-pause').disabled = Boolean(screener.paused);
     $('#screener-resume').disabled = !screener.paused;
+    $('#screener-refresh').disabled = Boolean(screener.paused);
+    this.showRefresh(screener);
     const c = s.counters;
     $('#relay-state').textContent = `Received ${c.received}, approved ${c.approved}, rejected ${c.rejected}, delivered ${c.forwarded}, dead ${c.dead}`
       + ` · ${s.signals_per_minute ?? 0}/min · approval ${s.approval_rate_percent ?? '—'} % · delivery success ${s.forward_success_rate_percent ?? '—'} %`

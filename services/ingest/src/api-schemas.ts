@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ADMIN_ACTION_OUTCOMES, DeadReasonSchema, RejectReasonSchema, ApprovalBasisSchema, parseTicker, SideSchema, SignalKindSchema, SignalStatusSchema } from '@tsp/core';
+import { ADMIN_ACTION_OUTCOMES, DeadReasonSchema, RejectReasonSchema, ApprovalBasisSchema, parseTicker, ScreenerRefreshRequestSchema, SideSchema, SignalKindSchema, SignalStatusSchema } from '@tsp/core';
 import type { SignalFilter } from '@tsp/db';
 import { STREAM_ID } from './live/sse-frames';
 
@@ -207,11 +207,24 @@ export const AdminActionListSchema = z.object({ items: z.array(AdminActionViewSc
 
 export const PositionsSchema = z.array(PositionViewSchema);
 
+/** An operator's note on a screener action, shown on the public /status: no control characters, no bidirectional overrides that could disguise it. */
+// eslint-disable-next-line no-control-regex -- refusing control characters is the point
+const OperatorNoteSchema = z.string().trim().min(1).max(200).regex(/^[^\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]*$/, 'must not contain control or bidirectional-override characters');
+
 /** POST /admin/screener/pause: the body is optional; a note, if given, is kept with the pause. */
 export const ScreenerPauseRequestSchema = z.strictObject({
-  // Shown on the public /status: no control characters, no bidirectional overrides that could disguise it.
-  // eslint-disable-next-line no-control-regex -- refusing control characters is the point
-  reason: z.string().trim().min(1).max(200).regex(/^[^\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]*$/, 'must not contain control or bidirectional-override characters').optional().describe('why, for whoever looks at /status (at most 200 characters)'),
+  reason: OperatorNoteSchema.optional().describe('why, for whoever looks at /status (at most 200 characters)'),
+});
+
+/** POST /admin/screener/refresh: the body is optional; a note, if given, goes to the screener's log and the admin-action log. */
+export const ScreenerRefreshBodySchema = z.strictObject({
+  reason: OperatorNoteSchema.optional().describe('why (at most 200 characters)'),
+});
+
+/** POST /admin/screener/refresh's answer: the request waiting for the leading screener. */
+export const ScreenerRefreshRequestedSchema = ScreenerRefreshRequestSchema.extend({
+  requested: z.literal(true),
+  expires_at: z.string().describe('the request is dropped unserved if no leading screener takes it by then (no screener running)'),
 });
 
 /** The screener's pause state, as POST /admin/screener/pause and /resume answer it. */
@@ -226,6 +239,20 @@ export const ScreenerPauseStateSchema = z.object({
 /** Delivery's pause state, as POST /admin/delivery/pause and /resume answer it. */
 export const DeliveryPauseStateSchema = z.object({
   paused: z.boolean().describe('true: no forwarder replica starts a delivery; approved signals wait in the forward queue'),
+});
+
+const WindowUseSchema = z.object({
+  used: z.number().int().nonnegative().describe('requests (first tries and retries) started in the sliding window that ends now'),
+  cap: z.number().int().positive().describe('the most the window admits'),
+  window_sec: z.number().int().positive(),
+});
+
+/** GET /admin/delivery/cap-use: the destination's cap and how much of it is used now. */
+export const CapUseSchema = z.object({
+  enabled: z.boolean().describe('false: rate limiting is off (DEST_WEBHOOK_RATE_LIMITING_ENABLED or switched at runtime); starts made meanwhile are not counted'),
+  at: z.string().describe("when it was read, on Redis's clock (ISO-8601)"),
+  minute: WindowUseSchema.describe('the last 60 s against DEST_WEBHOOK_MAX_REQ_PER_MIN (or the cap set at runtime)'),
+  hour: WindowUseSchema.describe('the last 3,600 s against DEST_WEBHOOK_MAX_REQ_PER_HOUR'),
 });
 
 /** GET /admin/stats/signals: how far back (whole minutes, besides the current one). */

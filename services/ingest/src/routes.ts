@@ -21,6 +21,8 @@ import { streamEvents } from './handlers/stream-events';
 import { getSignalActivity } from './handlers/signal-activity';
 import { finvizConfigView } from './finviz-config-view';
 import { pauseScreenerHandler, pauseState, resumeScreenerHandler } from './handlers/screener-pause';
+import { refreshScreenerHandler } from './handlers/screener-refresh';
+import { getCapUse } from './handlers/get-cap-use';
 import { strategyRoutes } from './strategies/strategy-routes';
 
 /** What the OpenAPI document says ingest is. */
@@ -147,6 +149,15 @@ export function ingestRoutes(ctx: IngestContext): Route[] {
       },
     },
     {
+      method: 'post', path: '/admin/screener/refresh', handler: postgres(audited({ action: 'screener.refresh' })(refreshScreenerHandler(ctx))), guards: guards.admin, limit: '4kb',
+      request: api.ScreenerRefreshBodySchema, invalidBody: 'invalid_refresh',
+      docs: {
+        summary: 'Ask the leading screener replica to scrape now instead of at its next tick (through Redis; the request lapses after 30 s if no screener takes it). The new set is published as usual (GET /finviz/topn, the console\'s Top-N panel); how the pass went is on /status under screener.last_refresh. Body optional',
+        ok: { status: 202, body: api.ScreenerRefreshRequestedSchema, description: 'asked for' },
+        errors: { 400: 'a body that is not {"reason": "..."}', ...ADMIN_ONLY, 409: 'the screener is paused (nothing requested)', 503: `Redis down, or ${UNLOGGABLE}` },
+      },
+    },
+    {
       method: 'post', path: '/admin/delivery/pause', handler: postgres(audited({ action: 'delivery.pause', before: deliveryPausedNow })(pauseDelivery(ctx))), guards: guards.admin, body: 'none',
       docs: {
         summary: 'Pause delivery on every forwarder replica (as the forwarder\'s POST /admin/pause): in-flight deliveries finish, approved signals wait. Any body is ignored',
@@ -158,6 +169,13 @@ export function ingestRoutes(ctx: IngestContext): Route[] {
       docs: {
         summary: 'Resume delivery on every forwarder replica (as the forwarder\'s POST /admin/resume). Any body is ignored',
         ok: { status: 200, body: api.DeliveryPauseStateSchema, description: 'delivery runs' }, errors: { ...ADMIN_ONLY, 503: `Redis down, or ${UNLOGGABLE}` },
+      },
+    },
+    {
+      method: 'get', path: '/admin/delivery/cap-use', handler: getCapUse(ctx), guards: guards.admin,
+      docs: {
+        summary: "How much of the destination's rate cap is used now: requests started in the sliding minute and hour that end now, against each cap, as the forwarders count them (every replica together)",
+        ok: { status: 200, body: api.CapUseSchema, description: 'the use of each window' }, errors: { ...ADMIN_ONLY, 503: 'Redis down' },
       },
     },
     {

@@ -78,7 +78,7 @@ describe('the console behind its session', () => {
       .filter(([, operation]) => !operation.tags?.includes('console'))
       .map(([method, operation]) => ({ method, path: path.replace(/\{id\}/g, UUID).replace(/\{ticker\}/g, 'AAPL'), schemes: operation.security!.flatMap(Object.keys) })));
     // The console's own routes are among them.
-    for (const path of ['/admin/delivery/pause', '/admin/delivery/resume', '/admin/stats/signals', '/admin/events', '/signals', '/sell/individual', '/finviz/config']) {
+    for (const path of ['/admin/delivery/pause', '/admin/delivery/resume', '/admin/delivery/cap-use', '/admin/screener/refresh', '/admin/stats/signals', '/admin/events', '/signals', '/sell/individual', '/finviz/config']) {
       expect(guarded.map((r) => r.path)).toContain(path);
     }
     for (const route of guarded) {

@@ -113,7 +113,7 @@ describe('pausing and resuming the screener on every replica', () => {
     const aged = (await readTopnSet(redis, prefix))!;
     expect(aged.fetched_at).toBe(before.fetched_at);
     const status = await ingestStatus();
-    expect(status.screener).toEqual({ paused: true, paused_at: res.body.paused_at, by: 'ADMIN_TOKEN', reason: 'maintenance window' });
+    expect(status.screener).toEqual({ paused: true, paused_at: res.body.paused_at, by: 'ADMIN_TOKEN', reason: 'maintenance window', refresh_pending: false, last_refresh: null });
     expect(status.topn.stale).toBe(true);
     expect((await request(url).get('/finviz/topn')).body).toMatchObject({ stale: true });
 

@@ -4,6 +4,7 @@ import { scraperMode } from './finviz/scraper';
 import type { LeaderElection } from './leader-election';
 import type { PauseWatch } from './pause-watch';
 import type { TopnPublisher } from './publish-topn';
+import type { RefreshRequests } from './refresh-requests';
 import type { ScreenerLoop } from './screener-loop';
 
 /** The parts of a running screener its reports read. */
@@ -14,6 +15,7 @@ export interface ScreenerParts {
   election: LeaderElection;
   publisher: TopnPublisher;
   loop: ScreenerLoop;
+  refreshRequests: RefreshRequests;
 }
 
 /** Paused or not, and since when, by whom, why (for both reports). */

@@ -11,6 +11,7 @@ import { createScraper } from './finviz/scraper';
 import { LeaderElection } from './leader-election';
 import { PauseWatch } from './pause-watch';
 import { TopnPublisher } from './publish-topn';
+import { RefreshRequests } from './refresh-requests';
 import { SCREENER_ABOUT, screenerRoutes } from './routes';
 import { ScreenerLoop } from './screener-loop';
 import { createScreenerMetrics, type ScreenerMetrics } from './screener-metrics';
@@ -49,6 +50,8 @@ export async function startScreener(config: Config, logger: Logger): Promise<Run
 
   let stopping: Promise<void> | null = null;
   const stop = async () => {
+    // No more refresh requests are taken: one left waiting is served by the next leader.
+    parts.refreshRequests.stop();
     // The pass in progress is aborted; the set in Redis stays as it was.
     await parts.loop.stop();
     // Hands the lock back: another replica takes over at once instead of after the TTL.
@@ -86,7 +89,10 @@ async function assemble(config: Config, logger: Logger, connections: ScreenerCon
   pause.on('paused', () => loop.paused());
   pause.on('resumed', () => loop.wake());
   election.on('elected', () => void takeOver(redis, keys.screenerNextFetch, publisher, loop, logger));
-  const parts: ScreenerParts = { config, settings, pause, election, publisher, loop };
+  // Refreshes asked for from the console (through Redis: ingest knows no screener's address).
+  const refreshRequests = new RefreshRequests({ redis, subscriber, prefix, logger, isLeader: () => election.isLeader, refresh: () => loop.refreshNow() });
+  refreshRequests.start();
+  const parts: ScreenerParts = { config, settings, pause, election, publisher, loop, refreshRequests };
   return { parts, registry };
 }
 

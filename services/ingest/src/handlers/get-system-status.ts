@@ -1,8 +1,9 @@
 import {
-  cachedFor, destinationWindows, forecastStarts, QUEUE, readScreenerPause, readTopnSet, redisKeys, spacingMs, StartLog, topnAgeSec, isTopnStale,
+  cachedFor, destinationWindows, forecastStarts, QUEUE, readScreenerPause, readScreenerRefreshResult, readTopnSet, screenerRefreshPending, redisKeys, spacingMs, StartLog, topnAgeSec, isTopnStale,
 } from '@tsp/core';
 import type { Queue } from 'bullmq';
 import type { IngestContext } from '../ingest-context';
+import { limitsFrom, type RateLimitsInForce } from '../rate-limits';
 import { webhookAuthStatus } from '../webhook-auth-status';
 import { pauseState } from './screener-pause';
 
@@ -25,14 +26,10 @@ const iso = (ms: number | null) => (ms === null || !Number.isFinite(ms) ? null :
  * The destination's limits and what they mean for the deliveries not done yet: when the next
  * request may start, and when the backlog will have started at the current limits.
  */
-async function rateLimiterStatus(ctx: IngestContext, backlog: number, capOverride: string | null, switched: string | null) {
-  const { config } = ctx;
-  const perMinute = Number(capOverride) || config.destMaxReqPerMin;
-  // Switched on or off at runtime on the forwarder, for every replica; else the environment decides.
-  const enabled = switched === '1' ? true : switched === '0' ? false : config.destRateLimitingEnabled;
-  const limits = { enabled, max_per_min: perMinute, max_per_hour: config.destMaxReqPerHour, set_at_runtime: capOverride !== null || switched !== null, backlog };
+async function rateLimiterStatus(ctx: IngestContext, backlog: number, { enabled, perMinute, perHour, setAtRuntime }: RateLimitsInForce) {
+  const limits = { enabled, max_per_min: perMinute, max_per_hour: perHour, set_at_runtime: setAtRuntime, backlog };
   if (!enabled) return { ...limits, next_start_at: iso(Date.now()), clears_at: null };
-  const windows = destinationWindows(config.keyPrefix, perMinute, config.destMaxReqPerHour);
+  const windows = destinationWindows(ctx.config.keyPrefix, perMinute, perHour);
   const starts = await new StartLog(ctx.redis).starts(windows);
   const forecast = forecastStarts(backlog, windows.map((w, i) => ({ cap: w.cap, windowMs: w.windowMs, starts: starts[i] })), spacingMs(perMinute));
   return { ...limits, next_start_at: iso(forecast.nextStartAt), clears_at: iso(forecast.clearsAt) };
@@ -42,7 +39,7 @@ async function rateLimiterStatus(ctx: IngestContext, backlog: number, capOverrid
 export function getSystemStatus(ctx: IngestContext) {
   return cachedFor(STATUS_CACHE_MS, async () => {
     const keys = redisKeys(ctx.config.keyPrefix);
-    const [signals, forward, counters, topn, [capOverride, limitingSwitched], deliveryPaused, auditBacklog, auditSetAside, screenerPause] = await Promise.all([
+    const [signals, forward, counters, topn, [capOverride, limitingSwitched], deliveryPaused, auditBacklog, auditSetAside, screenerPause, refreshPending, lastRefresh] = await Promise.all([
       queueSummary(ctx.signalsQueue),
       queueSummary(ctx.forwardQueue),
       ctx.stats.read(),
@@ -52,6 +49,8 @@ export function getSystemStatus(ctx: IngestContext) {
       ctx.redis.llen(keys.auditOutbox),
       ctx.redis.llen(keys.auditOutboxFailed),
       readScreenerPause(ctx.redis, ctx.config.keyPrefix),
+      screenerRefreshPending(ctx.redis, ctx.config.keyPrefix),
+      readScreenerRefreshResult(ctx.redis, ctx.config.keyPrefix),
     ]);
     const deliveriesPending = ['waiting', 'prioritized', 'delayed', 'active'].reduce((sum, state) => sum + (forward.counts[state] ?? 0), 0);
     return {
@@ -66,9 +65,10 @@ export function getSystemStatus(ctx: IngestContext) {
         ? { count: topn.tickers.length, top_n: topn.top_n, fetched_at: topn.fetched_at, age_sec: Math.round(topnAgeSec(topn) * 10) / 10, stale: isTopnStale(topn, ctx.config.topnMaxAgeSec), snapshot_id: topn.snapshot_id }
         : null,
       // Paused by an operator (POST /admin/screener/pause): nothing is scraped, the set above ages.
-      screener: pauseState(screenerPause),
+      // A refresh asked for (POST /admin/screener/refresh) waits for the leader, and how the last one went (kept an hour).
+      screener: { ...pauseState(screenerPause), refresh_pending: refreshPending, last_refresh: lastRefresh },
       // A cap set at runtime on the forwarder wins over the environment, for every replica.
-      rate_limiter: await rateLimiterStatus(ctx, deliveriesPending, capOverride, limitingSwitched),
+      rate_limiter: await rateLimiterStatus(ctx, deliveriesPending, limitsFrom(ctx.config, capOverride, limitingSwitched)),
       delivery_paused: deliveryPaused,
       // Entries older than this on arrival are rejected `stale` (0: off; an alert's max_lag overrides it).
       signal_max_lag_sec: ctx.config.signalMaxLagSec,

@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import type IORedis from 'ioredis';
-import { addJobInLane, QUEUE, redisKeys, signalJobOptions, type SignalJob, type TickerLanes } from '@tsp/core';
+import { addJobInLane, currentRequestId, QUEUE, redisKeys, signalJobOptions, type SignalJob, type TickerLanes } from '@tsp/core';
 import type { IdempotencyStore } from './idempotency';
 import type { ReplicaAck } from './replica-ack';
 
@@ -36,7 +36,9 @@ export class SignalIntake {
       // A claim whose job was never added (its request failed part-way): this repeat completes it.
       id = claim.signalId;
     }
-    const job: SignalJob = { ...signal, id, ...(key ? { idempotencyKey: key } : {}) };
+    // The request's id goes with the job, so the approver's and forwarder's lines about it carry it too.
+    const requestId = signal.requestId ?? currentRequestId();
+    const job: SignalJob = { ...signal, id, ...(key ? { idempotencyKey: key } : {}), ...(requestId ? { requestId } : {}) };
     const jobKey = redisKeys(this.prefix).job(QUEUE.signals, id);
     await addJobInLane(this.lanes, this.prefix, { queue: this.queue, name: 'signal', id, ticker: job.ticker, data: job, opts: signalJobOptions(id, options.urgent) }, {
       also: (multi) => { if (key) this.idempotency.markAddedIn(multi, key, id, jobKey); },
