@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import axios, { type AxiosInstance } from 'axios';
 import { parseRetryAfterMs, type DestinationTarget, type OutboundBody } from '@tsp/core';
@@ -47,6 +48,21 @@ async function drain(stream: Readable, keep: number): Promise<string> {
 }
 
 /**
+ * Node's keep-alive agent sets SO_KEEPALIVE again each time a socket returns to its pool: a system
+ * call per delivery for a setting the socket already has. Set once, when the socket is new.
+ */
+function withKeepAliveSetOnce<T extends http.Agent>(agent: T): T {
+  const keepSocketAlive = agent.keepSocketAlive.bind(agent);
+  agent.keepSocketAlive = (socket) => {
+    const result = keepSocketAlive(socket);
+    // Node's own step (timeouts, the server's keep-alive hint) still runs on every return.
+    (socket as Socket).setKeepAlive = () => socket as Socket;
+    return result;
+  };
+  return agent;
+}
+
+/**
  * Sends one signal to the destination. Resolves with the attempt's facts on 2xx; otherwise throws
  * a TransientDeliveryError (retry) or a PermanentDeliveryError (dead), each carrying the facts.
  * The timeout is a hard deadline on the whole exchange (axios's own `timeout` is an idle timer,
@@ -66,8 +82,8 @@ export class Destination {
       // A redirect of a POST is a misconfigured URL; following it could re-send the trade elsewhere.
       maxRedirects: 0,
       responseType: 'stream',
-      httpAgent: new http.Agent({ keepAlive: true }),
-      httpsAgent: new https.Agent({ keepAlive: true }),
+      httpAgent: withKeepAliveSetOnce(new http.Agent({ keepAlive: true })),
+      httpsAgent: withKeepAliveSetOnce(new https.Agent({ keepAlive: true })),
     });
   }
 
@@ -79,6 +95,8 @@ export class Destination {
   async deliver(signalId: string, body: OutboundBody): Promise<AttemptFacts> {
     const { url, timeoutMs } = this.target;
     const payload = JSON.stringify(body);
+    // A Buffer goes out as it is; a string body would be parsed again by axios to check it is JSON.
+    const bytes = Buffer.from(payload);
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       'idempotency-key': signalId,
@@ -89,7 +107,7 @@ export class Destination {
     const elapsed = () => Math.round(performance.now() - started);
     const deadline = AbortSignal.timeout(timeoutMs);
     try {
-      const response = await this.http.post<Readable>(url, payload, { headers, signal: deadline });
+      const response = await this.http.post<Readable>(url, bytes, { headers, signal: deadline });
       const facts = { httpStatus: response.status, latencyMs: elapsed() };
       if (response.status >= 200 && response.status < 300) {
         // Delivered: the status is the answer. The body is drained behind it, not awaited.
