@@ -1,4 +1,4 @@
-import { promqlMetricNames, PromqlSyntaxError } from '../support/promql-metric-names';
+import { promqlMetricNames, promqlSelectors, PromqlSyntaxError } from '../support/promql-metric-names';
 
 const names = (expr: string) => [...promqlMetricNames(expr)].sort();
 
@@ -35,6 +35,14 @@ describe('the metric names of a PromQL expression', () => {
 
   it("skips Grafana's template variables, in ranges and elsewhere", () => {
     expect(names('sum(rate(tsp_forward_attempts_total{service=~"$service"}[$__rate_interval])) * ${factor} / $__interval_ms')).toEqual(['tsp_forward_attempts_total']);
+  });
+
+  it('gives each selector its label matchers, with regex and negative operators and escaped quotes', () => {
+    expect(promqlSelectors('sum(rate(a_total{service="forwarder", outcome=~"dead|expired"}[5m])) / on() b{x!="q\\"r", y!~\'z\'} + {__name__="c", d="e"}')).toEqual([
+      { name: 'a_total', matchers: [{ label: 'service', op: '=', value: 'forwarder' }, { label: 'outcome', op: '=~', value: 'dead|expired' }] },
+      { name: 'b', matchers: [{ label: 'x', op: '!=', value: 'q"r' }, { label: 'y', op: '!~', value: 'z' }] },
+      { name: 'c', matchers: [{ label: 'd', op: '=', value: 'e' }] },
+    ]);
   });
 
   it('skips comments', () => {

@@ -38,8 +38,25 @@ export class PromqlSyntaxError extends Error {
   }
 }
 
+export interface LabelMatcher {
+  label: string;
+  op: '=' | '!=' | '=~' | '!~';
+  value: string;
+}
+
+/** One vector selector: the metric it names and its label matchers (`__name__` taken out). */
+export interface VectorSelector {
+  name: string;
+  matchers: LabelMatcher[];
+}
+
 export function promqlMetricNames(expr: string): Set<string> {
-  const names = new Set<string>();
+  return new Set(promqlSelectors(expr).map((s) => s.name));
+}
+
+/** Every vector selector of the expression that names a metric. */
+export function promqlSelectors(expr: string): VectorSelector[] {
+  const selectors: VectorSelector[] = [];
   let i = 0;
   const peek = (at = i) => expr[at] ?? '';
   const skipSpace = () => {
@@ -77,36 +94,40 @@ export function promqlMetricNames(expr: string): Set<string> {
       i++;
     } while (depth > 0);
   };
-  /** `{a="x", __name__=~"y"}`: only a `__name__` equality names a metric. */
-  const readMatchers = () => {
+  /** `{a="x", b=~"y"}`: the matchers, and the metric name given as `__name__="..."` or a lone quoted name. */
+  const readMatchers = (): { name: string | null; matchers: LabelMatcher[] } => {
+    let name: string | null = null;
+    const matchers: LabelMatcher[] = [];
     i++;
     for (;;) {
       skipSpace();
-      if (peek() === '}') { i++; return; }
+      if (peek() === '}') { i++; return { name, matchers }; }
       if (peek() === ',') { i++; continue; }
       const label = peek() === '"' || peek() === "'" ? readString() : readIdent();
       if (!label) throw new PromqlSyntaxError(`unexpected ${JSON.stringify(peek())} in a label matcher`, expr);
       skipSpace();
-      const op = /^(=~|!~|!=|=)/.exec(expr.slice(i))?.[0];
+      const op = /^(=~|!~|!=|=)/.exec(expr.slice(i))?.[0] as LabelMatcher['op'] | undefined;
       if (!op) {
         // `{"metric.name"}`: a quoted metric name alone (Prometheus 3).
-        if (label && (peek() === ',' || peek() === '}')) { names.add(label); continue; }
+        if (peek() === ',' || peek() === '}') { name = label; continue; }
         throw new PromqlSyntaxError(`no operator after label ${label}`, expr);
       }
       i += op.length;
       skipSpace();
       if (!/["'`]/.test(peek())) throw new PromqlSyntaxError(`label ${label} matched against no string`, expr);
       const value = readString();
-      if (label === '__name__' && op === '=') names.add(value);
+      if (label === '__name__' && op === '=') name = value;
+      else if (label !== '__name__') matchers.push({ label, op, value });
     }
   };
-  const nextIsParen = () => {
+  const nextIs = (c: string) => {
     const saved = i;
     skipSpace();
-    const paren = peek() === '(';
+    const found = peek() === c;
     i = saved;
-    return paren;
+    return found;
   };
+  const nextIsParen = () => nextIs('(');
 
   while (i < expr.length) {
     skipSpace();
@@ -114,7 +135,11 @@ export function promqlMetricNames(expr: string): Set<string> {
     if (c === '') break;
     if (c === '"' || c === "'" || c === '`') { readString(); continue; }
     if (c === '[') { skipGroup('[', ']'); continue; } // a range or a subquery: durations and template variables only
-    if (c === '{') { readMatchers(); continue; }
+    if (c === '{') {
+      const { name, matchers } = readMatchers();
+      if (name) selectors.push({ name, matchers });
+      continue;
+    }
     if (c === '$') {
       // Grafana's template variables: $name, ${name}, ${name:format}, [[name]] is not used here.
       i++;
@@ -144,10 +169,15 @@ export function promqlMetricNames(expr: string): Set<string> {
       if (KEYWORDS.has(lower) || AGGREGATIONS.has(word)) continue;
       if (FUNCTIONS.has(word) && nextIsParen()) continue;
       if (nextIsParen()) throw new PromqlSyntaxError(`unknown function ${word}()`, expr);
-      names.add(word);
+      if (nextIs('{')) {
+        skipSpace();
+        selectors.push({ name: word, matchers: readMatchers().matchers });
+      } else {
+        selectors.push({ name: word, matchers: [] });
+      }
       continue;
     }
     i++; // operators, parentheses, commas, @
   }
-  return names;
+  return selectors;
 }
