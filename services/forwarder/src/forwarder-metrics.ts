@@ -1,6 +1,9 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { E2E_BUCKETS, FORWARD_OUTCOMES, METRIC, zeroLabels } from '@tsp/core';
+import { E2E_BUCKETS, FORWARD_OUTCOMES, METRIC, withTimeout, zeroLabels } from '@tsp/core';
 import { RATE_WINDOW_NAMES, type DestinationRateLimiter } from './rate-limiter';
+
+/** This replica's Redis connection queues commands while Redis is away: a scrape does not wait for it. */
+const WINDOW_READ_TIMEOUT_MS = 2000;
 
 export type ForwarderMetrics = ReturnType<typeof createForwarderMetrics>;
 
@@ -31,7 +34,7 @@ function registerRateWindowMetrics(registry: Registry, limiter: DestinationRateL
     registers: [registry],
     async collect() {
       // Redis down: /ready says so; keep the last values.
-      const use = await limiter.windowUse().catch(() => null);
+      const use = await withTimeout(limiter.windowUse(), WINDOW_READ_TIMEOUT_MS).catch(() => null);
       for (const w of use ?? []) starts.set({ window: w.window }, w.starts);
     },
   });

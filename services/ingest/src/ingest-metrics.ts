@@ -1,8 +1,10 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { DeadReasonSchema, METRIC, QUEUE } from '@tsp/core';
+import { DeadReasonSchema, METRIC, QUEUE, withTimeout } from '@tsp/core';
 import type { Queue } from 'bullmq';
 
 const STATES = ['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed'] as const;
+/** A Postgres that hangs must not hold the whole scrape past Prometheus's timeout. */
+const DEAD_LETTER_COUNT_TIMEOUT_MS = 2000;
 
 /** What the dead-letter gauge counts from (Postgres, at scrape time). */
 export interface DeadLetterCounts {
@@ -35,7 +37,7 @@ export function createIngestMetrics(registry: Registry, queues: Record<string, Q
     registers: [registry],
     async collect() {
       // Postgres down: /ready reports it; keep the last values.
-      const counts = await deadLetters.countByReason().catch(() => null);
+      const counts = await withTimeout(deadLetters.countByReason(), DEAD_LETTER_COUNT_TIMEOUT_MS).catch(() => null);
       if (!counts) return;
       // Reasons with none left read 0 again after a replay, not their last count.
       for (const reason of DeadReasonSchema.options) dead.set({ reason }, counts[reason] ?? 0);
