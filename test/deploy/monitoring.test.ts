@@ -180,6 +180,17 @@ describe('monitoring', () => {
       expect(new Set(alerts.map((r) => r.alert)).size).toBe(alerts.length);
     });
 
+    it('name in their annotations only labels their result keeps', () => {
+      for (const rule of alerts) {
+        const used = [...Object.values(rule.annotations).join(' ').matchAll(/\$labels\.(\w+)/g)].map((m) => m[1]);
+        if (!used.length) continue;
+        // An aggregation keeps only its `by` labels; a bare selector keeps all of its series' labels.
+        const aggregated = /\b(sum|min|max|avg|count|group|topk|bottomk|quantile)\b/.test(rule.expr);
+        const kept = [...rule.expr.matchAll(/\bby\s*\(([^)]*)\)/g)].flatMap((m) => m[1].split(',').map((l) => l.trim()));
+        for (const label of used) expect(`${rule.alert}: ${label}${!aggregated || kept.includes(label) ? '' : ' is aggregated away'}`).toBe(`${rule.alert}: ${label}`);
+      }
+    });
+
     it('cover what an operator must be woken for', () => {
       expect(alerts.map((r) => r.alert)).toEqual(expect.arrayContaining([
         'TspTopnStale', 'TspDeadLettersAppeared', 'TspAuditOutboxGrowing', 'TspDeliveryFailureRateHigh', 'TspRateCapSaturated', 'TspServiceNotReady', 'TspServiceDown',

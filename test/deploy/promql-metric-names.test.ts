@@ -53,5 +53,7 @@ describe('the metric names of a PromQL expression', () => {
     expect(() => promqlMetricNames('rat(x[5m])')).toThrow(PromqlSyntaxError);
     expect(() => promqlMetricNames('rate(x[5m)')).toThrow(/unclosed/);
     expect(() => promqlMetricNames('x{a="b}')).toThrow(/unterminated/);
+    expect(() => promqlMetricNames('sum(rate(x[5m])')).toThrow(/unclosed \(/);
+    expect(() => promqlMetricNames('sum(x)) by (le)')).toThrow(/unmatched \)/);
   });
 });

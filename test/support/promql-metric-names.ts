@@ -58,6 +58,8 @@ export function promqlMetricNames(expr: string): Set<string> {
 export function promqlSelectors(expr: string): VectorSelector[] {
   const selectors: VectorSelector[] = [];
   let i = 0;
+  /** Open parentheses of calls and groupings (label lists are skipped whole). */
+  let depth = 0;
   const peek = (at = i) => expr[at] ?? '';
   const skipSpace = () => {
     for (;;) {
@@ -177,7 +179,10 @@ export function promqlSelectors(expr: string): VectorSelector[] {
       }
       continue;
     }
+    if (c === '(') depth++;
+    if (c === ')' && --depth < 0) throw new PromqlSyntaxError('unmatched )', expr);
     i++; // operators, parentheses, commas, @
   }
+  if (depth !== 0) throw new PromqlSyntaxError('unclosed (', expr);
   return selectors;
 }
