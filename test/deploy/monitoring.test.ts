@@ -250,13 +250,19 @@ describe('monitoring', () => {
       await valueOf('screener', 'tsp_ready', {}, 0);
     });
 
-    it('tsp_topn_stale is 1 while the approver has no Top-N set and 0 once a fresh one is published', async () => {
+    it('tsp_topn_stale is 1 while the approver has no Top-N set, 0 once a fresh one is published, 1 again for one older than TOPN_MAX_AGE_SEC', async () => {
       await valueOf('approver', 'tsp_topn_stale', {}, 1);
       await valueOf('approver', 'tsp_topn_max_age_seconds', {}, 120);
-      const set = { tickers: ['AAPL'], top_n: 1, fetched_at: new Date().toISOString(), snapshot_id: randomUUID(), source: 'test' };
-      await redis.set(redisKeys(prefix).topn, JSON.stringify(set));
-      await redis.publish(redisKeys(prefix).topnUpdated, set.snapshot_id);
+      const publish = async (ageSec: number) => {
+        const set = { tickers: ['AAPL'], top_n: 1, fetched_at: new Date(Date.now() - ageSec * 1000).toISOString(), snapshot_id: randomUUID(), source: 'test' };
+        await redis.set(redisKeys(prefix).topn, JSON.stringify(set));
+        await redis.publish(redisKeys(prefix).topnUpdated, set.snapshot_id);
+      };
+      await publish(0);
       await valueOf('approver', 'tsp_topn_stale', {}, 0);
+      // Older than TOPN_MAX_AGE_SEC (120): stale, as the approver's decisions judge it.
+      await publish(600);
+      await valueOf('approver', 'tsp_topn_stale', {}, 1);
     });
 
     it('tsp_rate_window_starts counts the starts in each window, against tsp_rate_window_cap', async () => {
