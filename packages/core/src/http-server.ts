@@ -9,6 +9,7 @@ import type { Logger } from './logger';
 import type { TrustProxy } from './config';
 import { formatIpRange } from './ip-ranges';
 import { builtInRoutes, type ServiceProbes } from './service-routes';
+import { registerReadinessMetric } from './readiness-metric';
 import { inRequest, REQUEST_ID_HEADER, requestIdFor } from './request-id';
 
 /** A started service's HTTP side: its bound port and its app (whose router the completeness tests read). */
@@ -147,6 +148,7 @@ const requestIdOf = (res: Response): string => res.locals.requestId as string;
 
 export function createServiceApp(options: ServiceHttpOptions): Express {
   const { logger } = options;
+  registerReadinessMetric(options);
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);

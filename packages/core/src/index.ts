@@ -15,6 +15,7 @@ export * from './guards';
 export * from './dead-letter-routes';
 export * from './lifecycle';
 export * from './metrics';
+export * from './readiness-metric';
 export * from './stats';
 export * from './topn';
 export * from './screener-pause';

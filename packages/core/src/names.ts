@@ -114,6 +114,7 @@ export const METRIC = {
   exitsPastTtl: 'tsp_exits_past_ttl_total',
   laneParks: 'tsp_lane_parks_total',
   auditOutbox: 'tsp_audit_outbox_records',
+  auditOutboxMax: 'tsp_audit_outbox_max_records',
   auditSetAside: 'tsp_audit_records_set_aside_total',
   screenerFetches: 'tsp_screener_fetches_total',
   topnAgeSeconds: 'tsp_topn_age_seconds',
@@ -121,4 +122,13 @@ export const METRIC = {
   screenerLeader: 'tsp_screener_leader',
   screenerPaused: 'tsp_screener_paused',
   screenerDuplicatesDropped: 'tsp_screener_duplicates_dropped_total',
+  signalsInvalid: 'tsp_signals_invalid_total',
+  /** 1 while the service answers /ready with 200, else 0 (every service). */
+  ready: 'tsp_ready',
+  topnStale: 'tsp_topn_stale',
+  topnMaxAgeSeconds: 'tsp_topn_max_age_seconds',
+  rateWindowStarts: 'tsp_rate_window_starts',
+  rateWindowCap: 'tsp_rate_window_cap',
+  rateLimitingEnabled: 'tsp_rate_limiting_enabled',
+  deadLetters: 'tsp_dead_letters',
 } as const;

@@ -99,6 +99,14 @@ export function builtInRoutes(api: ServiceApi, probes: ServiceProbes): Route[] {
 }
 
 async function ready(service: string, probes: ServiceProbes): Promise<HttpResponse> {
+  const failing = await failingDependencies(probes);
+  return Object.keys(failing).length === 0
+    ? { status: 200, body: { status: 'ready', service } }
+    : { status: 503, body: { status: 'not_ready', service, failing } };
+}
+
+/** What /ready checks: each failing dependency (or "config") with why; empty when ready. */
+export async function failingDependencies(probes: ServiceProbes): Promise<Record<string, string>> {
   const failing: Record<string, string> = {};
   await Promise.all(
     Object.entries(probes.readiness).map(async ([name, check]) => {
@@ -111,9 +119,7 @@ async function ready(service: string, probes: ServiceProbes): Promise<HttpRespon
   );
   const reason = probes.notReadyReason?.() ?? null;
   if (reason) failing.config = reason;
-  return Object.keys(failing).length === 0
-    ? { status: 200, body: { status: 'ready', service } }
-    : { status: 503, body: { status: 'not_ready', service, failing } };
+  return failing;
 }
 
 /**

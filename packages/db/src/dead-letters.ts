@@ -43,6 +43,12 @@ export class DeadLetters implements DeadLetterStore {
     return rows.map(viewOfSignalRow);
   }
 
+  /** How many dead letters wait, by reason (expired, permanent_error, attempts_exhausted); a replay takes one out. */
+  async countByReason(): Promise<Record<string, number>> {
+    const groups = await this.options.prisma.signal.groupBy({ by: ['reason'], where: { status: 'dead', ...this.ours }, _count: { _all: true } });
+    return Object.fromEntries(groups.map((g) => [g.reason ?? 'unknown', g._count._all]));
+  }
+
   async replayable(limit: number) {
     const rows = await this.options.prisma.signal.findMany({
       where: { status: 'dead', NOT: { reason: 'expired' }, ...this.ours },

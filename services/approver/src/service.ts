@@ -28,7 +28,7 @@ export async function startApprover(config: Config, logger: Logger): Promise<Run
   const audit = new AuditTrail(auditPool, redis, config.keyPrefix, logger);
   audit.start();
   const stats = new SystemStats(redis, config.keyPrefix);
-  const metrics = createApproverMetrics(registry, topn);
+  const metrics = createApproverMetrics(registry, topn, config.topnMaxAgeSec);
   const late = new LateApprovals({ config, redis, forwardQueue, lanes, audit, stats, metrics, logger });
   topn.onLoad((set) => void late.admit(set));
   const worker = createApproveWorker({

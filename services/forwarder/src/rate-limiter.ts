@@ -28,6 +28,9 @@ const HOLD_SLOT_MAX_MS = 5000;
 const URGENT_PRIORITY = 0;
 const NORMAL_PRIORITY = 5;
 export const MAX_CAP_PER_MIN = 600_000;
+/** The windows of windows(), in its order, as metrics name them. */
+export const RATE_WINDOW_NAMES = ['minute', 'hour'] as const;
+export type RateWindowName = (typeof RATE_WINDOW_NAMES)[number];
 
 /** A delivery that was still waiting for a slot when the forwarder began to shut down. */
 export class LimiterReleasedError extends Error {
@@ -121,6 +124,15 @@ export class DestinationRateLimiter {
   windows(): RateWindow[] {
     const { prefix, maxPerHour, hourWindowMs = HOUR_WINDOW_MS } = this.options;
     return destinationWindows(prefix, this.maxPerMinute, maxPerHour, hourWindowMs);
+  }
+
+  /**
+   * Each window's starts as of now against its cap, read from the shared logs: the same for every
+   * replica. Starts made while limiting is off are not logged.
+   */
+  async windowUse(): Promise<{ window: RateWindowName; starts: number; cap: number }[]> {
+    const use = await this.starts.use(this.windows());
+    return use.windows.map((w, i) => ({ window: RATE_WINDOW_NAMES[i], starts: w.used, cap: w.cap }));
   }
 
   /** Sets the cap for every replica at once; it outlives restarts of the forwarders. */

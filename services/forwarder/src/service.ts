@@ -19,7 +19,6 @@ export async function startForwarder(config: Config, logger: Logger): Promise<Ru
   await warnUnlessNoEviction(redis, logger);
 
   const registry = createRegistry('forwarder');
-  const metrics = createForwarderMetrics(registry);
   const auditPool = createAuditPool(config.databaseUrl);
   const audit = new AuditTrail(auditPool, redis, config.keyPrefix, logger);
   audit.start();
@@ -36,6 +35,7 @@ export async function startForwarder(config: Config, logger: Logger): Promise<Ru
     enabled: config.destRateLimitingEnabled,
     logger,
   });
+  const metrics = createForwarderMetrics(registry, limiter);
 
   let worker: Worker | null = null;
   let runtimeDestination: RuntimeDestination | null = null;

@@ -1,12 +1,19 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { METRIC, QUEUE } from '@tsp/core';
+import { DeadReasonSchema, METRIC, QUEUE, withTimeout } from '@tsp/core';
 import type { Queue } from 'bullmq';
 
 const STATES = ['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed'] as const;
+/** A Postgres that hangs must not hold the whole scrape past Prometheus's timeout. */
+const DEAD_LETTER_COUNT_TIMEOUT_MS = 2000;
 
-export function createIngestMetrics(registry: Registry, queues: Record<string, Queue>) {
+/** What the dead-letter gauge counts from (Postgres, at scrape time). */
+export interface DeadLetterCounts {
+  countByReason(): Promise<Record<string, number>>;
+}
+
+export function createIngestMetrics(registry: Registry, queues: Record<string, Queue>, deadLetters: DeadLetterCounts) {
   const received = new Counter({ name: METRIC.received, help: 'Signals accepted and enqueued', registers: [registry] });
-  const invalid = new Counter({ name: 'tsp_signals_invalid_total', help: 'Signals refused as invalid (400)', registers: [registry] });
+  const invalid = new Counter({ name: METRIC.signalsInvalid, help: 'Signals refused as invalid (400)', registers: [registry] });
   new Gauge({
     name: METRIC.queueJobs,
     help: 'Jobs per queue and state',
@@ -23,5 +30,20 @@ export function createIngestMetrics(registry: Registry, queues: Record<string, Q
       }
     },
   });
+  const dead = new Gauge({
+    name: METRIC.deadLetters,
+    help: 'Dead letters waiting in the audit trail (delivery failed for good; replay from the console or POST /admin/dead/:id/replay), by reason',
+    labelNames: ['reason'],
+    registers: [registry],
+    async collect() {
+      // Postgres down: /ready reports it; keep the last values.
+      const counts = await withTimeout(deadLetters.countByReason(), DEAD_LETTER_COUNT_TIMEOUT_MS).catch(() => null);
+      if (!counts) return;
+      // Reasons with none left read 0 again after a replay, not their last count.
+      for (const reason of DeadReasonSchema.options) dead.set({ reason }, counts[reason] ?? 0);
+      for (const [reason, count] of Object.entries(counts)) dead.set({ reason }, count);
+    },
+  });
+  for (const reason of DeadReasonSchema.options) dead.set({ reason }, 0);
   return { received, invalid };
 }

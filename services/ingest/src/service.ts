@@ -59,8 +59,9 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
 
   const stats = new SystemStats(redis, config.keyPrefix);
   const positions = new PositionBook(redis, config.keyPrefix);
-  registerSystemMetrics(registry, stats, backlog);
+  registerSystemMetrics(registry, stats, backlog, config.auditOutboxMax);
   const accepted = new AcceptedSignalEvents(redis, config.keyPrefix, logger);
+  const deadLetters = new DeadLetters({ prisma, forwardQueue, lanes, prefix: config.keyPrefix, maxAttempts: config.forwardMaxAttempts, signalTtlSec: config.signalTtlSec });
   const ctx: IngestContext = {
     config,
     logger,
@@ -77,14 +78,14 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
     positionCorrections: new PositionCorrections(positions, prisma),
     adminActions: new AdminActionLog(prisma, config.keyPrefix),
     lanes,
-    deadLetters: new DeadLetters({ prisma, forwardQueue, lanes, prefix: config.keyPrefix, maxAttempts: config.forwardMaxAttempts, signalTtlSec: config.signalTtlSec }),
+    deadLetters,
     received: new ReceivedTally(redis, stats, config.keyPrefix, logger),
     accepted,
     events: new SignalEventHub(redis, () => createWorkerRedis(config.redis), config.keyPrefix, config.adminEventsMaxConnections, logger),
     isAllowedIp,
     adminDoor: new AdminDoor(redis, config),
     credentialThrottle: new LoginThrottle(redis, config.keyPrefix, TOKEN_THROTTLE),
-    metrics: createIngestMetrics(registry, { [QUEUE.signals]: signalsQueue, [QUEUE.forward]: forwardQueue }),
+    metrics: createIngestMetrics(registry, { [QUEUE.signals]: signalsQueue, [QUEUE.forward]: forwardQueue }, deadLetters),
   };
 
   ctx.received.start();

@@ -1,5 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { E2E_BUCKETS, METRIC, STAT, type SystemStats } from '@tsp/core';
+import { ApprovalBasisSchema, E2E_BUCKETS, FORWARD_OUTCOMES, METRIC, RejectReasonSchema, STAT, type SystemStats } from '@tsp/core';
 import type { BacklogWatch } from './backlog-watch';
 
 const SYSTEM_HELP = '(whole relay, from Redis)';
@@ -9,8 +9,9 @@ const SYSTEM_HELP = '(whole relay, from Redis)';
  * port alone shows every metric of the contract. The approvers and forwarders also expose their
  * per-process counts under the same names; tell them apart by the `service` label.
  */
-export function registerSystemMetrics(registry: Registry, stats: SystemStats, backlog: BacklogWatch): void {
-  const labelled = (name: string, help: string, label: string, pick: (all: Awaited<ReturnType<SystemStats['readLabelled']>>) => Record<string, number>) =>
+export function registerSystemMetrics(registry: Registry, stats: SystemStats, backlog: BacklogWatch, auditOutboxMax: number): void {
+  // Every known label value from zero (see zeroLabels): the Redis hash holds only those counted once.
+  const labelled = (name: string, help: string, label: string, known: readonly string[], pick: (all: Awaited<ReturnType<SystemStats['readLabelled']>>) => Record<string, number>) =>
     new Counter({
       name,
       help: `${help} ${SYSTEM_HELP}`,
@@ -19,18 +20,25 @@ export function registerSystemMetrics(registry: Registry, stats: SystemStats, ba
       async collect() {
         const counts = pick(await stats.readLabelled().catch(() => ({ approved: {}, rejected: {}, forward_attempts: {} })));
         this.reset();
+        for (const value of known) this.inc({ [label]: value }, 0);
         for (const [value, count] of Object.entries(counts)) this.inc({ [label]: value }, count);
       },
     });
-  labelled(METRIC.approved, 'Signals approved', 'basis', (all) => all.approved);
-  labelled(METRIC.rejected, 'Signals rejected', 'reason', (all) => all.rejected);
-  labelled(METRIC.forwardAttempts, 'Delivery attempts by outcome', 'outcome', (all) => all.forward_attempts);
+  labelled(METRIC.approved, 'Signals approved', 'basis', ApprovalBasisSchema.options, (all) => all.approved);
+  labelled(METRIC.rejected, 'Signals rejected', 'reason', RejectReasonSchema.options, (all) => all.rejected);
+  labelled(METRIC.forwardAttempts, 'Delivery attempts by outcome', 'outcome', FORWARD_OUTCOMES, (all) => all.forward_attempts);
   registry.registerMetric(new RedisE2eHistogram(stats) as never);
   new Gauge({
     name: METRIC.auditOutbox,
     help: `Audit records waiting to be written to Postgres; past AUDIT_OUTBOX_MAX ingest refuses signals ${SYSTEM_HELP}`,
     registers: [registry],
     collect() { this.set(backlog.auditOutbox); },
+  });
+  new Gauge({
+    name: METRIC.auditOutboxMax,
+    help: 'AUDIT_OUTBOX_MAX: at this many audit records waiting, ingest answers 503 to new signals',
+    registers: [registry],
+    collect() { this.set(auditOutboxMax); },
   });
   new Counter({
     name: METRIC.auditSetAside,
