@@ -18,7 +18,11 @@ export function registerSystemMetrics(registry: Registry, stats: SystemStats, ba
       labelNames: [label],
       registers: [registry],
       async collect() {
-        const counts = pick(await stats.readLabelled().catch(() => ({ approved: {}, rejected: {}, forward_attempts: {} })));
+        // Redis unreadable: the last values stand. Zeros would read as a counter reset, and rate()
+        // would then count the whole history again once Redis answers.
+        const all = await stats.readLabelled().catch(() => null);
+        if (!all) return;
+        const counts = pick(all);
         this.reset();
         for (const value of known) this.inc({ [label]: value }, 0);
         for (const [value, count] of Object.entries(counts)) this.inc({ [label]: value }, count);
@@ -60,10 +64,13 @@ class RedisE2eHistogram {
   readonly type = 'histogram';
   readonly aggregator = 'sum';
 
+  /** The last read: shown again while Redis cannot be read (zeros would read as a reset). */
+  private last: Awaited<ReturnType<SystemStats['readE2e']>> = { buckets: E2E_BUCKETS.map((le) => ({ le, count: 0 })), count: 0, sum: 0 };
+
   constructor(private readonly stats: SystemStats) {}
 
   async get() {
-    const e2e = await this.stats.readE2e().catch(() => ({ buckets: E2E_BUCKETS.map((le) => ({ le, count: 0 })), count: 0, sum: 0 }));
+    const e2e = (this.last = await this.stats.readE2e().catch(() => this.last));
     const name = this.name;
     return {
       name, help: this.help, type: this.type, aggregator: this.aggregator,
