@@ -35,14 +35,20 @@ const positions = async (stack: RelayStack) =>
 
 describe('per-ticker order across replicas', () => {
   let stack: RelayStack;
+  /** While true, the destination fails every signal sent with `"hold": true`. */
+  let holding = false;
   beforeAll(async () => {
     stack = await startRelayStack({
       label: 'order', approvers: 2, forwarders: 2,
-      env: { DEST_WEBHOOK_RATE_LIMITING_ENABLED: 'false', WORKER_CONCURRENCY: '8', FORWARDING_WORKERS: '4' },
+      // Attempts enough that a held signal keeps retrying (at most a second apart) for as long as a test holds it.
+      env: { DEST_WEBHOOK_RATE_LIMITING_ENABLED: 'false', WORKER_CONCURRENCY: '8', FORWARDING_WORKERS: '4', FORWARD_MAX_ATTEMPTS: '100' },
       // Every third request fails once: retries must not let a later signal overtake.
-      answer: (req, attempt) => (attempt === 1 && req.body.includes('"n":3') ? { status: 500 } : { status: 200, body: '{}' }),
+      answer: (req, attempt) => {
+        if (holding && req.body.includes('"hold":true')) return { status: 500 };
+        return attempt === 1 && req.body.includes('"n":3') ? { status: 500 } : { status: 200, body: '{}' };
+      },
     });
-    await stack.publishTopn([t('ORDR'), t('OTHR')]);
+    await stack.publishTopn([t('ORDR'), t('OTHR'), t('HELD'), t('FREE')]);
   });
   afterAll(() => stack.stop());
 
@@ -67,6 +73,25 @@ describe('per-ticker order across replicas', () => {
     for (const id of Object.values(byTicker).flat()) await settled(stack, id);
     for (const ids of Object.values(byTicker)) expectInOrder(stack.deliveredIds(new Set(ids)), ids);
   });
+
+  it("delivers another ticker's signals while one ticker's head keeps failing, and holds only that ticker's later signal", async () => {
+    holding = true;
+    const head = await stack.send({ ticker: t('HELD'), side: 'buy', hold: true });
+    await waitFor(() => stack.deliveredIds(new Set([head])).length > 0, 20_000, 'the held signal to be tried');
+    const behind = await stack.send({ ticker: t('HELD'), side: 'sell' });
+    const others: string[] = [];
+    for (let i = 1; i <= 4; i++) others.push(await stack.send({ ticker: t('FREE'), side: i % 2 ? 'buy' : 'sell', seq: i }));
+    for (const id of others) expect(await settled(stack, id)).toMatchObject({ status: 'forwarded' });
+    // All of them went while the held head had not ended, and its ticker's later signal waited behind it.
+    expect(terminal((await stack.signal(head)).status)).toBe(false);
+    expect(stack.deliveredIds(new Set([behind]))).toEqual([]);
+    expectInOrder(stack.deliveredIds(new Set(others)), others);
+
+    holding = false;
+    expect(await settled(stack, head)).toMatchObject({ status: 'forwarded' });
+    expect(await settled(stack, behind)).toMatchObject({ status: 'forwarded' });
+    expectInOrder(stack.deliveredIds(new Set([head, behind])), [head, behind]);
+  }, 60_000);
 });
 
 describe('exits and their entries', () => {
