@@ -35,14 +35,20 @@ const positions = async (stack: RelayStack) =>
 
 describe('per-ticker order across replicas', () => {
   let stack: RelayStack;
+  /** While true, the destination fails every signal sent with `"hold": true`. */
+  let holding = false;
   beforeAll(async () => {
     stack = await startRelayStack({
       label: 'order', approvers: 2, forwarders: 2,
-      env: { DEST_WEBHOOK_RATE_LIMITING_ENABLED: 'false', WORKER_CONCURRENCY: '8', FORWARDING_WORKERS: '4' },
+      // Attempts enough that a held signal keeps retrying (at most a second apart) for as long as a test holds it.
+      env: { DEST_WEBHOOK_RATE_LIMITING_ENABLED: 'false', WORKER_CONCURRENCY: '8', FORWARDING_WORKERS: '4', FORWARD_MAX_ATTEMPTS: '100' },
       // Every third request fails once: retries must not let a later signal overtake.
-      answer: (req, attempt) => (attempt === 1 && req.body.includes('"n":3') ? { status: 500 } : { status: 200, body: '{}' }),
+      answer: (req, attempt) => {
+        if (holding && req.body.includes('"hold":true')) return { status: 500 };
+        return attempt === 1 && req.body.includes('"n":3') ? { status: 500 } : { status: 200, body: '{}' };
+      },
     });
-    await stack.publishTopn([t('ORDR'), t('OTHR')]);
+    await stack.publishTopn([t('ORDR'), t('OTHR'), t('HELD'), t('FREE')]);
   });
   afterAll(() => stack.stop());
 
@@ -67,23 +73,45 @@ describe('per-ticker order across replicas', () => {
     for (const id of Object.values(byTicker).flat()) await settled(stack, id);
     for (const ids of Object.values(byTicker)) expectInOrder(stack.deliveredIds(new Set(ids)), ids);
   });
+
+  it("delivers another ticker's signals while one ticker's head keeps failing, and holds only that ticker's later signal", async () => {
+    holding = true;
+    const head = await stack.send({ ticker: t('HELD'), side: 'buy', hold: true });
+    await waitFor(() => stack.deliveredIds(new Set([head])).length > 0, 20_000, 'the held signal to be tried');
+    const behind = await stack.send({ ticker: t('HELD'), side: 'sell' });
+    const others: string[] = [];
+    for (let i = 1; i <= 4; i++) others.push(await stack.send({ ticker: t('FREE'), side: i % 2 ? 'buy' : 'sell', seq: i }));
+    for (const id of others) expect(await settled(stack, id)).toMatchObject({ status: 'forwarded' });
+    // All of them went while the held head had not ended, and its ticker's later signal waited behind it.
+    expect(terminal((await stack.signal(head)).status)).toBe(false);
+    expect(stack.deliveredIds(new Set([behind]))).toEqual([]);
+    expectInOrder(stack.deliveredIds(new Set(others)), others);
+
+    holding = false;
+    expect(await settled(stack, head)).toMatchObject({ status: 'forwarded' });
+    expect(await settled(stack, behind)).toMatchObject({ status: 'forwarded' });
+    expectInOrder(stack.deliveredIds(new Set([head, behind])), [head, behind]);
+  }, 60_000);
 });
 
 describe('exits and their entries', () => {
   let stack: RelayStack;
-  /** Per-ticker answers, chosen by each test through the `script` field of its signals. */
+  /** A ticker's answers for signals that carry no `script` of their own (a manual exit's body is tsp's). */
+  const tickerScripts = new Map<string, string>();
+  /** Per-signal answers, chosen by each test through the `script` field of its signals (or its ticker's). */
   beforeAll(async () => {
     stack = await startRelayStack({
       label: 'exits', forwarders: 2,
       env: { DEST_WEBHOOK_MAX_REQ_PER_MIN: '6000', SIGNAL_TTL_SEC: '2', FORWARD_MAX_ATTEMPTS: '20', SIGNAL_MAX_LAG_SEC: '60' },
       answer: (req, attempt) => {
-        const script = (JSON.parse(req.body).script ?? '') as string;
+        const body = JSON.parse(req.body) as { script?: string; ticker: string };
+        const script = body.script ?? tickerScripts.get(body.ticker) ?? '';
         const answers = script ? script.split(',') : [];
         const status = Number(answers[Math.min(attempt, answers.length) - 1] ?? 200);
         return status === 429 ? { status, headers: { 'retry-after': '1' } } : { status, body: '{}' };
       },
     });
-    await stack.publishTopn([t('EXIT'), t('DEAD'), t('LATE'), t('STAL'), t('RPLY'), t('RPL2'), t('RPL3')]);
+    await stack.publishTopn([t('EXIT'), t('DEAD'), t('LATE'), t('MANL'), t('STAL'), t('RPLY'), t('RPL2'), t('RPL3')]);
   });
   afterAll(() => stack.stop());
 
@@ -114,6 +142,26 @@ describe('exits and their entries', () => {
     expect(await settled(stack, entry, 60_000)).toMatchObject({ status: 'dead', reason: 'expired' });
     const metrics = (await fetch(`${stack.forwarders[0]}/metrics`).then((r) => r.text())) + (await fetch(`${stack.forwarders[1]}/metrics`).then((r) => r.text()));
     expect(metrics).toMatch(/tsp_exits_past_ttl_total\{service="forwarder"\} 1/);
+  });
+
+  it('never expires a manual exit (/sell/individual) of an open position either', async () => {
+    await settled(stack, await stack.send({ ticker: t('MANL'), side: 'buy' }));
+    // From now on the ticker's deliveries fail, a dozen 503s, for longer than SIGNAL_TTL_SEC (2 s).
+    tickerScripts.set(t('MANL'), `${Array.from({ length: 12 }, () => '503').join(',')},200`);
+    const pastTtl = () => Promise.all(stack.forwarders.map(async (url) => {
+      const line = /^tsp_exits_past_ttl_total\{service="forwarder"\} (\d+)$/m.exec(await fetch(`${url}/metrics`).then((r) => r.text()));
+      return Number(line?.[1] ?? 0);
+    })).then((counts) => counts.reduce((a, b) => a + b, 0));
+    const before = await pastTtl();
+    const sold = await request(stack.ingest).post('/sell/individual').send({ ticker: t('MANL'), token: ADMIN });
+    expect(sold.status).toBe(202);
+    const [exit] = sold.body.ids as string[];
+    expect(await settled(stack, exit, 60_000)).toMatchObject({ kind: 'manual', side: 'SELL', status: 'forwarded', basis: 'manual' });
+    // It was delivered older than SIGNAL_TTL_SEC (metrics are computed at most once a second), after
+    // every failed attempt, and closed the position.
+    await waitFor(async () => (await pastTtl()) === before + 1, 5000, 'the exit counted as delivered past SIGNAL_TTL_SEC');
+    expect(stack.deliveredIds(new Set([exit]))).toHaveLength(13);
+    expect((await positions(stack)).map((p) => p.ticker)).not.toContain(t('MANL'));
   });
 
   it('answers a stale entry 202, records it rejected stale, never sends it; an exit is never refused for lag', async () => {

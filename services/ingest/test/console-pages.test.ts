@@ -68,7 +68,7 @@ describe('the console behind its session', () => {
     },
   );
 
-  it('refuses every API route that needs credentials (as /openapi.json lists them) without any, with 401', async () => {
+  it('refuses every API route that needs credentials (as /openapi.json lists them) without any, or with wrong ones, with 401', async () => {
     const doc = (await request(url).get('/openapi.json')).body as { paths: Record<string, Record<string, Operation>> };
     const guarded = Object.entries(doc.paths).flatMap(([path, operations]) => Object.entries(operations)
       // An empty alternative ({}) means the credential is optional (the webhook without WEBHOOK_SECRET).
@@ -81,10 +81,17 @@ describe('the console behind its session', () => {
     for (const path of ['/admin/delivery/pause', '/admin/delivery/resume', '/admin/delivery/cap-use', '/admin/screener/refresh', '/admin/stats/signals', '/admin/events', '/signals', '/sell/individual', '/finviz/config']) {
       expect(guarded.map((r) => r.path)).toContain(path);
     }
+    const session = cookie.split('=')[0];
+    const strangers: Record<string, string>[] = [
+      {}, { Authorization: 'Bearer not-the-admin-token' }, { Authorization: `Bearer ${TOKEN}x` }, { Authorization: TOKEN }, { Cookie: `${session}=not-a-session` },
+    ];
     for (const route of guarded) {
-      const call = request(url)[route.method as 'get' | 'post' | 'put' | 'delete'](route.path).set(from());
-      const res = await (route.method === 'get' || route.method === 'delete' ? call : call.send({}));
-      expect({ route: `${route.method} ${route.path}`, status: res.status }).toEqual({ route: `${route.method} ${route.path}`, status: 401 });
+      for (const credentials of strangers) {
+        const call = request(url)[route.method as 'get' | 'post' | 'put' | 'delete'](route.path).set(from()).set(credentials);
+        const res = await (route.method === 'get' || route.method === 'delete' ? call : call.send({}));
+        const sent = { route: `${route.method} ${route.path}`, credentials: JSON.stringify(credentials) };
+        expect({ ...sent, status: res.status }).toEqual({ ...sent, status: 401 });
+      }
       // The console's session is one of the credentials each accepts: the browser can use every one.
       expect(route.schemes).toContain('adminSession');
     }
