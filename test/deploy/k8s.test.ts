@@ -329,7 +329,7 @@ describe.each(OVERLAYS)('k8s: $name', ({ name: overlay, dir, secret: secretExamp
     }
   });
 
-  if (find('StatefulSet', 'tsp-redis-sentinel')) describeSentinelGroup({ objects, secret, configMap, relayConfig });
+  if (find('StatefulSet', 'tsp-redis-sentinel')) describeSentinelGroup({ objects, secret, relayConfig });
 
   if (overlay === 'overlays/self-contained') {
     it('runs Redis with noeviction and AOF, and Postgres with the password of the Secret, where its URLs point', () => {
@@ -365,7 +365,7 @@ describe.each(OVERLAYS)('k8s: $name', ({ name: overlay, dir, secret: secretExamp
  * components/redis-sentinel: a master and a replica watched by three Sentinels, and a REDIS_URL
  * (read by the relay's own parser) that names those Sentinels and the master they watch.
  */
-function describeSentinelGroup({ objects, secret, configMap, relayConfig }: { objects: K8sObject[]; secret: K8sObject; configMap: K8sObject; relayConfig: ReturnType<typeof loadConfig> }) {
+function describeSentinelGroup({ objects, secret, relayConfig }: { objects: K8sObject[]; secret: K8sObject; relayConfig: ReturnType<typeof loadConfig> }) {
   const find = (kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name);
   const sentinels = find('StatefulSet', 'tsp-redis-sentinel')!;
   const redis = find('StatefulSet', 'tsp-redis')!;

@@ -77,7 +77,8 @@ const isMap = (value: unknown): value is Record<string, Json> => typeof value ==
 function mergeMaps(target: Record<string, Json>, patch: Record<string, Json>, file: string): void {
   for (const [key, value] of Object.entries(patch)) {
     if (key.startsWith('$') || value === null || Array.isArray(value)) throw new Error(`${file}: ${key}: only maps and scalars are supported in a patch by this renderer`);
-    if (isMap(value) && isMap(target[key])) mergeMaps(target[key] as Record<string, Json>, value, file);
+    const current = target[key];
+    if (isMap(value) && isMap(current)) mergeMaps(current, value, file);
     else target[key] = value;
   }
 }
@@ -90,8 +91,8 @@ function applyPatches(dir: string, objects: K8sObject[], patches: NonNullable<Ku
       const targets = objects.filter((o) => group(o) === group(patch) && o.kind === patch.kind && o.metadata.name === patch.metadata.name);
       if (targets.length !== 1) throw new Error(`${dir}: patch ${entry.path} finds ${targets.length} ${patch.kind} ${patch.metadata.name} (kustomize needs exactly one)`);
       const { apiVersion: _a, kind: _k, ...body } = patch as unknown as Record<string, Json>;
-      const { name: _n, ...metadata } = body.metadata as Record<string, Json>;
-      mergeMaps(targets[0] as unknown as Record<string, Json>, { ...body, metadata }, entry.path);
+      const { name: _n, ...metadata } = patch.metadata;
+      mergeMaps(targets[0], { ...body, metadata }, entry.path);
     }
   }
 }
