@@ -1,6 +1,7 @@
 /**
  * `kustomize build` for the subset of kustomization fields k8s/ uses: resources (files and
- * folders), components, namespace and images. No kustomize is published on npm, and no binary
+ * folders), components, namespace, images, and patches given by path whose body holds only maps
+ * (where a strategic-merge patch is a plain recursive merge). No kustomize is published on npm, and no binary
  * may be downloaded here. Any other field is refused rather than ignored, so this never renders
  * something the real kustomize (kubectl apply -k) would render differently without saying so.
  */
@@ -18,9 +19,10 @@ interface Kustomization {
   resources?: string[];
   components?: string[];
   images?: { name: string; newName?: string; newTag?: string }[];
+  patches?: { path?: string; target?: unknown; patch?: string; options?: unknown }[];
 }
 
-const FIELDS = new Set(['apiVersion', 'kind', 'namespace', 'resources', 'components', 'images']);
+const FIELDS = new Set(['apiVersion', 'kind', 'namespace', 'resources', 'components', 'images', 'patches']);
 const API_VERSIONS = { Kustomization: 'kustomize.config.k8s.io/v1beta1', Component: 'kustomize.config.k8s.io/v1alpha1' };
 /** Kinds without a namespace among those k8s/ could hold. */
 const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'PersistentVolume', 'StorageClass', 'PriorityClass', 'ClusterTriggerAuthentication']);
@@ -68,12 +70,39 @@ function setImages(objects: K8sObject[], images: NonNullable<Kustomization['imag
   }
 }
 
-function collect(dir: string, kind: Kustomization['kind']): K8sObject[] {
+type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+const isMap = (value: unknown): value is Record<string, Json> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** A strategic-merge patch of maps only: lists, nulls (deletions) and $-directives have rules of their own, not implemented here. */
+function mergeMaps(target: Record<string, Json>, patch: Record<string, Json>, file: string): void {
+  for (const [key, value] of Object.entries(patch)) {
+    if (key.startsWith('$') || value === null || Array.isArray(value)) throw new Error(`${file}: ${key}: only maps and scalars are supported in a patch by this renderer`);
+    const current = target[key];
+    if (isMap(value) && isMap(current)) mergeMaps(current, value, file);
+    else target[key] = value;
+  }
+}
+
+function applyPatches(dir: string, objects: K8sObject[], patches: NonNullable<Kustomization['patches']>): void {
+  for (const entry of patches) {
+    if (!entry.path || entry.target || entry.patch || entry.options) throw new Error(`${dir}: only patches given by path alone are supported by this renderer`);
+    for (const patch of resource(dir, entry.path)) {
+      const group = (o: K8sObject) => o.apiVersion.split('/').slice(0, -1).join('/');
+      const targets = objects.filter((o) => group(o) === group(patch) && o.kind === patch.kind && o.metadata.name === patch.metadata.name);
+      if (targets.length !== 1) throw new Error(`${dir}: patch ${entry.path} finds ${targets.length} ${patch.kind} ${patch.metadata.name} (kustomize needs exactly one)`);
+      const { apiVersion: _a, kind: _k, ...body } = patch as unknown as Record<string, Json>;
+      const { name: _n, ...metadata } = patch.metadata;
+      mergeMaps(targets[0], { ...body, metadata }, entry.path);
+    }
+  }
+}
+
+/** A component works on what its parent has gathered so far (kustomize's order: resources, components, then own transformers). */
+function collect(dir: string, kind: Kustomization['kind'], inherited: K8sObject[] = []): K8sObject[] {
   const k = readKustomization(dir, kind);
-  const objects = [
-    ...(k.resources ?? []).flatMap((entry) => resource(dir, entry)),
-    ...(k.components ?? []).flatMap((entry) => collect(path.resolve(dir, entry), 'Component')),
-  ];
+  let objects = [...inherited, ...(k.resources ?? []).flatMap((entry) => resource(dir, entry))];
+  for (const entry of k.components ?? []) objects = collect(path.resolve(dir, entry), 'Component', objects);
+  if (k.patches) applyPatches(dir, objects, k.patches);
   if (k.images) setImages(objects, k.images);
   if (k.namespace) {
     for (const object of objects) {
