@@ -106,7 +106,9 @@ export class SentinelGroup implements LabRedis {
       fs.writeFileSync(conf, [
         `port ${port}`, 'bind 127.0.0.1', `dir ${dir}`,
         `sentinel monitor ${SentinelGroup.MASTER_NAME} 127.0.0.1 ${masterPort} 2`,
-        `sentinel down-after-milliseconds ${SentinelGroup.MASTER_NAME} 1000`,
+        // 1 s proved too short on a loaded machine: a Sentinel judged the just-promoted master
+        // down and failed over again, back to the restarted old one.
+        `sentinel down-after-milliseconds ${SentinelGroup.MASTER_NAME} 2000`,
         `sentinel failover-timeout ${SentinelGroup.MASTER_NAME} 10000`,
         `sentinel parallel-syncs ${SentinelGroup.MASTER_NAME} 1`, '',
       ].join('\n'));
