@@ -26,7 +26,8 @@ export function withRequestIds(logger: Logger): Logger {
     write: {
       value(info: Record<string, unknown>) {
         const requestId = currentRequestId();
-        if (requestId && info.request_id === undefined) info.request_id = requestId;
+        // A line that names its request (even as none: `request_id: undefined`) keeps what it says.
+        if (requestId && !('request_id' in info)) info.request_id = requestId;
         return logger.write(info);
       },
     },

@@ -190,3 +190,16 @@ describe("a signal job's request id", () => {
     expect(lines.map((line) => [line.message, line.request_id])).toEqual([['decided', 'job-5'], ['old job', undefined]]);
   });
 });
+
+describe("a line's own request_id", () => {
+  it('is kept when the line names none (request_id: undefined), instead of the ambient request\'s', async () => {
+    const { logger, lines } = recordingLogger();
+    inRequest('ambient-request', () => {
+      logger.info('about another signal', { request_id: undefined });
+      logger.info('about this request');
+      logger.info('about a third', { request_id: 'third-request' });
+    });
+    await sleep(20);
+    expect(lines.map((line) => line.request_id)).toEqual([undefined, 'ambient-request', 'third-request']);
+  });
+});

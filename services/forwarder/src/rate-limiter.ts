@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import Bottleneck from 'bottleneck';
 import IORedis from 'ioredis';
 import { createWorkerRedis, destinationWindows, HOUR_WINDOW_MS, redisKeys, spacingMs, StartAbandonedError, StartLog, type Logger, type RateWindow, type RedisTarget } from '@tsp/core';
@@ -98,12 +99,14 @@ export class DestinationRateLimiter {
     if (!this.enabled || !this.limiter) return fn();
     if (this.released) throw new LimiterReleasedError();
     try {
-      return await this.limiter.schedule({ priority: urgent ? URGENT_PRIORITY : NORMAL_PRIORITY }, async () => {
+      // Bound to the caller's async context: Bottleneck runs a queued task in the context of
+      // whatever drained its queue, so its log lines would name another signal's request.
+      return await this.limiter.schedule({ priority: urgent ? URGENT_PRIORITY : NORMAL_PRIORITY }, AsyncResource.bind(async () => {
         // A full window (the hour's, typically) is not waited out here holding a worker: the
         // caller hands the delivery back (WindowFullError) and exits among them go first next time.
         await this.starts.admit(this.windows(), { abandoned: () => this.released, deadline, maxWaitMs: HOLD_SLOT_MAX_MS });
         return fn();
-      });
+      }));
     } catch (error) {
       if (error instanceof StartAbandonedError || (this.released && error instanceof Bottleneck.BottleneckError)) throw new LimiterReleasedError();
       throw error;
