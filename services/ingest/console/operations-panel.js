@@ -80,7 +80,7 @@ export class OperationsPanel {
     if (!last || message.dataset.outcome === 'refused') return;
     this.requested = null;
     const result = last.changed ? 'a new set was published' : last.published ? 'the set is unchanged' : 'nothing was published';
-    this.tell(message, last.outcome, `Refresh asked for at ${when(last.requested_at)}: ${last.outcome} at ${when(last.done_at)}, ${result}${last.error ? ` (${last.error})` : ''}.`);
+    this.tell(message, last.outcome, `Refresh asked for at ${when(last.requested_at)}: ${last.outcome} at ${when(last.done_at)}, ${result}.`);
   }
 
   tell(message, outcome, text) {

@@ -1,10 +1,15 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { DeadReasonSchema, METRIC, QUEUE, withTimeout } from '@tsp/core';
+import { cachedFor, DeadReasonSchema, METRIC, QUEUE, withTimeout } from '@tsp/core';
 import type { Queue } from 'bullmq';
 
 const STATES = ['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed'] as const;
 /** A Postgres that hangs must not hold the whole scrape past Prometheus's timeout. */
 const DEAD_LETTER_COUNT_TIMEOUT_MS = 2000;
+/**
+ * /metrics is open to whoever reaches the port: the count runs at most once per this long, and
+ * never twice at once (a query that outlives the scrape's timeout is not started again meanwhile).
+ */
+const DEAD_LETTER_COUNT_REUSE_MS = 5000;
 
 /** What the dead-letter gauge counts from (Postgres, at scrape time). */
 export interface DeadLetterCounts {
@@ -30,6 +35,7 @@ export function createIngestMetrics(registry: Registry, queues: Record<string, Q
       }
     },
   });
+  const countDeadLetters = cachedFor(DEAD_LETTER_COUNT_REUSE_MS, () => deadLetters.countByReason());
   const dead = new Gauge({
     name: METRIC.deadLetters,
     help: 'Dead letters waiting in the audit trail (delivery failed for good; replay from the console or POST /admin/dead/:id/replay), by reason',
@@ -37,9 +43,11 @@ export function createIngestMetrics(registry: Registry, queues: Record<string, Q
     registers: [registry],
     async collect() {
       // Postgres down: /ready reports it; keep the last values.
-      const counts = await withTimeout(deadLetters.countByReason(), DEAD_LETTER_COUNT_TIMEOUT_MS).catch(() => null);
+      const counts = await withTimeout(countDeadLetters(), DEAD_LETTER_COUNT_TIMEOUT_MS).catch(() => null);
       if (!counts) return;
-      // Reasons with none left read 0 again after a replay, not their last count.
+      // Reasons with none left read 0 again after a replay, not their last count; a reason no
+      // longer counted at all disappears.
+      dead.reset();
       for (const reason of DeadReasonSchema.options) dead.set({ reason }, counts[reason] ?? 0);
       for (const [reason, count] of Object.entries(counts)) dead.set({ reason }, count);
     },

@@ -104,6 +104,8 @@ describe('refreshing the screener from the console', () => {
       return screener.last_refresh?.id === res.body.id ? screener : null;
     }, 10_000, 'the outcome of the refresh on /status');
     expect(state.last_refresh).toMatchObject({ outcome: 'ok', published: true, by: 'ADMIN_TOKEN', reason: 'new filter saved' });
+    // /status is public: a failed pass's error text (internal addresses, page bytes) is not on it.
+    expect(state.last_refresh).not.toHaveProperty('error');
     expect(state.refresh_pending).toBe(false);
     // One pass, by one replica: the request was taken once.
     expect(requestsSince(askedAt)).toHaveLength(requestsPerPass);

@@ -168,6 +168,20 @@ export class ScreenerLoop {
     return this.runOnce();
   }
 
+  /**
+   * A refresh asked from afar (the console, through Redis): as refreshNow(), except while Finviz
+   * is pushing back (a block, 5xx), when asking again would deepen it: then it is deferred and
+   * the back-off keeps its course. (POST /admin/refresh on the screener's own port overrides it.)
+   */
+  async requestedRefresh(): Promise<RunReport | null> {
+    while (this.running) await this.running;
+    if (this.pushBacks > 0 && !this.stopped) {
+      const next = this.nextRunAt === null ? 'its next try' : new Date(this.nextRunAt).toISOString();
+      return { ...this.emptyReport(Date.now()), outcome: 'deferred', error: `Finviz pushed back ${this.pushBacks} time(s) in a row; backing off until ${next}` };
+    }
+    return this.refreshNow();
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     this.clearTimer();

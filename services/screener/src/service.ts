@@ -90,7 +90,7 @@ async function assemble(config: Config, logger: Logger, connections: ScreenerCon
   pause.on('resumed', () => loop.wake());
   election.on('elected', () => void takeOver(redis, keys.screenerNextFetch, publisher, loop, logger));
   // Refreshes asked for from the console (through Redis: ingest knows no screener's address).
-  const refreshRequests = new RefreshRequests({ redis, subscriber, prefix, logger, isLeader: () => election.isLeader, refresh: () => loop.refreshNow() });
+  const refreshRequests = new RefreshRequests({ redis, subscriber, prefix, logger, isLeader: () => election.isLeader, refresh: () => loop.requestedRefresh() });
   refreshRequests.start();
   const parts: ScreenerParts = { config, settings, pause, election, publisher, loop, refreshRequests };
   return { parts, registry };

@@ -183,6 +183,33 @@ describe('the screener loop', () => {
     expect(instance.status().retry_after_until).not.toBeNull();
   });
 
+  it('defers a refresh asked from afar (the console) while backing off after a push-back, without fetching; the back-off keeps its course', async () => {
+    let calls = 0;
+    const { instance } = loop(async () => {
+      calls += 1;
+      throw new ScreenerServerError('HTTP 503', 503, null);
+    });
+    await instance.refreshNow();
+    const backedOffUntil = instance.status().next_fetch_at;
+    const report = await instance.requestedRefresh();
+    expect(report).toMatchObject({ outcome: 'deferred', published: false });
+    expect(report?.error).toContain('backing off');
+    expect(calls).toBe(1);
+    expect(instance.status().next_fetch_at).toBe(backedOffUntil);
+    // The screener's own POST /admin/refresh still overrides it.
+    await instance.refreshNow();
+    expect(calls).toBe(2);
+    await instance.stop();
+  });
+
+  it('runs a refresh asked from afar at once when Finviz is not pushing back', async () => {
+    const scrape = jest.fn(async () => page(['A']));
+    const { instance } = loop(scrape);
+    expect(await instance.requestedRefresh()).toMatchObject({ outcome: 'ok' });
+    expect(scrape).toHaveBeenCalledTimes(1);
+    await instance.stop();
+  });
+
   it('abandons the pass in progress when paused: its request is aborted and nothing is published, not even afterwards', async () => {
     let paused = false;
     let aborted = false;

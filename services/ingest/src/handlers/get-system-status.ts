@@ -1,5 +1,6 @@
 import {
   cachedFor, destinationWindows, forecastStarts, QUEUE, readScreenerPause, readScreenerRefreshResult, readTopnSet, screenerRefreshPending, redisKeys, spacingMs, StartLog, topnAgeSec, isTopnStale,
+  type ScreenerRefreshResult,
 } from '@tsp/core';
 import type { Queue } from 'bullmq';
 import type { IngestContext } from '../ingest-context';
@@ -66,7 +67,7 @@ export function getSystemStatus(ctx: IngestContext) {
         : null,
       // Paused by an operator (POST /admin/screener/pause): nothing is scraped, the set above ages.
       // A refresh asked for (POST /admin/screener/refresh) waits for the leader, and how the last one went (kept an hour).
-      screener: { ...pauseState(screenerPause), refresh_pending: refreshPending, last_refresh: lastRefresh },
+      screener: { ...pauseState(screenerPause), refresh_pending: refreshPending, last_refresh: publicRefreshResult(lastRefresh) },
       // A cap set at runtime on the forwarder wins over the environment, for every replica.
       rate_limiter: await rateLimiterStatus(ctx, deliveriesPending, limitsFrom(ctx.config, capOverride, limitingSwitched)),
       delivery_paused: deliveryPaused,
@@ -79,4 +80,14 @@ export function getSystemStatus(ctx: IngestContext) {
       ...webhookAuthStatus(ctx.config),
     };
   });
+}
+
+/**
+ * /status is public: how the pass went, without its error text, which can carry internal
+ * addresses and the first bytes of a Finviz page (the screener's own /status, and its log, have it).
+ */
+function publicRefreshResult(result: ScreenerRefreshResult | null) {
+  if (!result) return null;
+  const { error: _error, ...shown } = result;
+  return shown;
 }
