@@ -14,7 +14,8 @@ import { execPipeline } from './redis';
  * on the screener does; followers leave it alone. A lost announcement is covered by the leader
  * looking at the key every second. The key expires after SCREENER_REFRESH_REQUEST_TTL_MS: with no
  * screener running, or none leading, a request does not wait to fire long after it was wanted.
- * Asking again while one waits replaces it (one pass either way).
+ * Asking again while one waits answers the waiting request (one pass either way, and whoever
+ * asked first still sees the outcome of the request they were given).
  *
  * How the pass went is kept at `<prefix>:screener:refresh:last` for an hour, for the console.
  */
@@ -42,12 +43,27 @@ export const ScreenerRefreshResultSchema = ScreenerRefreshRequestSchema.extend({
 });
 export type ScreenerRefreshResult = z.infer<typeof ScreenerRefreshResultSchema>;
 
-/** Asks the leading screener replica to scrape now; answers the request and until when it waits to be taken. */
-export async function requestScreenerRefresh(redis: IORedis, prefix: string, by: string, reason: string | null, now = new Date()): Promise<ScreenerRefreshRequest & { expires_at: string }> {
+/**
+ * Asks the leading screener replica to scrape now; answers the request and until when it waits to
+ * be taken. A request already waiting is answered instead (`already_pending`), not replaced.
+ */
+export async function requestScreenerRefresh(redis: IORedis, prefix: string, by: string, reason: string | null, now = new Date()): Promise<ScreenerRefreshRequest & { expires_at: string; already_pending: boolean }> {
   const keys = redisKeys(prefix);
-  const request: ScreenerRefreshRequest = { id: randomUUID(), requested_at: now.toISOString(), by, reason };
-  await execPipeline(redis.multi().set(keys.screenerRefresh, JSON.stringify(request), 'PX', SCREENER_REFRESH_REQUEST_TTL_MS).publish(keys.screenerRefreshRequested, request.id));
-  return { ...request, expires_at: new Date(now.getTime() + SCREENER_REFRESH_REQUEST_TTL_MS).toISOString() };
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const request: ScreenerRefreshRequest = { id: randomUUID(), requested_at: now.toISOString(), by, reason };
+    const [set] = await execPipeline(redis.multi().set(keys.screenerRefresh, JSON.stringify(request), 'PX', SCREENER_REFRESH_REQUEST_TTL_MS, 'NX'));
+    if (set === 'OK') {
+      await redis.publish(keys.screenerRefreshRequested, request.id);
+      return { ...request, expires_at: new Date(now.getTime() + SCREENER_REFRESH_REQUEST_TTL_MS).toISOString(), already_pending: false };
+    }
+    // One waits: answer it, with when it lapses. (Taken meanwhile: ask again.)
+    const [raw, ttlMs] = await execPipeline(redis.multi().get(keys.screenerRefresh).pttl(keys.screenerRefresh));
+    const waiting = typeof raw === 'string' ? parseJson(ScreenerRefreshRequestSchema, raw) : null;
+    if (waiting && Number(ttlMs) > 0) {
+      return { ...waiting, expires_at: new Date(Date.now() + Number(ttlMs)).toISOString(), already_pending: true };
+    }
+  }
+  throw new Error('the refresh request kept changing hands; ask again');
 }
 
 /** Takes the waiting request, if any (it is gone for every other replica); an unreadable one counts as a request by nobody known. */

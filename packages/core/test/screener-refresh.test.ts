@@ -38,6 +38,20 @@ describe('a refresh asked of the screener through Redis', () => {
     }
   });
 
+  it('answers a request already waiting instead of replacing it: one pass, and the first asker keeps its id', async () => {
+    const p = prefix('refdup');
+    const first = await requestScreenerRefresh(redis, p, 'ADMIN_TOKEN', 'first');
+    const second = await requestScreenerRefresh(redis, p, 'admin_session', 'second');
+    expect(first.already_pending).toBe(false);
+    expect(second).toMatchObject({ id: first.id, by: 'ADMIN_TOKEN', reason: 'first', already_pending: true });
+    expect(Date.parse(second.expires_at)).toBeLessThanOrEqual(Date.parse(first.expires_at) + 50);
+    expect(await takeScreenerRefresh(redis, p)).toMatchObject({ id: first.id });
+    // Taken: the next one is a new request.
+    const third = await requestScreenerRefresh(redis, p, 'ADMIN_TOKEN', null);
+    expect(third).toMatchObject({ already_pending: false });
+    expect(third.id).not.toBe(first.id);
+  });
+
   it('is taken once, by one replica, whoever asks at the same time', async () => {
     const p = prefix('reftake');
     const request = await requestScreenerRefresh(redis, p, 'admin_session', null);

@@ -225,6 +225,7 @@ export const ScreenerRefreshBodySchema = z.strictObject({
 export const ScreenerRefreshRequestedSchema = ScreenerRefreshRequestSchema.extend({
   requested: z.literal(true),
   expires_at: z.string().describe('the request is dropped unserved if no leading screener takes it by then (no screener running)'),
+  already_pending: z.boolean().describe('true: a request was already waiting; this is that one (one pass either way)'),
 });
 
 /** The screener's pause state, as POST /admin/screener/pause and /resume answer it. */
