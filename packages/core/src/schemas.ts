@@ -81,6 +81,12 @@ export const ForwardJobSchema = z.object({
   replayedAt: z.string().optional(),
   /** Attempts recorded before the replay, so attempt numbers in the audit trail keep counting up. */
   attemptOffset: z.number().int().nonnegative().optional(),
+  /**
+   * The signal headed its ticker's lane when the approver handed it off: nothing earlier was still
+   * on its way, and nothing earlier can join a lane later, so it heads it until it ends and an
+   * entry need not ask again (ticker-lane.ts).
+   */
+  laneHead: z.boolean().optional(),
 });
 export type ForwardJob = z.infer<typeof ForwardJobSchema>;
 

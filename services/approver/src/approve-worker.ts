@@ -61,7 +61,7 @@ export function approveSignal(deps: ApproveWorkerDeps) {
 
     // Decided first (no I/O for a BUY), recorded after: a re-run's fresh decision is discarded
     // in favour of the recorded one.
-    const { decision, isNew, mayHandOff, wake } = await ledger.record(signal, await decide({
+    const { decision, isNew, mayHandOff, wake, headsLane } = await ledger.record(signal, await decide({
       signal,
       topn: topn.current,
       topnMaxAgeSec: config.topnMaxAgeSec,
@@ -72,7 +72,11 @@ export function approveSignal(deps: ApproveWorkerDeps) {
     }));
 
     if (decision.approved && mayHandOff) {
-      const forward: ForwardJob = { signal: deliverableSignal(signal), basis: decision.basis, rank: decision.rank, snapshotId: decision.snapshotId };
+      const forward: ForwardJob = {
+        signal: deliverableSignal(signal), basis: decision.basis, rank: decision.rank, snapshotId: decision.snapshotId,
+        // Spares the forwarder asking the lane again (a round trip per delivery) when nothing is ahead.
+        ...(headsLane ? { laneHead: true } : {}),
+      };
       await forwardQueue.add('forward', forward, forwardJobOptions(signal.id, config.forwardMaxAttempts, signal.side === 'SELL'));
     }
     await waker.wake(wake);

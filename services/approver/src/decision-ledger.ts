@@ -11,13 +11,15 @@ import type { AuditTrail } from '@tsp/db';
  * step (one script), so a signal is audited, counted and ended exactly once.
  * KEYS: decision hash, audit outbox, lane, parked, then one hash per counter. ARGV: decision, TTL,
  * audit record, signal id, 1 if the decision ends the signal, then one field per counter, then the
- * decision and ended field names. Returns {1, signal to wake, its queue} for a new decision, else
- * {0, decision, ended}.
+ * decision and ended field names. Returns {1, heads, signal to wake, its queue} for a new decision,
+ * else {0, heads, decision, ended}; heads is 1 when the signal heads its lane (before a rejection
+ * ends it there).
  */
 const RECORD_DECISION = new LuaScript('tspRecordDecision', `${LANE_END_LUA}
 local decisionField, endedField = ARGV[#ARGV - 1], ARGV[#ARGV]
+local heads = redis.call('ZRANGE', KEYS[3], 0, 0)[1] == ARGV[4] and 1 or 0
 local recorded = redis.call('HGET', KEYS[1], decisionField)
-if recorded then return {0, recorded, redis.call('HGET', KEYS[1], endedField)} end
+if recorded then return {0, heads, recorded, redis.call('HGET', KEYS[1], endedField)} end
 redis.call('RPUSH', KEYS[2], ARGV[3])
 for i = 5, #KEYS do redis.call('HINCRBY', KEYS[i], ARGV[i + 1], 1) end
 local wake = {}
@@ -25,7 +27,7 @@ if ARGV[5] == '1' then wake = laneEnd(KEYS[3], KEYS[4], ARGV[4]) end
 -- Last: a script that fails part-way keeps what it wrote, so the decision that stops a redo comes after everything it would redo.
 redis.call('HSET', KEYS[1], decisionField, ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[2])
-return {1, wake[1], wake[2]}`);
+return {1, heads, wake[1], wake[2]}`);
 
 /** KEYS: audit outbox, lane, parked, counters... ARGV: audit record, signal id, counter fields... */
 const RECORD_MALFORMED = new LuaScript('tspRecordMalformed', `${LANE_END_LUA}
@@ -45,6 +47,8 @@ export interface RecordedDecision {
   mayHandOff: boolean;
   /** The next signal of the ticker, parked until this one ended (a rejection ends it). */
   wake: LaneWake | null;
+  /** It headed its ticker's lane as it was recorded: it heads it until it ends (see ForwardJob.laneHead). */
+  headsLane: boolean;
 }
 
 /**
@@ -72,13 +76,14 @@ export class DecisionLedger {
       JSON.stringify(decision), DECISION_TTL_SEC, auditRecord, signal.id, decision.approved ? '0' : '1',
       ...counters.map((c) => c.field), DECISION_FIELD.decision, DECISION_FIELD.ended,
     ];
-    const [won, first, second] = (await RECORD_DECISION.run(this.redis, keys, args)) as [number, string?, string?];
+    const [won, heads, first, second] = (await RECORD_DECISION.run(this.redis, keys, args)) as [number, number, string?, string?];
+    const headsLane = heads === 1;
     if (won) {
       this.audit.queued();
-      return { decision, isNew: true, mayHandOff: decision.approved, wake: wakeOf([first, second]) };
+      return { decision, isNew: true, mayHandOff: decision.approved, wake: wakeOf([first, second]), headsLane };
     }
     const recorded = DecisionSchema.parse(JSON.parse(first as string));
-    return { decision: recorded, isNew: false, mayHandOff: recorded.approved && second == null, wake: null };
+    return { decision: recorded, isNew: false, mayHandOff: recorded.approved && second == null, wake: null, headsLane };
   }
 
   /** A job that failed its schema: audited and counted as rejected/malformed, and ended in its lane if its ticker could be read. */

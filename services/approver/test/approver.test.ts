@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import IORedis from 'ioredis';
-import { createLogger, DECISION_FIELD, loadConfig, PositionBook, QUEUE, redisKeys, signalJobOptions, SystemStats, type SignalJob, type TopnSet } from '@tsp/core';
+import { addJobInLane, createLogger, DECISION_FIELD, loadConfig, PositionBook, QUEUE, redisKeys, signalJobOptions, SystemStats, TickerLanes, type SignalJob, type TopnSet } from '@tsp/core';
 import { createPrisma } from '@tsp/db';
 import { startApprover } from '../src/service';
 import { jsonOf, uniquePrefix, waitFor } from '../../../test/support/helpers';
@@ -63,6 +63,25 @@ describe('the approver', () => {
     expect(row).toMatchObject({ status: 'approved', basis: 'topn', rank: 2, snapshotId: set.snapshot_id, reason: null });
     const forwardJob = await forward.getJob(job.id);
     expect(forwardJob?.data).toMatchObject({ signal: { id: job.id, ticker: 'NVDA' }, basis: 'topn', rank: 2, snapshotId: set.snapshot_id });
+  });
+
+  it("marks the hand-off of a signal heading its ticker's lane (laneHead: the forwarder need not ask), not of one behind an earlier signal still on its way", async () => {
+    await publishTopn(['MSFT', 'NVDA']);
+    const lanes = new TickerLanes(redis, prefix);
+    const first = signal('MSFT', 'BUY');
+    const second = signal('MSFT', 'BUY');
+    // Accepted as ingest accepts them: each in its ticker's lane with its job.
+    for (const job of [first, second]) {
+      await addJobInLane(lanes, prefix, { queue: signals, name: 'signal', id: job.id, ticker: job.ticker, data: job, opts: signalJobOptions(job.id) });
+    }
+    const handedOff = await waitFor(async () => {
+      const jobs = await Promise.all([forward.getJob(first.id), forward.getJob(second.id)]);
+      return jobs.every(Boolean) ? jobs : null;
+    }, 10_000, 'both hand-offs');
+    // No forwarder runs here: the first stays on its way, so the second is behind it.
+    expect(handedOff[0]!.data.laneHead).toBe(true);
+    expect(handedOff[1]!.data.laneHead).toBeUndefined();
+    expect(await lanes.pending('MSFT')).toEqual([first.id, second.id]);
   });
 
   it('rejects a BUY outside the Top-N with not_in_topn and never hands it on', async () => {

@@ -2,7 +2,7 @@ import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type IORedis from 'ioredis';
 import {
   DESTINATION_BACKOFF, ForwardJobSchema, inJobRequest, MAX_STALLED_COUNT, parkUntilTurn, QUEUE, RunsHere, salvageSignal, STAT, turnOrPark, StartAfterDeadlineError, WindowFullError,
-  type Config, type DeadReason, type LaneWaker, type Logger, type SignalEnd, type SignalJob, type SystemStats, type TickerLanes,
+  type Config, type DeadReason, type LaneWaker, type Logger, type SignalEnd, type SignalJob, type SystemStats, type TickerLanes, type Turn,
 } from '@tsp/core';
 import type { AttemptRecord } from '@tsp/db';
 import type { Destination } from './deliver';
@@ -74,7 +74,7 @@ export function forwardSignal(deps: ForwardWorkerDeps) {
       logger.error('malformed delivery job recorded as rejected (malformed); nothing was sent', { id: salvaged.id, error: salvaged.error });
       return 'rejected';
     }
-    const { signal, replayedAt, attemptOffset = 0 } = parsed.data;
+    const { signal, replayedAt, attemptOffset = 0, laneHead = false } = parsed.data;
     // attemptsMade counts finished runs; a job retaken after a crash repeats its attempt number. (A
     // number may be skipped after a run that failed for a reason of our own; none is reused.)
     const attempt = attemptOffset + job.attemptsMade + 1;
@@ -113,8 +113,11 @@ export function forwardSignal(deps: ForwardWorkerDeps) {
       return new ExpiredSignalError(`not delivered within SIGNAL_TTL_SEC (${config.signalTtlSec} s)`);
     };
 
-    // Per-ticker order: only the head of the ticker's lane may go; the rest park until it ends.
-    const turn = await turnOrPark(lanes, runsHere, signal.ticker, signal.id, QUEUE.forward);
+    // Per-ticker order: only the head of the ticker's lane may go; the rest park until it ends. An
+    // entry handed off as its lane's head still heads it; an exit asks anyway, for the position.
+    const turn: Turn = laneHead && signal.side === 'BUY'
+      ? { go: true, positionOpen: false, dropped: [] }
+      : await turnOrPark(lanes, runsHere, signal.ticker, signal.id, QUEUE.forward);
     if (turn.dropped.length) logger.error('dropped signals from a ticker lane whose jobs were gone', { ticker: signal.ticker, dropped: turn.dropped });
     if (!turn.go) {
       // An entry waiting for its turn still expires on time; whether a SELL is an exit is known only at its turn.
