@@ -17,6 +17,11 @@ import { LuaScript } from './lua-script';
  * and wakes the next signal if it is parked waiting for its turn. A head whose jobs are gone or
  * finished (it can only happen if someone removes jobs by hand) is dropped so its lane cannot
  * stall. Any number of replicas and any concurrency: every step is one Lua script.
+ *
+ * Heading a lane lasts until the signal ends: later signals join at the end, and a replayed one
+ * is registered again at the end too. So the approver, which sees in its decision script whether
+ * the signal heads its lane, marks such a hand-off (ForwardJob.laneHead) and the forwarder sends
+ * that entry without asking again.
  */
 
 /** The signal's jobs, alive when they exist and are not finished (a failed attempt awaiting retry is alive). */
