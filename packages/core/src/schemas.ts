@@ -3,6 +3,16 @@ import { SAFE_REQUEST_ID } from './request-id';
 
 /** What crosses a process boundary: validated on both sides with these schemas. */
 
+/** A stored JSON value read through its schema: null when it is not JSON or not of that shape. */
+export function parseJsonWith<T>(schema: z.ZodType<T>, raw: string): T | null {
+  try {
+    const parsed = schema.safeParse(JSON.parse(raw));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
 export const SideSchema = z.enum(['BUY', 'SELL']);
 export type Side = z.infer<typeof SideSchema>;
 

@@ -2,6 +2,7 @@ import type IORedis from 'ioredis';
 import { z } from 'zod';
 import { redisKeys } from './names';
 import { execPipeline } from './redis';
+import { parseJsonWith } from './schemas';
 
 /**
  * Pausing the screener, for every replica at once (POST /admin/screener/pause on ingest).
@@ -56,11 +57,6 @@ export async function resumeScreener(redis: IORedis, prefix: string): Promise<Sc
 
 function parsePause(raw: string | null): ScreenerPause | null {
   if (raw === null) return null;
-  try {
-    const parsed = ScreenerPauseSchema.safeParse(JSON.parse(raw));
-    if (parsed.success) return parsed.data;
-  } catch {
-    // Falls through: still paused.
-  }
-  return { paused_at: new Date(0).toISOString(), by: 'unknown', reason: 'the stored pause could not be read' };
+  // Unreadable: still paused.
+  return parseJsonWith(ScreenerPauseSchema, raw) ?? { paused_at: new Date(0).toISOString(), by: 'unknown', reason: 'the stored pause could not be read' };
 }

@@ -3,6 +3,7 @@ import type IORedis from 'ioredis';
 import { z } from 'zod';
 import { redisKeys } from './names';
 import { execPipeline } from './redis';
+import { parseJsonWith } from './schemas';
 
 /**
  * Asking the screener to scrape now, from ingest (POST /admin/screener/refresh, the console's
@@ -58,7 +59,7 @@ export async function requestScreenerRefresh(redis: IORedis, prefix: string, by:
     }
     // One waits: answer it, with when it lapses. (Taken meanwhile: ask again.)
     const [raw, ttlMs] = await execPipeline(redis.multi().get(keys.screenerRefresh).pttl(keys.screenerRefresh));
-    const waiting = typeof raw === 'string' ? parseJson(ScreenerRefreshRequestSchema, raw) : null;
+    const waiting = typeof raw === 'string' ? parseJsonWith(ScreenerRefreshRequestSchema, raw) : null;
     if (waiting && Number(ttlMs) > 0) {
       return { ...waiting, expires_at: new Date(Date.now() + Number(ttlMs)).toISOString(), already_pending: true };
     }
@@ -71,7 +72,7 @@ export async function takeScreenerRefresh(redis: IORedis, prefix: string): Promi
   const keys = redisKeys(prefix);
   const [raw] = await execPipeline(redis.multi().get(keys.screenerRefresh).del(keys.screenerRefresh));
   if (raw === null || raw === undefined) return null;
-  const parsed = parseJson(ScreenerRefreshRequestSchema, raw as string);
+  const parsed = parseJsonWith(ScreenerRefreshRequestSchema, raw as string);
   return parsed ?? { id: 'unknown', requested_at: new Date().toISOString(), by: 'unknown', reason: null };
 }
 
@@ -87,14 +88,5 @@ export async function recordScreenerRefresh(redis: IORedis, prefix: string, resu
 /** How the last requested refresh went, within the last hour; null if none (or unreadable). */
 export async function readScreenerRefreshResult(redis: IORedis, prefix: string): Promise<ScreenerRefreshResult | null> {
   const raw = await redis.get(redisKeys(prefix).screenerRefreshLast);
-  return raw === null ? null : parseJson(ScreenerRefreshResultSchema, raw);
-}
-
-function parseJson<T>(schema: z.ZodType<T>, raw: string): T | null {
-  try {
-    const parsed = schema.safeParse(JSON.parse(raw));
-    return parsed.success ? parsed.data : null;
-  } catch {
-    return null;
-  }
+  return raw === null ? null : parseJsonWith(ScreenerRefreshResultSchema, raw);
 }

@@ -1,6 +1,6 @@
 import type IORedis from 'ioredis';
 import { redisKeys } from './names';
-import { TopnSetSchema, type TopnSet } from './schemas';
+import { parseJsonWith, TopnSetSchema, type TopnSet } from './schemas';
 
 /** Reads the published Top-N set; null when none was ever published (or it is unreadable). */
 export async function readTopnSet(redis: IORedis, prefix: string): Promise<TopnSet | null> {
@@ -9,13 +9,7 @@ export async function readTopnSet(redis: IORedis, prefix: string): Promise<TopnS
 }
 
 export function parseTopnSet(raw: string | null): TopnSet | null {
-  if (!raw) return null;
-  try {
-    const parsed = TopnSetSchema.safeParse(JSON.parse(raw));
-    return parsed.success ? parsed.data : null;
-  } catch {
-    return null;
-  }
+  return raw ? parseJsonWith(TopnSetSchema, raw) : null;
 }
 
 export function topnAgeSec(set: TopnSet, now = Date.now()): number {
