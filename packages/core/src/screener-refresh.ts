@@ -52,8 +52,7 @@ export async function requestScreenerRefresh(redis: IORedis, prefix: string, by:
   const keys = redisKeys(prefix);
   for (let attempt = 0; attempt < 3; attempt++) {
     const request: ScreenerRefreshRequest = { id: randomUUID(), requested_at: now.toISOString(), by, reason };
-    const [set] = await execPipeline(redis.multi().set(keys.screenerRefresh, JSON.stringify(request), 'PX', SCREENER_REFRESH_REQUEST_TTL_MS, 'NX'));
-    if (set === 'OK') {
+    if (await redis.set(keys.screenerRefresh, JSON.stringify(request), 'PX', SCREENER_REFRESH_REQUEST_TTL_MS, 'NX')) {
       await redis.publish(keys.screenerRefreshRequested, request.id);
       return { ...request, expires_at: new Date(now.getTime() + SCREENER_REFRESH_REQUEST_TTL_MS).toISOString(), already_pending: false };
     }
