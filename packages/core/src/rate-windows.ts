@@ -89,6 +89,32 @@ export interface WindowUse {
   used: number;
 }
 
+/** The destination's minute cap and switch in force: the environment's, unless set at runtime. */
+export interface LimitsInForce {
+  enabled: boolean;
+  perMinute: number;
+  /** A valid cap is stored (POST /admin/rate-limit {"max_per_minute"}): it wins over the environment's. */
+  capSetAtRuntime: boolean;
+  /** Limiting was switched on or off at runtime (POST /admin/rate-limit {"enabled"}). */
+  switchedAtRuntime: boolean;
+}
+
+/**
+ * Applies the runtime overrides (the values stored at redisKeys().rateCap and .rateLimiting) over
+ * the environment's limits: what every forwarder enforces, and so what ingest reports.
+ */
+export function limitsInForce(env: { enabled: boolean; perMinute: number }, capSet: string | null, switched: string | null): LimitsInForce {
+  const cap = Number(capSet);
+  const capSetAtRuntime = capSet !== null && Number.isInteger(cap) && cap > 0;
+  const switchedAtRuntime = switched === '1' || switched === '0';
+  return {
+    enabled: switchedAtRuntime ? switched === '1' : env.enabled,
+    perMinute: capSetAtRuntime ? cap : env.perMinute,
+    capSetAtRuntime,
+    switchedAtRuntime,
+  };
+}
+
 /** Waiting for a window stopped because its holder is shutting down. */
 export class StartAbandonedError extends Error {
   constructor() {

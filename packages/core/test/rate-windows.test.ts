@@ -1,5 +1,5 @@
 import IORedis from 'ioredis';
-import { forecastStarts, StartAfterDeadlineError, StartLog, WindowFullError, type RateWindow } from '../src/rate-windows';
+import { forecastStarts, limitsInForce, StartAfterDeadlineError, StartLog, WindowFullError, type RateWindow } from '../src/rate-windows';
 import { uniquePrefix, waitFor } from '../../../test/support/helpers';
 import { densestWindow } from '../../../test/support/rate-window';
 
@@ -114,5 +114,21 @@ describe('the use of the windows', () => {
     }, 5000, 'the short window to empty');
     expect(later.windows[1].used).toBe(3);
     await redis.del(windows[0].key, windows[1].key);
+  });
+});
+
+describe('the limits in force (runtime overrides over the environment)', () => {
+  const env = { enabled: true, perMinute: 60 };
+
+  it('takes a stored cap and switch over the environment', () => {
+    expect(limitsInForce(env, '120', '0')).toEqual({ enabled: false, perMinute: 120, capSetAtRuntime: true, switchedAtRuntime: true });
+    expect(limitsInForce({ ...env, enabled: false }, null, '1')).toMatchObject({ enabled: true, perMinute: 60, capSetAtRuntime: false });
+  });
+
+  it('keeps the environment where nothing valid is stored', () => {
+    expect(limitsInForce(env, null, null)).toEqual({ enabled: true, perMinute: 60, capSetAtRuntime: false, switchedAtRuntime: false });
+    for (const cap of ['0', '-5', '1.5', 'abc', '']) {
+      expect(limitsInForce(env, cap, 'maybe')).toEqual({ enabled: true, perMinute: 60, capSetAtRuntime: false, switchedAtRuntime: false });
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { AsyncResource } from 'node:async_hooks';
 import Bottleneck from 'bottleneck';
 import IORedis from 'ioredis';
-import { createWorkerRedis, destinationWindows, HOUR_WINDOW_MS, redisKeys, spacingMs, StartAbandonedError, StartLog, type Logger, type RateWindow, type RedisTarget } from '@tsp/core';
+import { createWorkerRedis, destinationWindows, HOUR_WINDOW_MS, limitsInForce, redisKeys, spacingMs, StartAbandonedError, StartLog, type Logger, type RateWindow, type RedisTarget } from '@tsp/core';
 
 export interface RateLimiterOptions {
   /** Bottleneck's own connections (a client and a subscriber) go to this Redis: one node, the Sentinels' master, or a Cluster. */
@@ -157,14 +157,12 @@ export class DestinationRateLimiter {
   private async sync(force: boolean): Promise<void> {
     const keys = redisKeys(this.options.prefix);
     const [capSet, switched] = await this.options.redis.mget(keys.rateCap, keys.rateLimiting);
-    const enabled = switched === '1' ? true : switched === '0' ? false : this.options.enabled;
-    this.switchedAtRuntime = switched === '1' || switched === '0';
+    const { enabled, perMinute: cap, switchedAtRuntime } = limitsInForce({ enabled: this.options.enabled, perMinute: this.options.maxPerMinute }, capSet, switched);
+    this.switchedAtRuntime = switchedAtRuntime;
     if (enabled !== this.enabled) {
       this.enabled = enabled;
       this.options.logger.warn(`destination rate limiting switched ${enabled ? 'on' : 'off'}`);
     }
-    const override = Number(capSet);
-    const cap = Number.isInteger(override) && override > 0 ? override : this.options.maxPerMinute;
     if (!force && cap === this.maxPerMinute) return;
     this.maxPerMinute = cap;
     // Bottleneck's types say updateSettings returns the limiter; it returns a Promise of it

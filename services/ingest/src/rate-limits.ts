@@ -1,4 +1,4 @@
-import { redisKeys } from '@tsp/core';
+import { limitsInForce, redisKeys } from '@tsp/core';
 import type { IngestContext } from './ingest-context';
 
 /** The destination's limits in force, as every forwarder replica applies them. */
@@ -22,10 +22,11 @@ export async function rateLimitsInForce(ctx: Pick<IngestContext, 'config' | 'red
 
 /** The same, from overrides already read (with other keys, in one round trip). */
 export function limitsFrom(config: IngestContext['config'], capOverride: string | null, switched: string | null): RateLimitsInForce {
+  const limits = limitsInForce({ enabled: config.destRateLimitingEnabled, perMinute: config.destMaxReqPerMin }, capOverride, switched);
   return {
-    enabled: switched === '1' ? true : switched === '0' ? false : config.destRateLimitingEnabled,
-    perMinute: Number(capOverride) || config.destMaxReqPerMin,
+    enabled: limits.enabled,
+    perMinute: limits.perMinute,
     perHour: config.destMaxReqPerHour,
-    setAtRuntime: capOverride !== null || switched !== null,
+    setAtRuntime: limits.capSetAtRuntime || limits.switchedAtRuntime,
   };
 }
