@@ -35,6 +35,8 @@ export function createIngestMetrics(registry: Registry, queues: Record<string, Q
       }
     },
   });
+  // Every known reason is shown, at 0 while none is dead for it.
+  const noDeadLetters: Record<string, number> = Object.fromEntries(DeadReasonSchema.options.map((reason) => [reason, 0]));
   const countDeadLetters = cachedFor(DEAD_LETTER_COUNT_REUSE_MS, () => deadLetters.countByReason());
   const dead = new Gauge({
     name: METRIC.deadLetters,
@@ -48,10 +50,9 @@ export function createIngestMetrics(registry: Registry, queues: Record<string, Q
       // Reasons with none left read 0 again after a replay, not their last count; a reason no
       // longer counted at all disappears.
       dead.reset();
-      for (const reason of DeadReasonSchema.options) dead.set({ reason }, counts[reason] ?? 0);
-      for (const [reason, count] of Object.entries(counts)) dead.set({ reason }, count);
+      for (const [reason, count] of Object.entries({ ...noDeadLetters, ...counts })) dead.set({ reason }, count);
     },
   });
-  for (const reason of DeadReasonSchema.options) dead.set({ reason }, 0);
+  for (const [reason, count] of Object.entries(noDeadLetters)) dead.set({ reason }, count);
   return { received, invalid };
 }
