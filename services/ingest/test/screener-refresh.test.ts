@@ -9,7 +9,7 @@ import { createLogger, loadConfig, readTopnSet, redisKeys } from '@tsp/core';
 import { createPrisma } from '@tsp/db';
 import { startIngest } from '../src/service';
 import { startScreener, type RunningScreener } from '../../screener/src/service';
-import { startLocalServer, uniquePrefix, waitFor, type LocalServer } from '../../../test/support/helpers';
+import { deletePrefixKeys, startLocalServer, uniquePrefix, waitFor, type LocalServer } from '../../../test/support/helpers';
 import { fixturePage } from '../../screener/test/fixtures';
 
 const ADMIN_TOKEN = 'refresh-admin-token';
@@ -59,8 +59,7 @@ describe('refreshing the screener from the console', () => {
     await finviz.close();
     await prisma.topnSnapshot.deleteMany({ where: { deployment: prefix } });
     await prisma.adminAction.deleteMany({ where: { deployment: prefix } });
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length) await redis.del(...keys);
+    await deletePrefixKeys(prefix);
     await prisma.$disconnect();
     redis.disconnect();
   });

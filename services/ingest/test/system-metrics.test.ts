@@ -3,6 +3,7 @@ import { Registry } from 'prom-client';
 import { METRIC, SystemStats } from '@tsp/core';
 import { registerSystemMetrics } from '../src/system-metrics';
 import type { BacklogWatch } from '../src/backlog-watch';
+import { deletePrefixKeys, uniquePrefix } from '../../../test/support/helpers';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const backlog = { auditOutbox: 0, signalsWaiting: 0 } as unknown as BacklogWatch;
@@ -14,11 +15,10 @@ function sample(text: string, line: string): number | null {
 }
 
 describe("ingest's relay-wide counters (read from Redis at scrape time)", () => {
-  const prefix = `test-sysmetrics-${process.pid}-${Date.now()}`;
+  const prefix = uniquePrefix('sysmetrics');
   const admin = new IORedis(REDIS_URL);
   afterAll(async () => {
-    const keys = await admin.keys(`${prefix}:*`);
-    if (keys.length) await admin.del(...keys);
+    await deletePrefixKeys(prefix);
     await admin.quit();
   });
 
