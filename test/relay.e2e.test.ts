@@ -99,11 +99,13 @@ describe('a signal travelling through the relay', () => {
   });
 
   it('sums up the whole relay on ingest: /status counters and rates, /metrics with every contract metric', async () => {
-    // Ingest writes its received count a few times a second, not per request.
+    // Ingest writes its received count a few times a second, not per request, and the forwarder
+    // counts a delivery after the destination answered it: wait until every approved signal has ended.
     const status = await waitFor(async () => {
       const body = (await request(ingestUrl).get('/status')).body;
-      return body.counters.received === 3 ? body : null;
-    }, 5000, 'the received count');
+      const { received, approved, forwarded, dead } = body.counters;
+      return received === 3 && forwarded + dead === approved ? body : null;
+    }, 10_000, 'the counters to settle');
     expect(status.counters).toMatchObject({ received: 3, approved: 2, rejected: 1, forwarded: 2, dead: 0 });
     expect(status.approval_rate_percent).toBeCloseTo(66.7, 1);
     expect(status.forward_success_rate_percent).toBe(100);
@@ -111,7 +113,13 @@ describe('a signal travelling through the relay', () => {
     expect(status.topn).toMatchObject({ top_n: TOP_N, stale: false, snapshot_id: expect.any(String) });
     expect(status.rate_limiter).toMatchObject({ enabled: true, max_per_min: 6000 });
 
-    const metrics = (await request(ingestUrl).get('/metrics')).text;
+    // A forward job is marked completed after its delivery is counted.
+    const drained = (text: string) => ['waiting', 'active', 'delayed'].every((state) =>
+      new RegExp(`^tsp_queue_jobs\\{queue="forward",state="${state}",service="ingest"\\} 0$`, 'm').test(text));
+    const metrics = await waitFor(async () => {
+      const text = (await request(ingestUrl).get('/metrics')).text;
+      return drained(text) ? text : null;
+    }, 10_000, 'the forward queue to drain');
     expect(metrics).toMatch(/^tsp_signals_received_total\{service="ingest"\} 3$/m);
     expect(metrics).toMatch(/^tsp_signals_approved_total\{basis="topn",service="ingest"\} 2$/m);
     expect(metrics).toMatch(/^tsp_signals_rejected_total\{reason="not_in_topn",service="ingest"\} 1$/m);
