@@ -30,14 +30,15 @@ export const MINUTE_WINDOW_MS = 60_000 + ARRIVAL_MARGIN_MS;
 export const HOUR_WINDOW_MS = 3_600_000 + ARRIVAL_MARGIN_MS;
 
 /**
- * Spacing, not a reservoir: starts a window / cap apart never exceed the cap in any sliding window.
- * Bottleneck grants slots exactly that far apart, but each replica then starts its request on a
- * local timer, late by however long its event loop is busy; only the two ends of a window matter,
- * so spreading 500 ms of slack over the window's gaps lets one end start up to 500 ms late without
- * meeting the exact check of the logs. A backlog drains at 60 / 61.5 ≈ 97.6 % of the minute's cap.
+ * Spacing, not a reservoir: starts (60 s + slack) / cap apart put the whole cap in a minute and no
+ * more. Bottleneck grants slots exactly that far apart, but each replica then starts its request on
+ * a local timer, late by however long its event loop is busy; only the two ends of a window matter,
+ * so spreading 500 ms of slack over its gaps tolerates one end starting up to 500 ms late. Under a
+ * longer backlog the logs' windows (a second longer) hold each start back until the one a cap
+ * earlier is 61 s old: a backlog drains at 60 / 61 ≈ 98.4 % of the minute's cap.
  */
 const WINDOW_SLACK_MS = 500;
-export const spacingMs = (maxPerMinute: number) => Math.ceil((MINUTE_WINDOW_MS + WINDOW_SLACK_MS) / maxPerMinute);
+export const spacingMs = (maxPerMinute: number) => Math.ceil((60_000 + WINDOW_SLACK_MS) / maxPerMinute);
 
 /** The destination's windows: the minute's cap and the hour's; the hour's length is a parameter so tests can prove it short. */
 export function destinationWindows(prefix: string, perMinute: number, perHour: number, hourWindowMs = HOUR_WINDOW_MS): RateWindow[] {
