@@ -21,7 +21,8 @@ import { LuaScript } from './lua-script';
  * Heading a lane lasts until the signal ends: later signals join at the end, and a replayed one
  * is registered again at the end too. So the approver, which sees in its decision script whether
  * the signal heads its lane, marks such a hand-off (ForwardJob.laneHead) and the forwarder sends
- * that entry without asking again.
+ * that entry without asking again; and every script that ends a signal answers which one heads the
+ * lane after it, so the forwarder that recorded the end sends that entry without asking either.
  */
 
 /** The signal's jobs, alive when they exist and are not finished (a failed attempt awaiting retry is alive). */
@@ -36,7 +37,7 @@ end`;
 
 /**
  * Lua for scripts that end a signal along with other writes: removes it from its lane and answers
- * {next head, queue it is parked in} when the next head waits to be woken, else {}.
+ * {next head, queue it is parked in or ''}, or {} when the lane is empty now.
  */
 export const LANE_END_LUA = `
 local function laneEnd(laneKey, parkedKey, id)
@@ -44,9 +45,7 @@ local function laneEnd(laneKey, parkedKey, id)
   redis.call('HDEL', parkedKey, id)
   local head = redis.call('ZRANGE', laneKey, 0, 0)[1]
   if not head then return {} end
-  local parked = redis.call('HGET', parkedKey, head)
-  if not parked then return {} end
-  return {head, parked}
+  return {head, redis.call('HGET', parkedKey, head) or ''}
 end`;
 
 /** KEYS: lane, sequence, the job key the signal is added under. ARGV: id. Registers once, and only before the job exists. */
@@ -93,6 +92,12 @@ export interface LaneWake {
 export type Turn =
   | { go: true; positionOpen: boolean; dropped: string[] }
   | { go: false; head: string; dropped: string[] };
+
+/** Of a laneEnd reply: the signal that heads the lane now, parked or not (it heads it until it ends). */
+export function nextHeadOf(reply: unknown): string | null {
+  const [signalId] = (reply ?? []) as [string?];
+  return signalId || null;
+}
 
 export function wakeOf(reply: unknown): LaneWake | null {
   const [signalId, queue] = (reply ?? []) as [string?, string?];

@@ -1,6 +1,6 @@
 import type IORedis from 'ioredis';
 import {
-  COUNT_LUA, countArgs, DECISION_FIELD, DECISION_TTL_SEC, execPipeline, LANE_END_LUA, LuaScript, POSITION_LUA, positionArgs, redisKeys, wakeOf,
+  COUNT_LUA, countArgs, DECISION_FIELD, DECISION_TTL_SEC, execPipeline, LANE_END_LUA, LuaScript, nextHeadOf, POSITION_LUA, positionArgs, redisKeys, wakeOf,
   type CounterIncrement, type LaneWake, type MalformedSignal, type SignalEnd, type SignalJob, type SystemStats, type TickerLanes,
 } from '@tsp/core';
 import type { AttemptRecord, AuditTrail, ExpiryRecord, GaveUpRecord } from '@tsp/db';
@@ -42,11 +42,13 @@ return {1, wake[1], wake[2]}`);
 export interface RecordedEnd {
   recorded: boolean;
   wake: LaneWake | null;
+  /** The signal that heads the ticker's lane now (parked or not), if any: it heads it until it ends. */
+  nextHead: string | null;
 }
 
 const recordedEnd = (reply: unknown): RecordedEnd => {
   const [done, id, queue] = reply as [number, string?, string?];
-  return { recorded: done === 1, wake: wakeOf([id, queue]) };
+  return { recorded: done === 1, wake: wakeOf([id, queue]), nextHead: nextHeadOf([id]) };
 };
 
 /** The forwarder's writes to Redis, each one round trip: a delivery, an end, a retry. */

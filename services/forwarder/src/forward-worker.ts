@@ -12,6 +12,7 @@ import type { ForwarderMetrics } from './forwarder-metrics';
 import { retryAfterWaitMs, retryDelayMs } from './retry-backoff';
 import type { DeliveryLedger } from './delivery-ledger';
 import { UnrecordedDeliveries } from './unrecorded-deliveries';
+import { KnownLaneHeads } from './known-lane-heads';
 
 export interface ForwardWorkerDeps {
   config: Config;
@@ -49,11 +50,13 @@ export function forwardSignal(deps: ForwardWorkerDeps) {
   const { config, destination, limiter, ledger, stats, metrics, logger, lanes, waker } = deps;
   const unrecorded = new UnrecordedDeliveries(logger);
   const runsHere = new RunsHere();
+  const knownHeads = new KnownLaneHeads();
 
   /** The 2xx came: record it (first, and whatever it takes) and wake the next signal of the ticker. */
   const recordDelivery = async (signal: SignalJob, attempt: AttemptRecord, pastTtl: boolean) => {
     const e2eSeconds = (Date.now() - Date.parse(signal.receivedAt)) / 1000;
-    const { recorded, wake } = await unrecorded.recordOrKeep(signal.id, attempt, () => ledger.delivered(signal, attempt, e2eSeconds));
+    const { recorded, wake, nextHead } = await unrecorded.recordOrKeep(signal.id, attempt, () => ledger.delivered(signal, attempt, e2eSeconds));
+    knownHeads.learn(nextHead);
     if (!recorded) return;
     metrics.attempts.inc({ outcome: 'delivered' });
     metrics.e2eSeconds.observe(e2eSeconds);
@@ -69,7 +72,8 @@ export function forwardSignal(deps: ForwardWorkerDeps) {
     const parsed = ForwardJobSchema.safeParse(job.data);
     if (!parsed.success) {
       const salvaged = salvageSignal(job.id, job.data, parsed.error.message);
-      const { wake } = await ledger.malformed(salvaged, stats.counterFields(STAT.rejected, 'malformed').map((c) => ({ ...c, by: 1 })));
+      const { wake, nextHead } = await ledger.malformed(salvaged, stats.counterFields(STAT.rejected, 'malformed').map((c) => ({ ...c, by: 1 })));
+      knownHeads.learn(nextHead);
       await waker.wake(wake);
       logger.error('malformed delivery job recorded as rejected (malformed); nothing was sent', { id: salvaged.id, error: salvaged.error });
       return 'rejected';
@@ -102,7 +106,8 @@ export function forwardSignal(deps: ForwardWorkerDeps) {
     });
     /** Ends the signal dead: with its last attempt when there was one, else as expired before any could start. */
     const endDead = async (reason: DeadReason, last: AttemptRecord | null) => {
-      const { recorded, wake } = await ledger.dead(signal, last ?? { type: 'expired', signalId: signal.id }, stats.failureCounters(reason === 'expired' ? 'expired' : 'dead', last !== null));
+      const { recorded, wake, nextHead } = await ledger.dead(signal, last ?? { type: 'expired', signalId: signal.id }, stats.failureCounters(reason === 'expired' ? 'expired' : 'dead', last !== null));
+      knownHeads.learn(nextHead);
       if (recorded) metrics.attempts.inc({ outcome: reason === 'expired' ? 'expired' : 'dead' });
       await waker.wake(wake);
       return recorded;
@@ -114,8 +119,10 @@ export function forwardSignal(deps: ForwardWorkerDeps) {
     };
 
     // Per-ticker order: only the head of the ticker's lane may go; the rest park until it ends. An
-    // entry handed off as its lane's head still heads it; an exit asks anyway, for the position.
-    const turn: Turn = laneHead && signal.side === 'BUY'
+    // entry handed off as its lane's head, or learnt here to head it, still heads it; an exit asks
+    // anyway, for the position.
+    const knownHead = knownHeads.take(signal.id);
+    const turn: Turn = (laneHead || knownHead) && signal.side === 'BUY'
       ? { go: true, positionOpen: false, dropped: [] }
       : await turnOrPark(lanes, runsHere, signal.ticker, signal.id, QUEUE.forward);
     if (turn.dropped.length) logger.error('dropped signals from a ticker lane whose jobs were gone', { ticker: signal.ticker, dropped: turn.dropped });

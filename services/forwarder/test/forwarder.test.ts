@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import IORedis from 'ioredis';
-import { createLogger, DECISION_FIELD, loadConfig, QUEUE, redisKeys } from '@tsp/core';
+import { randomUUID } from 'node:crypto';
+import { createLogger, DECISION_FIELD, loadConfig, QUEUE, redisKeys, TickerLanes } from '@tsp/core';
 import { createPrisma } from '@tsp/db';
 import { startForwarder } from '../src/service';
 import { jsonOf, startLocalServer, uniquePrefix, waitFor, type LocalServer } from '../../../test/support/helpers';
@@ -76,6 +77,36 @@ describe('the forwarder', () => {
     // A signal whose decision record expired already gets one that expires too: nothing in Redis lives forever.
     expect(await redis.hget(keys.decision(undecided.id), DECISION_FIELD.ended)).toBe('delivered');
     expect(await redis.ttl(keys.decision(undecided.id))).toBeGreaterThan(0);
+  });
+
+  it('sends an entry it learnt heads its lane (from the end of the one before) without asking the lane again', async () => {
+    const t = ticker('HEADS');
+    const lanes = new TickerLanes(redis, prefix);
+    lanes.prepare(redis);
+    const jobKey = (id: string) => `${prefix}:${QUEUE.forward}:${id}`;
+    const register = (id: string) => lanes.registerIn(redis.multi(), t, id, jobKey(id)).exec();
+    const [first, second, third] = [randomUUID(), randomUUID(), randomUUID()];
+    await register(first);
+    await register(second);
+    await seedApproved(prisma, forward, { id: first, ticker: t });
+    await rowOnceSettled(first, 'forwarded');
+
+    // Nothing can join a lane ahead of its head; one put there by hand, with a live job, shows
+    // whether the forwarder asks: asked, the lane would make the second entry wait behind it.
+    const byHand = `by-hand-${randomUUID()}`;
+    await redis.multi().zadd(redisKeys(prefix).lane(t), 0, byHand).hset(jobKey(byHand), 'name', 'forward').exec();
+    try {
+      await seedApproved(prisma, forward, { id: second, ticker: t });
+      await rowOnceSettled(second, 'forwarded');
+      // An entry not learnt as head asks, and waits (parked) behind the head put by hand.
+      await register(third);
+      await seedApproved(prisma, forward, { id: third, ticker: t });
+      await waitFor(async () => (await forward.getJobState(third)) === 'delayed', 10_000, 'the third entry parked');
+      expect(requestsFor(third)).toHaveLength(0);
+    } finally {
+      await forward.remove(third).catch(() => undefined);
+      await redis.del(redisKeys(prefix).lane(t), jobKey(byHand));
+    }
   });
 
   it('closes the position when a SELL is delivered', async () => {

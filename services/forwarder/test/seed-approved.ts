@@ -11,7 +11,7 @@ export const uniqueTicker = (label: string) => `${label}${randomUUID().slice(0, 
 export async function seedApproved(
   prisma: PrismaClient,
   forward: Queue,
-  options: { ticker: string; side?: Side; price?: number; receivedAt?: Date; maxAttempts?: number; manual?: boolean; /** BullMQ runs, when not the usual. */ runs?: number },
+  options: { /** The signal's id, when the test must know it first. */ id?: string; ticker: string; side?: Side; price?: number; receivedAt?: Date; maxAttempts?: number; manual?: boolean; /** BullMQ runs, when not the usual. */ runs?: number },
   /** Runs before the job is queued (e.g. to store the approver's decision hash). */
   beforeQueued?: (signalId: string) => Promise<void>,
 ): Promise<SignalJob> {
@@ -20,7 +20,7 @@ export async function seedApproved(
   const receivedAt = (options.receivedAt ?? new Date()).toISOString();
   const action = side.toLowerCase();
   const signal: SignalJob = {
-    id: randomUUID(), kind: options.manual ? 'manual' : 'source', ticker: options.ticker, side, action, price: options.price, time: now, receivedAt,
+    id: options.id ?? randomUUID(), kind: options.manual ? 'manual' : 'source', ticker: options.ticker, side, action, price: options.price, time: now, receivedAt,
     body: { ticker: options.ticker, side, action, ...(options.price ? { price: options.price } : {}), time: now, note: 'test' },
   };
   await prisma.signal.create({
