@@ -31,11 +31,15 @@ type ScriptsSet = Record<string, { lua: string; numberOfKeys: number | null }>;
  */
 export class LaneEnqueueScript {
   private readonly scripts = new Map<string, LuaScript>();
+  /** Built once: redisKeys makes an object of a dozen functions per call. */
+  private readonly keys;
 
-  constructor(private readonly prefix: string, private readonly connection: IORedis) {}
+  constructor(prefix: string, private readonly connection: IORedis) {
+    this.keys = redisKeys(prefix);
+  }
 
   async add(job: LaneJob, mark?: MarkOnAdd): Promise<void> {
-    const keys = redisKeys(this.prefix);
+    const { keys } = this;
     const queueScripts = scriptsOf((await job.queue.getBackend().client) as unknown as IORedis);
     const ownKeys = [keys.lane(job.ticker), keys.laneSeq, keys.job(job.queue.name as QueueName, job.id), ...(mark ? [mark.key] : [])];
     const ownArgs = [job.id, mark?.value ?? ''];
