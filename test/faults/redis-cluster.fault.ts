@@ -1,6 +1,6 @@
 /**
  * The whole relay on a Redis Cluster of three masters (REDIS_CLUSTER_NODES): the screener scrapes
- * a local Finviz stand-in and publishes the Top-N, ingest accepts (MULTI), the approver decides
+ * a local Finviz stand-in and publishes the Top-N, ingest accepts (one Lua script call), the approver decides
  * against the Top-N it was told of (pub/sub), the forwarder delivers under the Bottleneck limiter
  * and the start logs (Lua), the audit reaches Postgres through the outbox. Every key of the relay
  * carries the KEY_PREFIX hash tag, so all of them sit on one node's slot.

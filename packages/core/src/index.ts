@@ -31,6 +31,7 @@ export * from './decision-hash';
 export * from './malformed-job';
 export * from './ticker-lane';
 export * from './lane-enqueue';
+export * from './lane-enqueue-script';
 export * from './lane-parking';
 export * from './with-timeout';
 export * from './retry-after';

@@ -10,8 +10,8 @@ import { LuaScript } from './lua-script';
  * rejected or dead). Tickers never wait on one another.
  *
  * How: each ticker has a lane, a sorted set of the signals accepted and not yet ended, scored by
- * one sequence taken when the signal is accepted. Ingest registers a signal in the same MULTI that
- * adds its job, so a signal is in its lane exactly when its job exists, and before its 202 is
+ * one sequence taken when the signal is accepted. Ingest registers a signal in the same script call
+ * that adds its job (LaneEnqueueScript; addJobInLane's MULTI elsewhere), so a signal is in its lane exactly when its job exists, and before its 202 is
  * sent. A signal may go (be sent; a SELL judged against the position) only while it is the lane's
  * head. Whatever ends a signal removes it from its lane in the same script that records the end,
  * and wakes the next signal if it is parked waiting for its turn. A head whose jobs are gone or
@@ -48,12 +48,21 @@ local function laneEnd(laneKey, parkedKey, id)
   return {head, redis.call('HGET', parkedKey, head) or ''}
 end`;
 
-/** KEYS: lane, sequence, the job key the signal is added under. ARGV: id. Registers once, and only before the job exists. */
-const REGISTER = new LuaScript('tspLaneRegister', `
-if redis.call('EXISTS', KEYS[3]) == 1 or redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
-local seq = redis.call('INCR', KEYS[2])
-redis.call('ZADD', KEYS[1], seq, ARGV[1])
-return seq`);
+/**
+ * Lua for scripts that add a signal's job: registers the signal at the end of its lane, once, and
+ * only while its job does not exist yet (run before the add). Answers its sequence, or 0.
+ */
+export const LANE_REGISTER_LUA = `
+local function laneRegister(laneKey, seqKey, jobKey, id)
+  if redis.call('EXISTS', jobKey) == 1 or redis.call('ZSCORE', laneKey, id) then return 0 end
+  local seq = redis.call('INCR', seqKey)
+  redis.call('ZADD', laneKey, seq, id)
+  return seq
+end`;
+
+/** KEYS: lane, sequence, the job key the signal is added under. ARGV: id. */
+const REGISTER = new LuaScript('tspLaneRegister', `${LANE_REGISTER_LUA}
+return laneRegister(KEYS[1], KEYS[2], KEYS[3], ARGV[1])`);
 
 /**
  * KEYS: lane, parked, positions. ARGV: id, queue to park in ('' for none), job key prefix, ticker,

@@ -26,7 +26,7 @@ describe('a Lua script run by its SHA', () => {
       const replies = await incr.queue(fresh.multi(), [key], [4]).get(key).exec();
       expect(replies).toEqual([[null, 9], [null, '9']]);
       // On a live connection that saw the scripts flushed, a MULTI fails with NOSCRIPT: its user reloads
-      // them (see lane-enqueue.ts, tested through ingest in idempotency.test.ts).
+      // them (see lane-enqueue.ts). Ingest adds signals by a direct script call, which ioredis reloads itself.
       await redis.script('FLUSH');
       const failed = await incr.queue(fresh.multi(), [key], [1]).exec();
       expect(String(failed?.[0][0])).toMatch(/NOSCRIPT/);

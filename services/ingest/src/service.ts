@@ -48,8 +48,8 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
   const forwardQueue = new Queue(QUEUE.forward, queueOptions);
   const backlog = new BacklogWatch(signalsQueue, redis, config.keyPrefix);
   const lanes = new TickerLanes(redis, config.keyPrefix);
-  // Accepting a signal is a MULTI: on a connection of its own, without BullMQ's scripts (see addJobInLane).
-  // Its writes coalesce per loop turn: a burst's transactions leave in one write (withCoalescedWrites).
+  // Accepting a signal is one script call: on a connection of its own, without BullMQ's scripts (see LaneEnqueueScript).
+  // Its writes coalesce per loop turn: a burst's calls leave in one write (withCoalescedWrites).
   const intakeConnection = withCoalescedWrites(createFailFastRedis(config.redis));
   const registry = createRegistry('ingest');
 
@@ -70,7 +70,7 @@ export async function startIngest(config: Config, logger: Logger): Promise<Runni
     searchPool: createSearchPool(config.databaseUrl),
     signalsQueue,
     forwardQueue,
-    intake: new SignalIntake(signalsQueue, lanes, new IdempotencyStore(redis, config.keyPrefix), config.keyPrefix, intakeConnection, (signal) => accepted.add(signal),
+    intake: new SignalIntake(signalsQueue, new IdempotencyStore(redis, config.keyPrefix), config.keyPrefix, intakeConnection, (signal) => accepted.add(signal),
       config.redisWaitReplicas > 0 ? new ReplicaAck(intakeConnection, config.redisWaitReplicas, config.redisWaitTimeoutMs, logger) : null),
     backlog,
     stats,

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { ChainableCommander, default as IORedis } from 'ioredis';
-import { LuaScript, redisKeys } from '@tsp/core';
+import type IORedis from 'ioredis';
+import { LuaScript, redisKeys, type MarkOnAdd } from '@tsp/core';
 
 /** How long a repeat of the same Idempotency-Key is answered with the first signal's id. */
 export const IDEMPOTENCY_WINDOW_SEC = 24 * 3600;
@@ -35,15 +35,10 @@ local state, id = string.match(stored, '^(%a+):(.+)$')
 if not state then return {'added', stored} end
 return {state, id}`);
 
-/** KEYS: the key, the signal's job. ARGV: signal id. Only a job that exists makes its key `added`. */
-const MARK_ADDED = new LuaScript('tspIdempotencyMarkAdded', `
-if redis.call('EXISTS', KEYS[2]) == 1 then return redis.call('SET', KEYS[1], 'added:' .. ARGV[1], 'KEEPTTL') end
-return 0`);
-
 /**
  * Idempotency keys. A key is claimed before its signal's job is added and marked `added` in the
- * same MULTI that adds the job, so "added" means the signal really exists: only then is a repeat
- * answered as a duplicate. A key left `claimed` (Redis failed, or the process died, between the
+ * script call that adds the job (LaneEnqueueScript), only if the job exists, so "added" means the
+ * signal really exists: only then is a repeat answered as a duplicate. A key left `claimed` (Redis failed, or the process died, between the
  * two steps) is taken up by the sender's retry, under the first signal's id; were both to race,
  * the job id makes the second add a no-op. Keys are hashed whole.
  */
@@ -59,13 +54,8 @@ export class IdempotencyStore {
     return { state, signalId };
   }
 
-  /** Makes markAddedIn() usable on MULTIs built on this connection. */
-  prepare(connection: IORedis): void {
-    MARK_ADDED.on(connection);
-  }
-
-  /** Marks the key added, within the MULTI that adds the signal's job under `jobKey`. */
-  markAddedIn(multi: ChainableCommander, key: string, signalId: string, jobKey: string): ChainableCommander {
-    return MARK_ADDED.queue(multi, [this.keyOf(key), jobKey], [signalId]);
+  /** The key marked `added` by the script that adds the signal's job, once that job exists. */
+  addedMark(key: string, signalId: string): MarkOnAdd {
+    return { key: this.keyOf(key), value: `added:${signalId}` };
   }
 }
