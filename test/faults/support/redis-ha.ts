@@ -33,7 +33,15 @@ export class RedisProcess {
     if (child.pid) registerLeftover({ kind: 'process', pid: child.pid, cmdline: `127.0.0.1:${this.port}` });
     this.child = child;
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
-    await waitForPort(this.port, 10_000, `redis-server on ${this.port}`);
+    // A server that exits at once (its port taken meanwhile, say) is reported with its own words,
+    // not as a port that never opened.
+    let exitedEarly = false;
+    const early = this.exited.then(() => { exitedEarly = true; });
+    await Promise.race([waitForPort(this.port, 10_000, `redis-server on ${this.port}`), early]);
+    if (exitedEarly) {
+      const tail = fs.readFileSync(this.logFile, 'utf8').split('\n').slice(-8).join('\n');
+      throw new Error(`redis-server on ${this.port} exited while starting; its log ends:\n${tail}`);
+    }
   }
 
   get running(): boolean {
