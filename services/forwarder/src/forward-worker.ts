@@ -31,6 +31,14 @@ export interface ForwardWorkerDeps {
 /** Stop retrying a trade that can no longer be delivered within its TTL. */
 class ExpiredSignalError extends UnrecoverableError {}
 
+/** The start was admitted so long after the signal was last checked that its job's lock may be gone: not used. */
+class StaleAdmissionError extends Error {
+  constructor() {
+    super('the start came too late to use; the delivery is handed back');
+    this.name = 'StaleAdmissionError';
+  }
+}
+
 /** The signal ended while this run waited for a slot (another run of its job ended it): nothing to send. */
 class EndedElsewhereError extends Error {
   constructor(readonly end: SignalEnd) {
@@ -120,8 +128,9 @@ export function forwardSignal(deps: ForwardWorkerDeps) {
 
     // Per-ticker order: only the head of the ticker's lane may go; the rest park until it ends. An
     // entry handed off as its lane's head, or learnt here to head it, still heads it; an exit asks
-    // anyway, for the position.
-    const knownHead = knownHeads.take(signal.id);
+    // anyway, for the position. A replay is registered again, at the end of its lane, under the id
+    // it had: what was learnt of that id is about its earlier place, so a replay always asks.
+    const knownHead = knownHeads.take(signal.id) && !replayedAt;
     const turn: Turn = (laneHead || knownHead) && signal.side === 'BUY'
       ? { go: true, positionOpen: false, dropped: [] }
       : await turnOrPark(lanes, runsHere, signal.ticker, signal.id, QUEUE.forward);
@@ -141,20 +150,28 @@ export function forwardSignal(deps: ForwardWorkerDeps) {
     let facts: AttemptFacts;
     try {
       // Exits (and manual exits) go first among the deliveries waiting for a slot.
+      let checkedAt = runStartedAt;
       facts = await limiter.schedule(isExit || signal.kind === 'manual', async () => {
+        // Nothing between the start's admission and the request but local work: the destination
+        // counts arrivals, and the windows' margin covers a second of being out of step, not a
+        // Redis call that hangs. An admission that itself took long (Redis stalled meanwhile) may
+        // have outlived the job's lock: the start is spent, the job handed back.
+        if (Date.now() - checkedAt > config.jobLockMs / 2) throw new StaleAdmissionError();
         // The wait for a slot may have outlived the signal: never deliver a stale trade.
         if (Date.now() >= expiresAt) throw await expire();
-        // Or the signal ended meanwhile: this run waited (a Redis outage) longer than its job's
-        // lock lives unrenewed, another replica retook the job and delivered it, and the ticker
-        // moved on. Sending now would repeat it after a later signal of its ticker. (A shorter
-        // wait cannot have lost the lock: no need to ask.)
+        at = new Date();
+        return destination.deliver(signal.id, signal.body);
+      }, Number.isFinite(expiresAt) ? expiresAt : undefined, async () => {
+        // Before asking for a start: the signal may have ended meanwhile. This run waited (a Redis
+        // outage) longer than its job's lock lives unrenewed, another replica retook the job and
+        // delivered it, and the ticker moved on; sending now would repeat it after a later signal
+        // of its ticker. (A shorter wait cannot have lost the lock: no need to ask.)
         if (Date.now() - runStartedAt > config.jobLockMs / 2) {
           const { ended } = await ledger.state(signal.id);
           if (ended) throw new EndedElsewhereError(ended);
         }
-        at = new Date();
-        return destination.deliver(signal.id, signal.body);
-      }, Number.isFinite(expiresAt) ? expiresAt : undefined);
+        checkedAt = Date.now();
+      });
     } catch (error) {
       if (error instanceof ExpiredSignalError) throw error;
       if (error instanceof EndedElsewhereError) {
@@ -163,9 +180,10 @@ export function forwardSignal(deps: ForwardWorkerDeps) {
       }
       // No start could come before the entry's TTL: it ends now, without using a start.
       if (error instanceof StartAfterDeadlineError) throw await expire();
-      if (error instanceof LimiterReleasedError || error instanceof WindowFullError) {
-        // Shutting down, or the windows are full for a while: hand the job back, no attempt spent,
-        // to come again when a start may be free (it stays its ticker's head meanwhile).
+      if (error instanceof LimiterReleasedError || error instanceof WindowFullError || error instanceof StaleAdmissionError) {
+        // Shutting down, or the windows are full for a while, or the start came too late to use:
+        // hand the job back, no attempt spent, to come again when a start may be free (it stays
+        // its ticker's head meanwhile).
         await job.moveToDelayed(Date.now() + (error instanceof WindowFullError ? error.waitMs : 0), token);
         throw new DelayedError();
       }

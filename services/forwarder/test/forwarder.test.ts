@@ -109,6 +109,31 @@ describe('the forwarder', () => {
     }
   });
 
+  it('asks the lane for a replay even when it learnt its id heads it: the replay holds a new place, at the end', async () => {
+    const t = ticker('REPLAYHEAD');
+    const lanes = new TickerLanes(redis, prefix);
+    lanes.prepare(redis);
+    const jobKey = (id: string) => `${prefix}:${QUEUE.forward}:${id}`;
+    const register = (id: string) => lanes.registerIn(redis.multi(), t, id, jobKey(id)).exec();
+    const [first, second] = [randomUUID(), randomUUID()];
+    await register(first);
+    await register(second);
+    await seedApproved(prisma, forward, { id: first, ticker: t });
+    await rowOnceSettled(first, 'forwarded');
+    // The forwarder learnt that second heads the lane; a signal ahead of it stands for the earlier
+    // signals a replay must wait behind.
+    const ahead = `ahead-${randomUUID()}`;
+    await redis.multi().zadd(redisKeys(prefix).lane(t), 0, ahead).hset(jobKey(ahead), 'name', 'forward').exec();
+    try {
+      await seedApproved(prisma, forward, { id: second, ticker: t, replayedAt: new Date() });
+      await waitFor(async () => (await forward.getJobState(second)) === 'delayed', 10_000, 'the replay parked');
+      expect(requestsFor(second)).toHaveLength(0);
+    } finally {
+      await forward.remove(second).catch(() => undefined);
+      await redis.del(redisKeys(prefix).lane(t), jobKey(ahead));
+    }
+  });
+
   it('closes the position when a SELL is delivered', async () => {
     const t = ticker('SELL');
     await rowOnceSettled((await seedApproved(prisma, forward, { ticker: t })).id, 'forwarded');

@@ -11,7 +11,7 @@ export const uniqueTicker = (label: string) => `${label}${randomUUID().slice(0, 
 export async function seedApproved(
   prisma: PrismaClient,
   forward: Queue,
-  options: { /** The signal's id, when the test must know it first. */ id?: string; ticker: string; side?: Side; price?: number; receivedAt?: Date; maxAttempts?: number; manual?: boolean; /** BullMQ runs, when not the usual. */ runs?: number },
+  options: { /** The signal's id, when the test must know it first. */ id?: string; ticker: string; side?: Side; price?: number; receivedAt?: Date; maxAttempts?: number; manual?: boolean; /** As a replay of a dead letter puts it back. */ replayedAt?: Date; /** BullMQ runs, when not the usual. */ runs?: number },
   /** Runs before the job is queued (e.g. to store the approver's decision hash). */
   beforeQueued?: (signalId: string) => Promise<void>,
 ): Promise<SignalJob> {
@@ -32,7 +32,7 @@ export async function seedApproved(
     },
   });
   await beforeQueued?.(signal.id);
-  const job: ForwardJob = { signal, basis: options.manual ? 'manual' : 'topn', rank: 1, snapshotId: 'test' };
+  const job: ForwardJob = { signal, basis: options.manual ? 'manual' : 'topn', rank: 1, snapshotId: 'test', ...(options.replayedAt ? { replayedAt: options.replayedAt.toISOString() } : {}) };
   const jobOptions = forwardJobOptions(signal.id, options.maxAttempts ?? 8, side === 'SELL');
   await forward.add('forward', job, { ...jobOptions, attempts: options.runs ?? jobOptions.attempts });
   return signal;
