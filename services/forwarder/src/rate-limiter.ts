@@ -94,9 +94,14 @@ export class DestinationRateLimiter {
    * line. Rejects with LimiterReleasedError if the forwarder shuts down while it still waits,
    * StartAfterDeadlineError if no start is possible before `deadline`, WindowFullError if the
    * windows are full for longer than a worker should wait (no start is recorded for either).
+   * `beforeStart` runs once the slot is granted, before the start is admitted and recorded: a
+   * check that needs Redis belongs there, not in fn, which should start its request at once.
    */
-  async schedule<T>(urgent: boolean, fn: () => Promise<T>, deadline?: number): Promise<T> {
-    if (!this.enabled || !this.limiter) return fn();
+  async schedule<T>(urgent: boolean, fn: () => Promise<T>, deadline?: number, beforeStart?: () => Promise<void>): Promise<T> {
+    if (!this.enabled || !this.limiter) {
+      await beforeStart?.();
+      return fn();
+    }
     if (this.released) throw new LimiterReleasedError();
     try {
       // Bound to the caller's async context: Bottleneck runs a queued task in the context of
@@ -104,6 +109,7 @@ export class DestinationRateLimiter {
       return await this.limiter.schedule({ priority: urgent ? URGENT_PRIORITY : NORMAL_PRIORITY }, AsyncResource.bind(async () => {
         // A full window (the hour's, typically) is not waited out here holding a worker: the
         // caller hands the delivery back (WindowFullError) and exits among them go first next time.
+        await beforeStart?.();
         await this.starts.admit(this.windows(), { abandoned: () => this.released, deadline, maxWaitMs: HOLD_SLOT_MAX_MS });
         return fn();
       }));
