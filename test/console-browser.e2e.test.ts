@@ -258,7 +258,7 @@ describe('the admin console in a browser', () => {
   it('shows the cap in use, and refreshes the screener on request', async () => {
     // Every request the destination took so far started within the hour (the minute's count may have slid).
     await waitFor(async () => Number(await page.locator('#cap-use').getAttribute('data-hour')) === destination.received.length, STEP_MS, `the cap use to say ${destination.received.length}`);
-    expect(await page.locator('#cap-use').textContent()).toMatch(/^Cap use: \d+ of 6000 in the last minute, \d+ of 500 in the last hour$/);
+    expect(await page.locator('#cap-use').textContent()).toMatch(/^Cap use: \d+ of 6000 in the last 61 s, \d+ of 500 in the last 3601 s$/);
     await page.click('#screener-refresh');
     await confirm();
     await page.locator('#screener-refresh-state[data-outcome="ok"]').waitFor({ timeout: STEP_MS });

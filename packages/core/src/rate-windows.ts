@@ -26,8 +26,9 @@ export interface RateWindow {
  * this much out of step still never exceed its cap. TradersPost may suspend an account that goes over.
  */
 const ARRIVAL_MARGIN_MS = 1000;
-export const MINUTE_WINDOW_MS = 60_000 + ARRIVAL_MARGIN_MS;
-export const HOUR_WINDOW_MS = 3_600_000 + ARRIVAL_MARGIN_MS;
+/** And 1 ms more, so no two starts exactly a window apart share a closed window. */
+export const MINUTE_WINDOW_MS = 60_000 + ARRIVAL_MARGIN_MS + 1;
+export const HOUR_WINDOW_MS = 3_600_000 + ARRIVAL_MARGIN_MS + 1;
 
 /**
  * Spacing, not a reservoir: starts (60 s + slack) / cap apart put the whole cap in a minute and no

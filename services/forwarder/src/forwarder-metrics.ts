@@ -29,7 +29,7 @@ export function createForwarderMetrics(registry: Registry, limiter: DestinationR
 function registerRateWindowMetrics(registry: Registry, limiter: DestinationRateLimiter): void {
   const starts = new Gauge({
     name: METRIC.rateWindowStarts,
-    help: 'Requests to the destination started in the sliding window (minute: 60 s, hour: 3600 s), all forwarder replicas together',
+    help: 'Requests to the destination started in the sliding window (minute: 61 s, hour: 3601 s: the destination\'s plus a second\'s margin), all forwarder replicas together',
     labelNames: ['window'],
     registers: [registry],
     async collect() {

@@ -112,7 +112,7 @@ describe('the destination changed at runtime', () => {
     expect(after.filter((signal) => deliveredTo(first, signal.id))).toHaveLength(0);
 
     const late = await start();
-    await waitFor(async () => (await jsonOf<{ source: string }>(admin(late, 'GET'))).source === 'runtime', 5000, 'the late replica to read it');
+    await waitFor(async () => (await jsonOf<{ source: string }>(admin(late, 'GET'))).source === 'runtime', 15_000, 'the late replica to read it');
     expect(await jsonOf(admin(late, 'GET'))).toMatchObject({ origin: second.url, timeout_ms: 3000 });
   });
 

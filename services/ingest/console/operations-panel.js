@@ -95,7 +95,7 @@ export class OperationsPanel {
     if (!result.ok) return;
     const { enabled, minute, hour } = result.body;
     const el = $('#cap-use');
-    el.textContent = `Cap use: ${minute.used} of ${minute.cap} in the last minute, ${hour.used} of ${hour.cap} in the last hour${enabled ? '' : ' (limiting is off: starts are not counted)'}`;
+    el.textContent = `Cap use: ${minute.used} of ${minute.cap} in the last ${minute.window_sec} s, ${hour.used} of ${hour.cap} in the last ${hour.window_sec} s${enabled ? '' : ' (limiting is off: starts are not counted)'}`;
     el.dataset.minute = String(minute.used);
     el.dataset.hour = String(hour.used);
     el.classList.toggle('error', enabled && (minute.used >= minute.cap || hour.used >= hour.cap));
