@@ -79,38 +79,14 @@ describe('the forwarder', () => {
     expect(await redis.ttl(keys.decision(undecided.id))).toBeGreaterThan(0);
   });
 
-  it('sends an entry it learnt heads its lane (from the end of the one before) without asking the lane again', async () => {
-    const t = ticker('HEADS');
-    const lanes = new TickerLanes(redis, prefix);
-    lanes.prepare(redis);
-    const jobKey = (id: string) => `${prefix}:${QUEUE.forward}:${id}`;
-    const register = (id: string) => lanes.registerIn(redis.multi(), t, id, jobKey(id)).exec();
-    const [first, second, third] = [randomUUID(), randomUUID(), randomUUID()];
-    await register(first);
-    await register(second);
-    await seedApproved(prisma, forward, { id: first, ticker: t });
-    await rowOnceSettled(first, 'forwarded');
-
-    // Nothing can join a lane ahead of its head; one put there by hand, with a live job, shows
-    // whether the forwarder asks: asked, the lane would make the second entry wait behind it.
-    const byHand = `by-hand-${randomUUID()}`;
-    await redis.multi().zadd(redisKeys(prefix).lane(t), 0, byHand).hset(jobKey(byHand), 'name', 'forward').exec();
-    try {
-      await seedApproved(prisma, forward, { id: second, ticker: t });
-      await rowOnceSettled(second, 'forwarded');
-      // An entry not learnt as head asks, and waits (parked) behind the head put by hand.
-      await register(third);
-      await seedApproved(prisma, forward, { id: third, ticker: t });
-      await waitFor(async () => (await forward.getJobState(third)) === 'delayed', 10_000, 'the third entry parked');
-      expect(requestsFor(third)).toHaveLength(0);
-    } finally {
-      await forward.remove(third).catch(() => undefined);
-      await redis.del(redisKeys(prefix).lane(t), jobKey(byHand));
-    }
-  });
-
-  it('asks the lane for a replay even when it learnt its id heads it: the replay holds a new place, at the end', async () => {
-    const t = ticker('REPLAYHEAD');
+  /**
+   * A ticker's lane [first, second] where first is delivered here, so this forwarder learns that
+   * second heads the lane; then a head put in front by hand, with a live job. Nothing can join a
+   * lane ahead of its head, so the one put there shows whether the forwarder asks the lane: asked,
+   * the lane makes second (or any later entry) wait, parked, behind it.
+   */
+  async function laneWithLearntHead(label: string) {
+    const t = ticker(label);
     const lanes = new TickerLanes(redis, prefix);
     lanes.prepare(redis);
     const jobKey = (id: string) => `${prefix}:${QUEUE.forward}:${id}`;
@@ -120,17 +96,37 @@ describe('the forwarder', () => {
     await register(second);
     await seedApproved(prisma, forward, { id: first, ticker: t });
     await rowOnceSettled(first, 'forwarded');
-    // The forwarder learnt that second heads the lane; a signal ahead of it stands for the earlier
-    // signals a replay must wait behind.
-    const ahead = `ahead-${randomUUID()}`;
-    await redis.multi().zadd(redisKeys(prefix).lane(t), 0, ahead).hset(jobKey(ahead), 'name', 'forward').exec();
+    const byHand = `by-hand-${randomUUID()}`;
+    await redis.multi().zadd(redisKeys(prefix).lane(t), 0, byHand).hset(jobKey(byHand), 'name', 'forward').exec();
+    const parked = (id: string, what: string) => waitFor(async () => (await forward.getJobState(id)) === 'delayed', 10_000, what);
+    const cleanUp = (...ids: string[]) => Promise.all([...ids.map((id) => forward.remove(id).catch(() => undefined)), redis.del(redisKeys(prefix).lane(t), jobKey(byHand))]);
+    return { t, second, register, parked, cleanUp };
+  }
+
+  it('sends an entry it learnt heads its lane (from the end of the one before) without asking the lane again', async () => {
+    const { t, second, register, parked, cleanUp } = await laneWithLearntHead('HEADS');
+    const third = randomUUID();
+    try {
+      await seedApproved(prisma, forward, { id: second, ticker: t });
+      await rowOnceSettled(second, 'forwarded');
+      // An entry not learnt as head asks, and waits behind the head put by hand.
+      await register(third);
+      await seedApproved(prisma, forward, { id: third, ticker: t });
+      await parked(third, 'the third entry parked');
+      expect(requestsFor(third)).toHaveLength(0);
+    } finally {
+      await cleanUp(third);
+    }
+  });
+
+  it('asks the lane for a replay even when it learnt its id heads it: the replay holds a new place, at the end', async () => {
+    const { t, second, parked, cleanUp } = await laneWithLearntHead('REPLAYHEAD');
     try {
       await seedApproved(prisma, forward, { id: second, ticker: t, replayedAt: new Date() });
-      await waitFor(async () => (await forward.getJobState(second)) === 'delayed', 10_000, 'the replay parked');
+      await parked(second, 'the replay parked');
       expect(requestsFor(second)).toHaveLength(0);
     } finally {
-      await forward.remove(second).catch(() => undefined);
-      await redis.del(redisKeys(prefix).lane(t), jobKey(ahead));
+      await cleanUp(second);
     }
   });
 
