@@ -1,6 +1,6 @@
 import { Job } from 'bullmq';
 import type IORedis from 'ioredis';
-import type { LaneJob } from './lane-enqueue';
+import { scriptsOf, type LaneJob } from './lane-enqueue';
 import { LuaScript } from './lua-script';
 import { redisKeys, type QueueName } from './names';
 import { LANE_REGISTER_LUA } from './ticker-lane';
@@ -10,8 +10,6 @@ export interface MarkOnAdd {
   key: string;
   value: string;
 }
-
-type ScriptsSet = Record<string, { lua: string; numberOfKeys: number | null }>;
 
 /**
  * Adds a job and registers it in its ticker's lane in one Lua script call: the same guarantee as
@@ -79,8 +77,4 @@ laneRegister(KEYS[1], KEYS[2], KEYS[3], ARGV[1])
 local added = bullmqAdd({unpack(KEYS, own + 1)}, {unpack(ARGV, 3)})
 if own == 4 and redis.call('EXISTS', KEYS[3]) == 1 then redis.call('SET', KEYS[4], ARGV[2], 'KEEPTTL') end
 return added`;
-}
-
-function scriptsOf(connection: IORedis): ScriptsSet {
-  return (connection as unknown as { scriptsSet: ScriptsSet }).scriptsSet;
 }

@@ -64,8 +64,9 @@ export async function addJobInLane(lanes: TickerLanes, prefix: string, job: Lane
   }
 }
 
-type Scripts = Record<string, { lua: string; numberOfKeys: number | null }>;
-const scriptsOf = (connection: IORedis) => (connection as unknown as { scriptsSet: Scripts }).scriptsSet;
+/** The scripts ioredis has defined on a connection (BullMQ's commands among them), by command name. */
+export type DefinedScripts = Record<string, { lua: string; numberOfKeys: number | null }>;
+export const scriptsOf = (connection: IORedis) => (connection as unknown as { scriptsSet: DefinedScripts }).scriptsSet;
 
 /** Connections that have BullMQ's add commands already: looking again cost ingest 2 % of its CPU. */
 const adopted = new WeakSet<IORedis>();
