@@ -150,13 +150,15 @@ export function forwardSignal(deps: ForwardWorkerDeps) {
     let facts: AttemptFacts;
     try {
       // Exits (and manual exits) go first among the deliveries waiting for a slot.
+      // Past half a job lock unrenewed, the lock may be gone and the job retaken elsewhere.
+      const lockMayBeLostSince = (since: number) => Date.now() - since > config.jobLockMs / 2;
       let checkedAt = runStartedAt;
       facts = await limiter.schedule(isExit || signal.kind === 'manual', async () => {
         // Nothing between the start's admission and the request but local work: the destination
         // counts arrivals, and the windows' margin covers a second of being out of step, not a
         // Redis call that hangs. An admission that itself took long (Redis stalled meanwhile) may
         // have outlived the job's lock: the start is spent, the job handed back.
-        if (Date.now() - checkedAt > config.jobLockMs / 2) throw new StaleAdmissionError();
+        if (lockMayBeLostSince(checkedAt)) throw new StaleAdmissionError();
         // The wait for a slot may have outlived the signal: never deliver a stale trade.
         if (Date.now() >= expiresAt) throw await expire();
         at = new Date();
@@ -166,7 +168,7 @@ export function forwardSignal(deps: ForwardWorkerDeps) {
         // outage) longer than its job's lock lives unrenewed, another replica retook the job and
         // delivered it, and the ticker moved on; sending now would repeat it after a later signal
         // of its ticker. (A shorter wait cannot have lost the lock: no need to ask.)
-        if (Date.now() - runStartedAt > config.jobLockMs / 2) {
+        if (lockMayBeLostSince(runStartedAt)) {
           const { ended } = await ledger.state(signal.id);
           if (ended) throw new EndedElsewhereError(ended);
         }
