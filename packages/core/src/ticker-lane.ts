@@ -11,12 +11,12 @@ import { LuaScript } from './lua-script';
  *
  * How: each ticker has a lane, a sorted set of the signals accepted and not yet ended, scored by
  * one sequence taken when the signal is accepted. Ingest registers a signal in the same script call
- * that adds its job (LaneEnqueueScript; addJobInLane's MULTI elsewhere), so a signal is in its lane exactly when its job exists, and before its 202 is
- * sent. A signal may go (be sent; a SELL judged against the position) only while it is the lane's
- * head. Whatever ends a signal removes it from its lane in the same script that records the end,
- * and wakes the next signal if it is parked waiting for its turn. A head whose jobs are gone or
- * finished (it can only happen if someone removes jobs by hand) is dropped so its lane cannot
- * stall. Any number of replicas and any concurrency: every step is one Lua script.
+ * that adds its job (LaneEnqueueScript; addJobInLane's MULTI elsewhere), so a signal is in its
+ * lane exactly when its job exists, and before its 202 is sent. A signal may go (be sent; a SELL
+ * judged against the position) only while it is the lane's head. Whatever ends a signal removes it
+ * from its lane in the same script that records the end, and wakes the next signal if it is parked
+ * waiting for its turn. A head whose jobs are gone or finished (it can only happen if someone
+ * removes jobs by hand) is dropped so its lane cannot stall. Any number of replicas and any concurrency: every step is one Lua script.
  *
  * Heading a lane lasts until the signal ends: later signals join at the end, and a replayed one
  * is registered again at the end too. So the approver, which sees in its decision script whether
