@@ -1,5 +1,6 @@
 import { DependencyUnavailableError, type AuthScheme, type Handler, type HttpRequest, type HttpResponse } from './http-route';
 import type { Logger } from './logger';
+import { requestLogger } from './request-id';
 
 /**
  * The admin-action log's contract, as services see it: every state-changing admin route is wrapped
@@ -103,18 +104,18 @@ export function adminActionProvider(recorder: AdminActionRecorder, logger: Logge
     try {
       id = await recorder.begin(start);
     } catch (error) {
-      logger.warn(`admin action ${spec.action} cannot be logged`, { error: briefly(error) });
+      requestLogger(logger, req.requestId).warn(`admin action ${spec.action} cannot be logged`, { error: briefly(error) });
       if (!spec.emergency) throw new DependencyUnavailableError('postgres', `The admin-action log cannot be written (Postgres unavailable); ${spec.action} was not done`);
     }
     let res: HttpResponse;
     try {
       res = await handler(req);
     } catch (error) {
-      await settle(start, id, { outcome: 'failed', httpStatus: error instanceof DependencyUnavailableError ? 503 : 500, after: null });
+      await settle(req, start, id, { outcome: 'failed', httpStatus: error instanceof DependencyUnavailableError ? 503 : 500, after: null });
       throw error;
     }
     const outcome = outcomeOf(res.status);
-    await settle(start, id, { outcome, httpStatus: res.status, ...(outcome === 'done' ? await stateAfter(spec, req, res) : { after: null }) });
+    await settle(req, start, id, { outcome, httpStatus: res.status, ...(outcome === 'done' ? await stateAfter(spec, req, res) : { after: null }) });
     return res;
   };
 
@@ -124,18 +125,18 @@ export function adminActionProvider(recorder: AdminActionRecorder, logger: Logge
       if (spec.change) return spec.change(req, res);
       return { after: spec.after ? await spec.after(req, res) : res.body };
     } catch (error) {
-      logger.warn(`admin action ${spec.action}: could not describe its result`, { error: briefly(error) });
+      requestLogger(logger, req.requestId).warn(`admin action ${spec.action}: could not describe its result`, { error: briefly(error) });
       return { after: null };
     }
   }
 
   /** Finishes the row; an emergency action's row, never begun, is written whole. Never fails the answer: the action is done. */
-  async function settle(start: AdminActionStart, id: string | null, end: AdminActionEnd): Promise<void> {
+  async function settle(req: HttpRequest, start: AdminActionStart, id: string | null, end: AdminActionEnd): Promise<void> {
     try {
       if (id === null) await recorder.record(end.before === undefined ? start : { ...start, before: end.before }, end);
       else await recorder.finish(id, end);
     } catch (error) {
-      logger.error(`admin action ${start.action} not recorded${id === null ? '' : ` as finished (row ${id} stays "started")`}`, { ...start, ...end, error: briefly(error) });
+      requestLogger(logger, req.requestId).error(`admin action ${start.action} not recorded${id === null ? '' : ` as finished (row ${id} stays "started")`}`, { ...start, ...end, error: briefly(error) });
     }
   }
 }

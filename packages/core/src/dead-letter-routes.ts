@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { errorResponse, type Guard, type Handler, type HttpRequest, type HttpResponse, type Route } from './http-route';
 import type { AdminActionSpec } from './admin-actions';
 import type { Logger } from './logger';
+import { requestLogger } from './request-id';
 
 /** A dead delivery as the admin API lists it: the signal's view (see the contract's GET /signals/:id). */
 export interface DeadLetterView {
@@ -105,7 +106,7 @@ export function deadLetterRoutes(store: DeadLetterStore, guards: Guard[], logger
     const force = req.query.force === 'true' || req.body?.force === true;
     const result = await store.replay(id, { force, includeExpired: true });
     if (result.outcome !== 'replayed') return refusal(id, result);
-    logger.info('dead delivery replayed', { id, by: req.principal });
+    requestLogger(logger, req.requestId).info('dead delivery replayed', { id, by: req.principal });
     return { status: 202, body: { id, status: 'approved', force, was: { status: 'dead', reason: result.deadReason } } };
   };
   const replayAll: Handler = async (req) => {
@@ -119,7 +120,7 @@ export function deadLetterRoutes(store: DeadLetterStore, guards: Guard[], logger
       else if (result.outcome === 'out_of_order') skipped.push({ id, reason: result.outcome, ...(result.laterSignalId ? { later_signal_id: result.laterSignalId } : {}), ...(result.earlierSignalId ? { earlier_signal_id: result.earlierSignalId } : {}) });
       else skipped.push({ id, reason: result.outcome });
     }
-    logger.info(`replayed ${replayed.length} dead deliveries`, { skipped: skipped.length, by: req.principal });
+    requestLogger(logger, req.requestId).info(`replayed ${replayed.length} dead deliveries`, { skipped: skipped.length, by: req.principal });
     return { status: 202, body: { ids: replayed, skipped, more: dead.length === REPLAY_ALL_BATCH } };
   };
   const unavailable = { 503: 'Postgres down (Retry-After)' };

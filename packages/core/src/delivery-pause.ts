@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
-import type { HttpResponse } from './http-route';
+import type { HttpRequest, HttpResponse } from './http-route';
 import type { Logger } from './logger';
+import { requestLogger } from './request-id';
 
 /** What pausing delivery needs: the `forward` queue and a logger (ingest's and the forwarder's contexts have both). */
 export interface DeliveryPauseDeps {
@@ -15,17 +16,17 @@ export interface DeliveryPauseDeps {
  * (the console's origin).
  */
 export function pauseDelivery(deps: DeliveryPauseDeps) {
-  return async (): Promise<HttpResponse> => {
+  return async (req: HttpRequest): Promise<HttpResponse> => {
     await deps.forwardQueue.pause();
-    deps.logger.warn('delivery paused for every forwarder replica');
+    requestLogger(deps.logger, req.requestId).warn('delivery paused for every forwarder replica');
     return { status: 200, body: { paused: true } };
   };
 }
 
 export function resumeDelivery(deps: DeliveryPauseDeps) {
-  return async (): Promise<HttpResponse> => {
+  return async (req: HttpRequest): Promise<HttpResponse> => {
     await deps.forwardQueue.resume();
-    deps.logger.info('delivery resumed');
+    requestLogger(deps.logger, req.requestId).info('delivery resumed');
     return { status: 200, body: { paused: false } };
   };
 }

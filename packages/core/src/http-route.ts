@@ -11,6 +11,8 @@ export interface HttpRequest<Query = Record<string, string | undefined>, Body = 
   /** Parsed JSON body, the raw text for "rawText" routes, or the route's `request` schema's output. */
   body: Body;
   ip: string;
+  /** The request's id (X-Request-Id): its handler's log lines carry it (requestLogger). Absent where a handler is called without a server. */
+  requestId?: string;
   /** Which credential a guard accepted (e.g. "ADMIN_TOKEN"): the audit's "who". */
   principal?: string;
   /** How that credential was presented (Bearer token, session cookie, token in the body): the admin-action log's token kind. */

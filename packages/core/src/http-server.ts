@@ -10,7 +10,7 @@ import type { TrustProxy } from './config';
 import { formatIpRange } from './ip-ranges';
 import { builtInRoutes, type ServiceProbes } from './service-routes';
 import { registerReadinessMetric } from './readiness-metric';
-import { inRequest, REQUEST_ID_HEADER, requestIdFor } from './request-id';
+import { REQUEST_ID_HEADER, requestIdFor, requestLogger } from './request-id';
 
 /** A started service's HTTP side: its bound port and its app (whose router the completeness tests read). */
 export interface ServingHttp {
@@ -34,7 +34,10 @@ function expressTrustProxy(trust: TrustProxy | null | undefined): number | strin
   return 'hops' in trust ? trust.hops : trust.proxies.map(formatIpRange);
 }
 
-function toHttpRequest(req: Request): HttpRequest {
+/** The id of the request `res` answers (set first thing, for every request). */
+const requestIdOf = (res: Response): string => res.locals.requestId as string;
+
+function toHttpRequest(req: Request, res: Response): HttpRequest {
   return {
     params: (req.params ?? {}) as Record<string, string>,
     query: (req.query ?? {}) as Record<string, string | undefined>,
@@ -43,6 +46,7 @@ function toHttpRequest(req: Request): HttpRequest {
     method: req.method,
     // req.ip is the socket's address unless `trust proxy` believes an X-Forwarded-For hop.
     ip: req.ip ?? '',
+    requestId: requestIdOf(res),
   };
 }
 
@@ -54,8 +58,9 @@ function send(res: Response, out: HttpResponse, logger?: Logger): void {
     pipeline(Readable.from(out.stream), res).catch((error: NodeJS.ErrnoException) => {
       // A client that goes away is how a live stream ends; anything else cut a body short, and all
       // a client can be told is that it ended early (no last chunk).
-      if (error.code === 'ERR_STREAM_PREMATURE_CLOSE') logger?.debug('client closed a streamed answer', { error: error.message });
-      else if (!res.writableEnded) logger?.warn('stream ended early', { error: error.message });
+      if (!logger) return;
+      if (error.code === 'ERR_STREAM_PREMATURE_CLOSE') requestLogger(logger, requestIdOf(res)).debug('client closed a streamed answer', { error: error.message });
+      else if (!res.writableEnded) requestLogger(logger, requestIdOf(res)).warn('stream ended early', { error: error.message });
     });
   } else if (out.text !== undefined) {
     res.type(out.contentType ?? 'text/plain').send(out.text);
@@ -138,13 +143,10 @@ async function serveRoute(route: Route, request: HttpRequest, logger: Logger): P
     return await route.handler(request);
   } catch (error) {
     if (!(error instanceof DependencyUnavailableError)) throw error;
-    logger.warn(`${route.method.toUpperCase()} ${route.path}: ${error.dependency} unavailable`, { error: error.message });
+    requestLogger(logger, request.requestId).warn(`${route.method.toUpperCase()} ${route.path}: ${error.dependency} unavailable`, { error: error.message });
     return unavailableResponse(error.message);
   }
 }
-
-/** The id of the request `res` answers (set first thing, for every request). */
-const requestIdOf = (res: Response): string => res.locals.requestId as string;
 
 export function createServiceApp(options: ServiceHttpOptions): Express {
   const { logger } = options;
@@ -155,19 +157,19 @@ export function createServiceApp(options: ServiceHttpOptions): Express {
   app.set('trust proxy', expressTrustProxy(options.trustProxy));
 
   // Before anything else, so that every answer names its request (a 404, a refused body, Bull
-  // Board's pages) and every log line written while handling it carries the id.
+  // Board's pages); its handler's log lines carry the id (HttpRequest.requestId).
   app.use((req: Request, res: Response, next: NextFunction) => {
     const requestId = requestIdFor(req.headers['x-request-id']);
     res.locals.requestId = requestId;
     res.setHeader(REQUEST_ID_HEADER, requestId);
-    inRequest(requestId, next);
+    next();
   });
 
   // Core's routes (/health, /ready, /status, /metrics, /openapi.json, /docs) are route entries
   // like the service's own: registered the same way, described in the same document.
   for (const route of [...builtInRoutes(options, options), ...options.routes]) {
     app[route.method](route.path, ...bodyReader(route), async (req: Request, res: Response) => {
-      send(res, await serveRoute(route, toHttpRequest(req), logger), logger);
+      send(res, await serveRoute(route, toHttpRequest(req, res), logger), logger);
     });
   }
 

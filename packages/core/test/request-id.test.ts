@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import winston from 'winston';
 import { Registry } from 'prom-client';
-import { closeServer, createServiceApp, ForwardJobSchema, inJobRequest, inRequest, listen, requestIdOfJob, SignalJobSchema, withRequestIds, type Route } from '../src';
+import { closeServer, createServiceApp, ForwardJobSchema, jobLogger, listen, requestIdOfJob, requestLogger, SignalJobSchema, type Route } from '../src';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -12,7 +12,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{1
 function recordingLogger() {
   const lines: Record<string, unknown>[] = [];
   const sink = new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString())); done(); } });
-  const logger = withRequestIds(winston.createLogger({ level: 'debug', format: winston.format.json(), transports: [new winston.transports.Stream({ stream: sink })] }));
+  const logger = winston.createLogger({ level: 'debug', format: winston.format.json(), transports: [new winston.transports.Stream({ stream: sink })] });
   return { logger, lines };
 }
 
@@ -36,9 +36,10 @@ describe('request ids', () => {
     // Logs before and after waiting, with a JSON body read by the body parser in between.
     method: 'post', path: '/work', handler: async (req) => {
       const { wait, label } = req.body as { wait: number; label: string };
-      logger.info('started', { label });
+      const log = requestLogger(logger, req.requestId);
+      log.info('started', { label });
       await sleep(wait);
-      logger.warn('finished', { label });
+      log.warn('finished', { label });
       return { status: 200, body: { label } };
     },
     docs: { summary: 'work', ok: { status: 200, description: 'done' }, errors: {} },
@@ -107,7 +108,7 @@ describe('request ids', () => {
     expect(answer).not.toContain('abc\x01def');
   });
 
-  it('puts the id on every log line written while handling the request, each concurrent request its own', async () => {
+  it('gives the handler its request\'s id: the lines it writes through requestLogger carry it, each concurrent request its own', async () => {
     const [slow, quick] = await Promise.all([
       post({ wait: 150, label: 'slow' }, { 'X-Request-Id': 'slow-1' }),
       (async () => { await sleep(20); return post({ wait: 0, label: 'quick' }); })(),
@@ -180,25 +181,24 @@ describe("a signal job's request id", () => {
     expect(forward.signal.requestId).toBe('trace-4');
   });
 
-  it("puts the job's id on the lines its work writes, and none for a job without one, even inside a request", async () => {
+  it("puts the job's id on the lines written through its jobLogger, and none for a job without one", async () => {
     const { logger, lines } = recordingLogger();
-    await inJobRequest({ ...signal, requestId: 'job-5' }, async () => {
-      await sleep(5);
-      logger.info('decided');
-    });
-    inRequest('outer-request', () => inJobRequest(signal, () => logger.info('old job')));
-    expect(lines.map((line) => [line.message, line.request_id])).toEqual([['decided', 'job-5'], ['old job', undefined]]);
+    jobLogger(logger, { ...signal, requestId: 'job-5' }).info('decided');
+    jobLogger(logger, { signal: { ...signal, requestId: 'job-6' }, basis: 'topn' }).info('delivered');
+    jobLogger(logger, signal).info('old job');
+    jobLogger(logger, { ...signal, requestId: 'abc\ndef' }).info('unsafe id');
+    await sleep(20);
+    expect(lines.map((line) => [line.message, line.request_id])).toEqual([['decided', 'job-5'], ['delivered', 'job-6'], ['old job', undefined], ['unsafe id', undefined]]);
   });
 });
 
 describe("a line's own request_id", () => {
-  it('is kept when the line names none (request_id: undefined), instead of the ambient request\'s', async () => {
-    const { logger, lines } = recordingLogger();
-    inRequest('ambient-request', () => {
-      logger.info('about another signal', { request_id: undefined });
-      logger.info('about this request');
-      logger.info('about a third', { request_id: 'third-request' });
-    });
+  it('is kept when the line names none (request_id: undefined), instead of its request logger\'s', async () => {
+    const { logger: base, lines } = recordingLogger();
+    const logger = requestLogger(base, 'ambient-request');
+    logger.info('about another signal', { request_id: undefined });
+    logger.info('about this request');
+    logger.info('about a third', { request_id: 'third-request' });
     await sleep(20);
     expect(lines.map((line) => line.request_id)).toEqual([undefined, 'ambient-request', 'third-request']);
   });

@@ -1,7 +1,7 @@
 import { Worker, type Job, type Queue } from 'bullmq';
 import type IORedis from 'ioredis';
 import {
-  DECISION_BACKOFF, decisionRetryDelayMs, deliverableSignal, forwardJobOptions, inJobRequest, MAX_STALLED_COUNT, parkUntilTurn, QUEUE, RunsHere, salvageSignal, turnOrPark,
+  DECISION_BACKOFF, decisionRetryDelayMs, deliverableSignal, forwardJobOptions, jobLogger, MAX_STALLED_COUNT, parkUntilTurn, QUEUE, RunsHere, salvageSignal, turnOrPark,
   SignalJobSchema, type Config, type ForwardJob, type LaneWaker, type Logger, type PositionBook, type TickerLanes,
 } from '@tsp/core';
 import { hasOpenPosition, type PrismaClient } from '@tsp/db';
@@ -35,9 +35,11 @@ export interface ApproveWorkerDeps {
  * signal id, so a crash at any point is repaired by the re-run.
  */
 export function approveSignal(deps: ApproveWorkerDeps) {
-  const { config, prisma, ledger, topn, forwardQueue, positions, lanes, waker, logger } = deps;
+  const { config, prisma, ledger, topn, forwardQueue, positions, lanes, waker } = deps;
   const runsHere = new RunsHere();
   const run = async (job: Job, token?: string): Promise<string> => {
+    // Every line about the signal carries the request_id of the request that brought it in.
+    const logger = jobLogger(deps.logger, job.data);
     const parsed = SignalJobSchema.safeParse(job.data);
     if (!parsed.success) {
       const salvaged = salvageSignal(job.id, job.data, parsed.error.message);
@@ -96,8 +98,7 @@ export function approveSignal(deps: ApproveWorkerDeps) {
     return decision.approved ? 'approved' : 'rejected';
   };
 
-  // Every line about the signal carries the request_id of the request that brought it in.
-  return runsHere.track((job: Job, token?: string) => inJobRequest(job.data, () => run(job, token)));
+  return runsHere.track(run);
 }
 
 export function createApproveWorker(deps: ApproveWorkerDeps): Worker {
@@ -113,13 +114,14 @@ export function createApproveWorker(deps: ApproveWorkerDeps): Worker {
       backoffStrategy: (attemptsMade: number, type?: string) => (type === DECISION_BACKOFF ? decisionRetryDelayMs(attemptsMade) : 0),
     },
   });
-  worker.on('failed', (job, error) => inJobRequest(job?.data, () => {
+  worker.on('failed', (job, error) => {
+    const logger = jobLogger(deps.logger, job?.data);
     if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) {
-      deps.logger.error('deciding a signal failed for good; it stays in the failed jobs (Bull Board) for an operator', { id: job.id, error: error.message });
+      logger.error('deciding a signal failed for good; it stays in the failed jobs (Bull Board) for an operator', { id: job.id, error: error.message });
     } else {
-      deps.logger.warn('deciding a signal failed; it will be retried', { id: job?.id, attempt: job?.attemptsMade, error: error.message });
+      logger.warn('deciding a signal failed; it will be retried', { id: job?.id, attempt: job?.attemptsMade, error: error.message });
     }
-  }));
+  });
   worker.on('error', (error) => deps.logger.error('approver worker error', { error: error.message }));
   return worker;
 }

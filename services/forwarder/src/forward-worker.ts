@@ -1,7 +1,7 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type IORedis from 'ioredis';
 import {
-  DESTINATION_BACKOFF, ForwardJobSchema, inJobRequest, MAX_STALLED_COUNT, parkUntilTurn, QUEUE, RunsHere, salvageSignal, STAT, turnOrPark, StartAfterDeadlineError, WindowFullError,
+  DESTINATION_BACKOFF, ForwardJobSchema, jobLogger, MAX_STALLED_COUNT, parkUntilTurn, QUEUE, RunsHere, salvageSignal, STAT, turnOrPark, StartAfterDeadlineError, WindowFullError,
   type Config, type DeadReason, type LaneWaker, type Logger, type SignalEnd, type SignalJob, type SystemStats, type TickerLanes, type Turn,
 } from '@tsp/core';
 import type { AttemptRecord } from '@tsp/db';
@@ -55,15 +55,15 @@ class EndedElsewhereError extends Error {
  * position tsp holds does not expire (closing late beats holding an unintended position).
  */
 export function forwardSignal(deps: ForwardWorkerDeps) {
-  const { config, destination, limiter, ledger, stats, metrics, logger, lanes, waker } = deps;
-  const unrecorded = new UnrecordedDeliveries(logger);
+  const { config, destination, limiter, ledger, stats, metrics, lanes, waker } = deps;
+  const unrecorded = new UnrecordedDeliveries();
   const runsHere = new RunsHere();
   const knownHeads = new KnownLaneHeads();
 
   /** The 2xx came: record it (first, and whatever it takes) and wake the next signal of the ticker. */
-  const recordDelivery = async (signal: SignalJob, attempt: AttemptRecord, pastTtl: boolean) => {
+  const recordDelivery = async (signal: SignalJob, attempt: AttemptRecord, pastTtl: boolean, logger: Logger) => {
     const e2eSeconds = (Date.now() - Date.parse(signal.receivedAt)) / 1000;
-    const { recorded, wake, nextHead } = await unrecorded.recordOrKeep(signal.id, attempt, () => ledger.delivered(signal, attempt, e2eSeconds));
+    const { recorded, wake, nextHead } = await unrecorded.recordOrKeep(signal.id, attempt, () => ledger.delivered(signal, attempt, e2eSeconds), logger);
     knownHeads.learn(nextHead);
     if (!recorded) return;
     metrics.attempts.inc({ outcome: 'delivered' });
@@ -77,6 +77,8 @@ export function forwardSignal(deps: ForwardWorkerDeps) {
 
   const run = async (job: Job, token?: string): Promise<string> => {
     const runStartedAt = Date.now();
+    // Every line about the signal carries the request_id of the request that brought it in.
+    const logger = jobLogger(deps.logger, job.data);
     const parsed = ForwardJobSchema.safeParse(job.data);
     if (!parsed.success) {
       const salvaged = salvageSignal(job.id, job.data, parsed.error.message);
@@ -95,7 +97,7 @@ export function forwardSignal(deps: ForwardWorkerDeps) {
     // A 2xx this process saw but could not record yet: record it; never send it again.
     const seen = unrecorded.get(signal.id);
     if (seen) {
-      await recordDelivery(signal, seen, false);
+      await recordDelivery(signal, seen, false, logger);
       return 'forwarded';
     }
     // Run before (a retry, a crash, a lost reply, a wake after parking): it may have ended already,
@@ -209,12 +211,11 @@ export function forwardSignal(deps: ForwardWorkerDeps) {
       throw error;
     }
 
-    await recordDelivery(signal, attemptRecord(at, facts, { status: 'forwarded', reason: null, error: null }), isExit && Date.now() >= ttlEndsAt);
+    await recordDelivery(signal, attemptRecord(at, facts, { status: 'forwarded', reason: null, error: null }), isExit && Date.now() >= ttlEndsAt, logger);
     return 'forwarded';
   };
 
-  // Every line about the signal carries the request_id of the request that brought it in.
-  return runsHere.track((job: Job, token?: string) => inJobRequest(job.data, () => run(job, token)));
+  return runsHere.track(run);
 }
 
 /**
@@ -229,10 +230,10 @@ function endGivenUp(deps: ForwardWorkerDeps) {
     const { signal } = parsed.data;
     try {
       const { recorded, wake } = await deps.ledger.dead(signal, { type: 'gave_up', signalId: signal.id, error: error.message }, deps.stats.failureCounters('dead', false));
-      if (recorded) deps.logger.error('delivery given up after every run failed; recorded dead (attempts_exhausted) for replay', { id: signal.id, error: error.message });
+      if (recorded) jobLogger(deps.logger, job.data).error('delivery given up after every run failed; recorded dead (attempts_exhausted) for replay', { id: signal.id, error: error.message });
       await deps.waker.wake(wake);
     } catch (recordError) {
-      deps.logger.error('a delivery given up could not be recorded dead; its ticker\'s next signal goes once its job is seen finished', { id: signal.id, error: (recordError as Error).message });
+      jobLogger(deps.logger, job.data).error('a delivery given up could not be recorded dead; its ticker\'s next signal goes once its job is seen finished', { id: signal.id, error: (recordError as Error).message });
     }
   };
 }
@@ -254,7 +255,7 @@ export function createForwardWorker(deps: ForwardWorkerDeps): Worker {
         type === DESTINATION_BACKOFF ? retryDelayMs(attemptsMade, error, { baseMs: config.forwardBackoffBaseMs, maxMs: config.forwardBackoffMaxMs }) : 0,
     },
   });
-  worker.on('failed', (job, error) => void inJobRequest(job?.data, () => endGivenUp(deps)(job, error)));
+  worker.on('failed', (job, error) => void endGivenUp(deps)(job, error));
   worker.on('error', (error) => deps.logger.error('forwarder worker error', { error: error.message }));
   return worker;
 }

@@ -1,4 +1,3 @@
-import { AsyncResource } from 'node:async_hooks';
 import Bottleneck from 'bottleneck';
 import IORedis from 'ioredis';
 import { createWorkerRedis, destinationWindows, HOUR_WINDOW_MS, limitsInForce, redisKeys, spacingMs, StartAbandonedError, StartLog, type Logger, type RateWindow, type RedisTarget } from '@tsp/core';
@@ -104,15 +103,13 @@ export class DestinationRateLimiter {
     }
     if (this.released) throw new LimiterReleasedError();
     try {
-      // Bound to the caller's async context: Bottleneck runs a queued task in the context of
-      // whatever drained its queue, so its log lines would name another signal's request.
-      return await this.limiter.schedule({ priority: urgent ? URGENT_PRIORITY : NORMAL_PRIORITY }, AsyncResource.bind(async () => {
+      return await this.limiter.schedule({ priority: urgent ? URGENT_PRIORITY : NORMAL_PRIORITY }, async () => {
         // A full window (the hour's, typically) is not waited out here holding a worker: the
         // caller hands the delivery back (WindowFullError) and exits among them go first next time.
         await beforeStart?.();
         await this.starts.admit(this.windows(), { abandoned: () => this.released, deadline, maxWaitMs: HOLD_SLOT_MAX_MS });
         return fn();
-      }));
+      });
     } catch (error) {
       if (error instanceof StartAbandonedError || (this.released && error instanceof Bottleneck.BottleneckError)) throw new LimiterReleasedError();
       throw error;

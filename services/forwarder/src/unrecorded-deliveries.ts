@@ -15,13 +15,12 @@ const RECORD_FOR_MS = 25_000;
 export class UnrecordedDeliveries {
   private readonly pending = new Map<string, AttemptRecord>();
 
-  constructor(private readonly logger: Logger) {}
-
   get(signalId: string): AttemptRecord | undefined {
     return this.pending.get(signalId);
   }
 
-  async recordOrKeep(signalId: string, attempt: AttemptRecord, record: () => Promise<RecordedEnd>): Promise<RecordedEnd> {
+  /** Records the delivery; `logger` is the one about its signal (its lines carry the signal's request_id). */
+  async recordOrKeep(signalId: string, attempt: AttemptRecord, record: () => Promise<RecordedEnd>, logger: Logger): Promise<RecordedEnd> {
     this.pending.set(signalId, attempt);
     const giveUpAt = Date.now() + RECORD_FOR_MS;
     for (let tries = 0; ; tries++) {
@@ -30,7 +29,7 @@ export class UnrecordedDeliveries {
         this.pending.delete(signalId);
         return result;
       } catch (error) {
-        if (tries === 0) this.logger.warn('delivered, but recording it failed; retrying the record (not the delivery)', { id: signalId, error: (error as Error).message });
+        if (tries === 0) logger.warn('delivered, but recording it failed; retrying the record (not the delivery)', { id: signalId, error: (error as Error).message });
         if (Date.now() >= giveUpAt) throw error;
         await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 50 * 2 ** tries)));
       }

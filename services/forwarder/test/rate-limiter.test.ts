@@ -1,5 +1,5 @@
 import IORedis from 'ioredis';
-import { createLogger, currentRequestId, inRequest, redisKeys } from '@tsp/core';
+import { createLogger, redisKeys } from '@tsp/core';
 import { DestinationRateLimiter } from '../src/rate-limiter';
 import { uniquePrefix, waitFor } from '../../../test/support/helpers';
 import { densestWindow } from '../../../test/support/rate-window';
@@ -98,13 +98,6 @@ describe('the global destination rate limit', () => {
     await waitFor(() => a.state().enabled, 2500, 'the first replica to switch back on');
     spanAtLeast(await startTimes([a], 4), 100);
     await redis.del(redisKeys(prefix).rateLimiting);
-  });
-
-  it('runs each delivery in its own request context, not in the one of whatever drained the queue', async () => {
-    const [limiter] = await replicas(uniquePrefix('rate-ctx'), 1, 600);
-    const seen = await Promise.all(['request-a', 'request-b', 'request-c'].map((id) =>
-      inRequest(id, () => limiter.schedule(false, async () => currentRequestId()))));
-    expect(seen).toEqual(['request-a', 'request-b', 'request-c']);
   });
 
   it('lets everything through at once when rate limiting is disabled', async () => {

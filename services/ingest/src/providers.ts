@@ -1,4 +1,4 @@
-import { DependencyUnavailableError, withTimeout, type Handler } from '@tsp/core';
+import { DependencyUnavailableError, requestLogger, withTimeout, type Handler } from '@tsp/core';
 import { pingPostgres } from '@tsp/db';
 import type { IngestContext } from './ingest-context';
 
@@ -18,7 +18,7 @@ export function postgresProvider(ctx: IngestContext) {
         if (error instanceof DependencyUnavailableError) throw error;
         const down = await withTimeout(pingPostgres(ctx.prisma), PING_TIMEOUT_MS).then(() => false, () => true);
         if (!down) throw error;
-        ctx.logger.warn('Postgres is unavailable', { error: (error as Error).message });
+        requestLogger(ctx.logger, req.requestId).warn('Postgres is unavailable', { error: (error as Error).message });
         throw new DependencyUnavailableError('postgres', 'Postgres is unavailable; try again shortly');
       }
     }) as H;

@@ -1,4 +1,4 @@
-import { DECISION_FIELD, DecisionSchema, errorResponse, redisKeys, SignalJobSchema, unavailableResponse, type HttpRequest, type HttpResponse } from '@tsp/core';
+import { DECISION_FIELD, DecisionSchema, errorResponse, redisKeys, requestLogger, SignalJobSchema, unavailableResponse, type HttpRequest, type HttpResponse } from '@tsp/core';
 import { findJudgedSnapshot, findSignalDetail, type SignalDetail } from '@tsp/db';
 import type { IngestContext } from '../ingest-context';
 import { viewOfQueuedJob } from '../signal-view';
@@ -19,7 +19,7 @@ export function getSignal(ctx: IngestContext) {
       if (detail) return { status: 200, body: detail };
     } catch (error) {
       postgresDown = true;
-      ctx.logger.warn('reading a signal from Postgres failed; answering from Redis', { id, error: (error as Error).message });
+      requestLogger(ctx.logger, req.requestId).warn('reading a signal from Postgres failed; answering from Redis', { id, error: (error as Error).message });
     }
     const job = await ctx.signalsQueue.getJob(id);
     const parsed = job ? SignalJobSchema.safeParse(job.data) : null;

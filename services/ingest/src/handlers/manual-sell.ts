@@ -1,4 +1,4 @@
-import { errorResponse, parseTicker, redisKeys, unavailableResponse, type HttpRequest, type HttpResponse, type SignalJob } from '@tsp/core';
+import { errorResponse, parseTicker, redisKeys, requestLogger, unavailableResponse, type Logger, type HttpRequest, type HttpResponse, type SignalJob } from '@tsp/core';
 import { openPositions } from '@tsp/db';
 import type { IngestContext } from '../ingest-context';
 import { newSignalId } from '../signal/normalise-signal';
@@ -16,16 +16,16 @@ async function lastKnownPrice(ctx: IngestContext, ticker: string): Promise<numbe
  * taken ahead of queued signals of other tickers; behind earlier signals of its own ticker, like
  * any signal, so it closes whatever they opened.
  */
-async function enqueueManualSell(ctx: IngestContext, ticker: string): Promise<string> {
+async function enqueueManualSell(ctx: IngestContext, ticker: string, requestId: string | undefined): Promise<string> {
   const now = new Date().toISOString();
   const price = await lastKnownPrice(ctx, ticker);
   const signal: SignalJob = {
     id: newSignalId(), kind: 'manual', ticker, side: 'SELL', action: 'exit', ...(price ? { price } : {}), time: now, receivedAt: now,
     body: { ticker, side: 'SELL', action: 'exit', ...(price ? { price } : {}), time: now },
   };
-  const { id } = await ctx.intake.accept(signal, { urgent: true });
+  const { id } = await ctx.intake.accept(signal, { urgent: true, requestId });
   ctx.received.add(ticker, undefined);
-  ctx.logger.info('manual exit queued', { id, ticker, price });
+  requestLogger(ctx.logger, requestId).info('manual exit queued', { id, ticker, price });
   return id;
 }
 
@@ -39,10 +39,10 @@ export function sellIndividual(ctx: IngestContext) {
       return errorResponse(400, 'invalid_signal', 'Invalid sell: ticker', [{ field: 'ticker', message }]);
     }
     try {
-      const id = await enqueueManualSell(ctx, parsed.ticker);
+      const id = await enqueueManualSell(ctx, parsed.ticker, req.requestId);
       return { status: 202, body: { ids: [id], tickers: [parsed.ticker] } };
     } catch (error) {
-      ctx.logger.warn('could not queue a manual exit', { ticker: parsed.ticker, error: (error as Error).message });
+      requestLogger(ctx.logger, req.requestId).warn('could not queue a manual exit', { ticker: parsed.ticker, error: (error as Error).message });
       return unavailableResponse('Redis is unavailable; the exit was not queued, send it again');
     }
   };
@@ -50,23 +50,24 @@ export function sellIndividual(ctx: IngestContext) {
 
 /** POST /sell/all {"token"} — one SELL for every open position. */
 export function sellAll(ctx: IngestContext) {
-  return async (): Promise<HttpResponse> => {
+  return async (req: HttpRequest): Promise<HttpResponse> => {
+    const logger: Logger = requestLogger(ctx.logger, req.requestId);
     let tickers: string[];
     try {
       tickers = (await openPositions(ctx.positions, ctx.prisma)).map((p) => p.ticker).sort();
     } catch (error) {
-      ctx.logger.warn('could not read positions for sell/all', { error: (error as Error).message });
+      logger.warn('could not read positions for sell/all', { error: (error as Error).message });
       return unavailableResponse('Open positions cannot be read right now; nothing was queued');
     }
     const ids: string[] = [];
     const queued: string[] = [];
     try {
       for (const ticker of tickers) {
-        ids.push(await enqueueManualSell(ctx, ticker));
+        ids.push(await enqueueManualSell(ctx, ticker, req.requestId));
         queued.push(ticker);
       }
     } catch (error) {
-      ctx.logger.warn('sell/all stopped part-way', { queued, error: (error as Error).message });
+      logger.warn('sell/all stopped part-way', { queued, error: (error as Error).message });
       return unavailableResponse(`Redis became unavailable after queuing ${queued.length} of ${tickers.length} exits`, [{ ids, tickers: queued }]);
     }
     return { status: 202, body: { ids, tickers: queued } };

@@ -1,4 +1,4 @@
-import { errorResponse, unavailableResponse, type HttpRequest, type HttpResponse, type ParsedBody, type SignalJob } from '@tsp/core';
+import { errorResponse, requestLogger, unavailableResponse, type HttpRequest, type HttpResponse, type ParsedBody, type SignalJob } from '@tsp/core';
 import type { IngestContext } from '../ingest-context';
 import { normaliseSignal, newSignalId } from '../signal/normalise-signal';
 import { idempotencyKeyOf } from '../signal/idempotency';
@@ -40,9 +40,9 @@ export function receiveSignal(ctx: IngestContext) {
     const signal: SignalJob = { id: newSignalId(), receivedAt: receivedAt.toISOString(), ...result.signal };
     let intake;
     try {
-      intake = await ctx.intake.accept(signal, { idempotencyKey: key.key });
+      intake = await ctx.intake.accept(signal, { idempotencyKey: key.key, requestId: req.requestId });
     } catch (error) {
-      ctx.logger.warn('could not enqueue signal', { error: (error as Error).message });
+      requestLogger(ctx.logger, req.requestId).warn('could not enqueue signal', { error: (error as Error).message });
       return unavailableResponse('Redis is unavailable; the signal was not accepted, send it again');
     }
     if (intake.status === 'duplicate') return { status: 200, body: intake };

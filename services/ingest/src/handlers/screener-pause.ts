@@ -1,4 +1,4 @@
-import { pauseScreener, resumeScreener, unavailableResponse, type HttpRequest, type HttpResponse, type ScreenerPause, type ScreenerPauseChange } from '@tsp/core';
+import { pauseScreener, requestLogger, resumeScreener, unavailableResponse, type HttpRequest, type HttpResponse, type ScreenerPause, type ScreenerPauseChange } from '@tsp/core';
 import type { IngestContext } from '../ingest-context';
 
 /**
@@ -15,7 +15,7 @@ export function pauseScreenerHandler(ctx: IngestContext) {
     } catch {
       return unavailableResponse('Redis is unavailable; the screener was not paused');
     }
-    ctx.logger.warn('screener paused for every replica', { by: req.principal, reason: req.body.reason ?? null, already: change.before !== null });
+    requestLogger(ctx.logger, req.requestId).warn('screener paused for every replica', { by: req.principal, reason: req.body.reason ?? null, already: change.before !== null });
     return { status: 200, body: pauseView(change) };
   };
 }
@@ -28,7 +28,7 @@ export function resumeScreenerHandler(ctx: IngestContext) {
     } catch {
       return unavailableResponse('Redis is unavailable; the screener was not resumed');
     }
-    ctx.logger.info('screener resumed for every replica', { by: req.principal, was_paused: change.before !== null });
+    requestLogger(ctx.logger, req.requestId).info('screener resumed for every replica', { by: req.principal, was_paused: change.before !== null });
     return { status: 200, body: pauseView(change) };
   };
 }

@@ -1,4 +1,4 @@
-import { errorResponse, readScreenerPause, requestScreenerRefresh, unavailableResponse, type HttpRequest, type HttpResponse } from '@tsp/core';
+import { errorResponse, readScreenerPause, requestLogger, requestScreenerRefresh, unavailableResponse, type HttpRequest, type HttpResponse } from '@tsp/core';
 import type { IngestContext } from '../ingest-context';
 
 /**
@@ -13,7 +13,7 @@ export function refreshScreenerHandler(ctx: IngestContext) {
       const pause = await readScreenerPause(ctx.redis, prefix);
       if (pause) return errorResponse(409, 'screener_paused', `The screener is paused (since ${pause.paused_at}, by ${pause.by}): resume it first (POST /admin/screener/resume)`);
       const request = await requestScreenerRefresh(ctx.redis, prefix, req.principal ?? 'unknown', req.body.reason ?? null);
-      ctx.logger.info(request.already_pending ? 'screener refresh asked while one waits: answered with that one' : 'screener refresh requested', { refresh_id: request.id, by: request.by, reason: request.reason });
+      requestLogger(ctx.logger, req.requestId).info(request.already_pending ? 'screener refresh asked while one waits: answered with that one' : 'screener refresh requested', { refresh_id: request.id, by: request.by, reason: request.reason });
       return { status: 202, body: { requested: true, ...request } };
     } catch {
       return unavailableResponse('Redis is unavailable; no refresh was requested');

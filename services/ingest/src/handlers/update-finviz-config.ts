@@ -1,6 +1,4 @@
-import {
-  environmentFinvizConfig, errorResponse, finvizConfigUpdateSchema, unavailableResponse, type HttpRequest, type HttpResponse,
-} from '@tsp/core';
+import { environmentFinvizConfig, errorResponse, finvizConfigUpdateSchema, requestLogger, unavailableResponse, type HttpRequest, type HttpResponse } from '@tsp/core';
 import { FinvizConfigStore } from '@tsp/db';
 import type { IngestContext } from '../ingest-context';
 import { finvizConfigView } from '../finviz-config-view';
@@ -33,12 +31,12 @@ export function updateFinvizConfig(ctx: IngestContext) {
         actor: req.principal ?? 'unknown', ip: req.ip || null, userAgent: req.headers['user-agent']?.slice(0, 500) ?? null,
       });
     } catch (error) {
-      ctx.logger.warn('could not store the Finviz config', { error: (error as Error).message });
+      requestLogger(ctx.logger, req.requestId).warn('could not store the Finviz config', { error: (error as Error).message });
       return unavailableResponse('Postgres is unavailable; the config was not changed');
     }
-    const announced = await announceFinvizConfig(ctx, stored);
+    const announced = await announceFinvizConfig(ctx, stored, requestLogger(ctx.logger, req.requestId));
     const view = finvizConfigView(stored, ctx.config);
-    ctx.logger.info('Finviz config changed', { ...view, actor: req.principal });
+    requestLogger(ctx.logger, req.requestId).info('Finviz config changed', { ...view, actor: req.principal });
     return { status: 200, body: { ...view, announced } };
   };
 }

@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import type IORedis from 'ioredis';
-import { currentRequestId, LaneEnqueueScript, signalJobOptions, type SignalJob } from '@tsp/core';
+import { LaneEnqueueScript, signalJobOptions, type SignalJob } from '@tsp/core';
 import type { IdempotencyStore } from './idempotency';
 import type { ReplicaAck } from './replica-ack';
 
@@ -29,8 +29,8 @@ export class SignalIntake {
     this.enqueue = new LaneEnqueueScript(prefix, connection);
   }
 
-  /** `urgent`: a manual exit, decided before queued signals of other tickers. */
-  async accept(signal: SignalJob, options: { idempotencyKey?: string | null; urgent?: boolean } = {}): Promise<Intake> {
+  /** `urgent`: a manual exit, decided before queued signals of other tickers. `requestId`: the request that brought it. */
+  async accept(signal: SignalJob, options: { idempotencyKey?: string | null; urgent?: boolean; requestId?: string } = {}): Promise<Intake> {
     const key = options.idempotencyKey ?? null;
     let id = signal.id;
     if (key) {
@@ -40,7 +40,7 @@ export class SignalIntake {
       id = claim.signalId;
     }
     // The request's id goes with the job, so the approver's and forwarder's lines about it carry it too.
-    const requestId = signal.requestId ?? currentRequestId();
+    const requestId = signal.requestId ?? options.requestId;
     const job: SignalJob = { ...signal, id, ...(key ? { idempotencyKey: key } : {}), ...(requestId ? { requestId } : {}) };
     await this.enqueue.add(
       { queue: this.queue, name: 'signal', id, ticker: job.ticker, data: job, opts: signalJobOptions(id, options.urgent) },

@@ -1,4 +1,4 @@
-import { errorResponse, redactUrl, type HttpRequest, type HttpResponse } from '@tsp/core';
+import { errorResponse, redactUrl, requestLogger, type HttpRequest, type HttpResponse } from '@tsp/core';
 import {
   ActiveStrategyError, StrategyNameTakenError, StrategyNotFoundError, StrategyStore, type FinvizConfigActor, type StrategyValues, type StrategyView,
 } from '@tsp/db';
@@ -45,20 +45,20 @@ export function strategyHandlers(ctx: IngestContext) {
     create: () => (req: HttpRequest<unknown, StrategyValues & { name: string }>) => answering(async () => {
       const { name, ...values } = req.body;
       const { strategy, config } = await store.create(name, values, who(req));
-      const announced = config ? await announceFinvizConfig(ctx, config) : undefined;
+      const announced = config ? await announceFinvizConfig(ctx, config, requestLogger(ctx.logger, req.requestId)) : undefined;
       return { status: 201, body: { ...shown(strategy), ...(announced === undefined ? {} : { announced }) } };
     }),
     update: () => (req: HttpRequest<unknown, Change>) => answering(async () => {
       const { strategy, config } = await store.update(req.params.id, req.body, who(req));
-      const announced = config ? await announceFinvizConfig(ctx, config) : undefined;
+      const announced = config ? await announceFinvizConfig(ctx, config, requestLogger(ctx.logger, req.requestId)) : undefined;
       return { status: 200, body: { ...shown(strategy), ...(announced === undefined ? {} : { announced }) } };
     }),
     remove: () => (req: HttpRequest) => answering(async () => ({ status: 200, body: shown(await store.remove(req.params.id)) })),
     duplicate: () => (req: HttpRequest<unknown, { name?: string }>) => answering(async () => ({ status: 201, body: shown(await store.duplicate(req.params.id, req.body.name)) })),
     activate: () => (req: HttpRequest) => answering(async () => {
       const { strategy, config } = await store.activate(req.params.id, who(req));
-      const announced = await announceFinvizConfig(ctx, config);
-      ctx.logger.info('strategy activated', { id: strategy.id, name: strategy.name, by: req.principal });
+      const announced = await announceFinvizConfig(ctx, config, requestLogger(ctx.logger, req.requestId));
+      requestLogger(ctx.logger, req.requestId).info('strategy activated', { id: strategy.id, name: strategy.name, by: req.principal });
       return { status: 200, body: { ...shown(strategy), announced } };
     }),
   };
