@@ -2,7 +2,7 @@ import net from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { Destination } from '../src/deliver';
 import { PermanentDeliveryError, TransientDeliveryError } from '../src/delivery-errors';
-import { startLocalServer, type LocalServer } from '../../../test/support/helpers';
+import { startLocalServer, waitFor, type LocalServer } from '../../../test/support/helpers';
 
 const BODY = { ticker: 'AAPL', side: 'BUY' as const, action: 'buy', price: 150.25, time: '2026-11-25T10:00:00.000Z', qty: 3 };
 
@@ -83,6 +83,35 @@ describe('one delivery attempt to the destination', () => {
       expect(error).toBeInstanceOf(TransientDeliveryError);
       expect(error.message).toMatch(/timed out after 300 ms/);
     } finally {
+      trickler.close();
+    }
+  });
+
+  it('answers a 2xx at once and still cuts, at its deadline, a body that trickles behind it', async () => {
+    // The status is the answer; the body is drained behind it, and the deadline still bounds that.
+    let sentAt = 0;
+    let closedAt = 0;
+    const sockets = new Set<net.Socket>();
+    const trickler = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.once('data', () => {
+        sentAt = Date.now();
+        socket.write('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{');
+        const timer = setInterval(() => { if (!socket.destroyed) socket.write(' '); }, 100);
+        socket.on('close', () => { clearInterval(timer); closedAt = Date.now(); });
+        socket.on('error', () => clearInterval(timer));
+      });
+    });
+    await new Promise<void>((resolve) => trickler.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (trickler.address() as net.AddressInfo).port;
+      const facts = await new Destination({ url: `http://127.0.0.1:${port}/hook`, timeoutMs: 1000, secret: null }).deliver('sig-trickle-2xx', BODY);
+      expect(facts.httpStatus).toBe(200);
+      expect(closedAt).toBe(0);
+      await waitFor(() => closedAt, 5000, 'the trickling body cut at the deadline');
+      expect(closedAt - sentAt).toBeGreaterThanOrEqual(950);
+    } finally {
+      for (const socket of sockets) socket.destroy();
       trickler.close();
     }
   });
