@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { HttpRequest, HttpResponse } from '@tsp/core';
+import { requestLogger, type HttpRequest, type HttpResponse } from '@tsp/core';
 import type { ForwarderContext } from '../forwarder-context';
 import { MAX_CAP_PER_MIN } from '../rate-limiter';
 
@@ -26,7 +26,7 @@ export function setRateCap(ctx: ForwarderContext) {
     if (req.body.max_per_minute !== undefined) await ctx.limiter.setMaxPerMinute(req.body.max_per_minute);
     if (req.body.enabled !== undefined) await ctx.limiter.setEnabled(req.body.enabled);
     const after = ctx.limiter.state();
-    ctx.logger.warn('destination rate limit changed at runtime', { before, after });
+    requestLogger(ctx.logger, req.requestId).warn('destination rate limit changed at runtime', { before, after });
     return { status: 200, body: after };
   };
 }
