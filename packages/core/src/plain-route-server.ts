@@ -22,9 +22,6 @@ import { bodyErrorResponse, failedRequestResponse, serveRoute } from './serve-ro
  * text, no body) is handed to express untouched, which answers it (415 included) as it always has.
  */
 
-/** What node:http calls for each request. */
-type RequestListener = (req: http.IncomingMessage, res: http.ServerResponse) => void;
-
 /** A media type as type-is matches it literally: no wildcard, no `+suffix`, no shorthand like "json". */
 const LITERAL_MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/;
 /** A path without parameters, wildcards or optional parts: the only URL path express matches it with is itself. */
@@ -126,7 +123,7 @@ function answer(res: http.ServerResponse, out: HttpResponse): void {
  * The request listener to put in front of `app`: routes marked plainHttp (checked with
  * assertPlainlyServable) are served here when the request allows it, everything else by `app`.
  */
-export function plainRouteListener(routes: Route[], app: Express, logger: Logger): RequestListener {
+export function plainRouteListener(routes: Route[], app: Express, logger: Logger): http.RequestListener {
   const byPath = new Map(routes.map((route) => [route.path, route]));
   // Express's own compiled settings, so that req.ip and req.query come out as express makes them.
   const trust = app.get('trust proxy fn') as (address: string, hop: number) => boolean;
