@@ -89,6 +89,13 @@ export interface Route {
   limit?: string;
   /** Content types accepted by "rawText" routes. */
   accepts?: string[];
+  /**
+   * Served by plain node:http ahead of express (plain-route-server.ts), for a hot route where
+   * express's own cost per request shows: the answers are the same as express gives. Only for a
+   * "rawText" route of a fixed path (no parameters) that answers JSON or nothing; anything else is
+   * refused when the app is created.
+   */
+  plainHttp?: boolean;
   /** Turns a rawText body into a value before the guards run (a guard may read a field of it). */
   parse?: (raw: string) => ParsedBody;
   /** Validates the path's parameters (400 invalid_params naming each); the handler gets its output. */

@@ -2,9 +2,9 @@ import http from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import {
-  DependencyUnavailableError, errorResponse, invalidFields, unavailableResponse, type HttpRequest, type HttpResponse, type Route, type ServiceApi,
-} from './http-route';
+import { errorResponse, type HttpRequest, type HttpResponse, type Route, type ServiceApi } from './http-route';
+import { bodyErrorResponse, failedRequestResponse, serveRoute } from './serve-route';
+import { assertPlainlyServable, plainRouteListener } from './plain-route-server';
 import type { Logger } from './logger';
 import type { TrustProxy } from './config';
 import { formatIpRange } from './ip-ranges';
@@ -92,61 +92,13 @@ function bodyReader(route: Route) {
 
 /** Turns a body-parser failure into the contract's JSON error. */
 function bodyErrorHandler(err: unknown, _req: Request, res: Response, next: NextFunction): void {
-  const error = err as { type?: string; status?: number; message?: string };
-  if (error?.type === 'entity.too.large') {
-    send(res, errorResponse(413, 'payload_too_large', `Body exceeds the limit of ${(error as { limit?: number }).limit} bytes`));
-  } else if (error?.type === 'entity.parse.failed') {
-    send(res, errorResponse(400, 'invalid_json', 'Body is not valid JSON'));
-  } else if (error?.status && error.status >= 400 && error.status < 500) {
-    send(res, errorResponse(error.status, 'bad_request', error.message ?? 'Bad request'));
-  } else {
-    next(err);
-  }
+  const refusal = bodyErrorResponse(err);
+  if (refusal) send(res, refusal);
+  else next(err);
 }
 
-/**
- * One request through its route: the guards that need no body, the route's own body parser, the
- * guards that read it, its query and body schemas, then the handler. A dependency the handler
- * finds down answers 503.
- */
-async function serveRoute(route: Route, request: HttpRequest, logger: Logger): Promise<HttpResponse> {
-  const guards = route.guards ?? [];
-  for (const guard of guards.filter((g) => !g.readsBody)) {
-    const refusal = await guard.check(request);
-    if (refusal) return refusal;
-  }
-  if (route.parse) {
-    const parsed = route.parse(typeof request.body === 'string' ? request.body : '');
-    if (!parsed.ok) return parsed.response;
-    request.body = parsed.value;
-  }
-  for (const guard of guards.filter((g) => g.readsBody)) {
-    const refusal = await guard.check(request);
-    if (refusal) return refusal;
-  }
-  if (route.params) {
-    const params = route.params.safeParse(request.params);
-    if (!params.success) return invalidFields('invalid_params', 'path', params.error.issues);
-    request.params = params.data as HttpRequest['params'];
-  }
-  if (route.query) {
-    const query = route.query.safeParse(request.query);
-    if (!query.success) return invalidFields('invalid_query', 'query', query.error.issues);
-    request.query = query.data as HttpRequest['query'];
-  }
-  if (route.request) {
-    const body = route.request.safeParse(request.body ?? {});
-    if (!body.success) return invalidFields(route.invalidBody ?? 'invalid_request', 'request', body.error.issues);
-    request.body = body.data;
-  }
-  try {
-    return await route.handler(request);
-  } catch (error) {
-    if (!(error instanceof DependencyUnavailableError)) throw error;
-    requestLogger(logger, request.requestId).warn(`${route.method.toUpperCase()} ${route.path}: ${error.dependency} unavailable`, { error: error.message });
-    return unavailableResponse(error.message);
-  }
-}
+/** The plain node:http server in front of an app that has plainHttp routes (plain-route-server.ts). */
+const plainFronts = new WeakMap<Express, http.RequestListener>();
 
 export function createServiceApp(options: ServiceHttpOptions): Express {
   const { logger } = options;
@@ -167,18 +119,22 @@ export function createServiceApp(options: ServiceHttpOptions): Express {
 
   // Core's routes (/health, /ready, /status, /metrics, /openapi.json, /docs) are route entries
   // like the service's own: registered the same way, described in the same document.
+  const plain: { route: Route; registered: unknown }[] = [];
   for (const route of [...builtInRoutes(options, options), ...options.routes]) {
-    app[route.method](route.path, ...bodyReader(route), async (req: Request, res: Response) => {
+    const registered = app.route(route.path)[route.method](...bodyReader(route), async (req: Request, res: Response) => {
       send(res, await serveRoute(route, toHttpRequest(req, res), logger), logger);
     });
+    if (route.plainHttp) plain.push({ route, registered });
   }
 
   options.mount?.(app);
+  for (const { route, registered } of plain) assertPlainlyServable(route, app, registered);
+  if (plain.length) plainFronts.set(app, plainRouteListener(plain.map(({ route }) => route), app, logger));
 
   app.use(bodyErrorHandler);
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    logger.error('request failed', { error: (err as Error)?.stack ?? String(err), request_id: requestIdOf(res) });
-    if (!res.headersSent) send(res, errorResponse(500, 'internal_error', 'Internal error'));
+    const failure = failedRequestResponse(err, requestIdOf(res), logger);
+    if (!res.headersSent) send(res, failure);
   });
   app.use((_req: Request, res: Response) => {
     send(res, errorResponse(404, 'not_found', 'No such route'));
@@ -188,7 +144,7 @@ export function createServiceApp(options: ServiceHttpOptions): Express {
 
 export function listen(app: Express, port: number): Promise<http.Server> {
   return new Promise((resolve, reject) => {
-    const server = http.createServer(app);
+    const server = http.createServer(plainFronts.get(app) ?? app);
     // Keep-alive longer than common load balancers' idle timeouts to avoid reset races.
     server.keepAliveTimeout = 65_000;
     server.once('error', reject);

@@ -61,6 +61,8 @@ export function ingestRoutes(ctx: IngestContext): Route[] {
     {
       method: 'post', path: '/webhook/in', handler: receiveSignal(ctx), parse: parseWebhookBody, guards: guards.webhook,
       body: 'rawText', limit: WEBHOOK_BODY_LIMIT, accepts: ['application/json', 'text/plain'],
+      // The hot route: served on plain node:http, as express would answer (plain-route-server.ts in core).
+      plainHttp: true,
       docs: {
         summary: 'Receive a trading signal (JSON, as application/json or text/plain)',
         body: api.WebhookInSchema,
