@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import IORedis from 'ioredis';
 
 /** Deletes every Redis key of a test's prefix (its queues, lanes, counters…). */
@@ -119,4 +119,15 @@ export function thrownBy(fn: () => unknown): unknown {
     return error;
   }
   throw new Error('expected a throw');
+}
+
+/** Sends raw bytes (what no HTTP client library would send) on a connection of its own; answers all the server wrote until it closed it. */
+export function rawExchange(port: number, bytes: Buffer | string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.end(bytes));
+    let answer = '';
+    socket.on('data', (chunk) => { answer += chunk.toString('latin1'); });
+    socket.on('end', () => resolve(answer));
+    socket.on('error', reject);
+  });
 }

@@ -7,6 +7,7 @@ import winston from 'winston';
 import { Registry } from 'prom-client';
 import type { Express } from 'express';
 import { closeServer, createServiceApp, errorResponse, listen, type Route } from '../src';
+import { rawExchange } from '../../../test/support/helpers';
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}/g;
 const LIMIT_BYTES = 1024;
@@ -56,17 +57,6 @@ async function serve(plainHttp: boolean): Promise<Served> {
   return { app, server, port: (server.address() as { port: number }).port, lines, handledByExpress };
 }
 
-/** Sends raw bytes on a connection of its own and returns everything answered until the server closes it. */
-function exchange(port: number, bytes: Buffer | string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1', () => socket.end(bytes));
-    let answer = '';
-    socket.on('data', (chunk) => { answer += chunk.toString('latin1'); });
-    socket.on('end', () => resolve(answer));
-    socket.on('error', reject);
-  });
-}
-
 /** An answer with what changes from one request to the next (its date, a fresh id) made alike. */
 const comparable = (answer: string) => answer.replace(/^Date: .*$/m, 'Date: (now)').replace(UUID, '(fresh id)');
 
@@ -103,7 +93,7 @@ describe('a plainHttp route', () => {
 
   /** The same request to both servers: the plain one's answer, after checking it is byte for byte express's. */
   async function sameAnswer(request: Buffer): Promise<string> {
-    const [fast, express] = await Promise.all([exchange(plain.port, request), exchange(viaExpress.port, request)]);
+    const [fast, express] = await Promise.all([rawExchange(plain.port, request), rawExchange(viaExpress.port, request)]);
     expect(comparable(fast)).toBe(comparable(express));
     return fast;
   }
@@ -134,18 +124,18 @@ describe('a plainHttp route', () => {
   });
 
   it('keeps a safe request id and replaces an unsafe one by a fresh one', async () => {
-    const kept = await exchange(plain.port, post('/in', json, { 'Content-Type': 'application/json', 'X-Request-Id': 'trace-42' }));
+    const kept = await rawExchange(plain.port, post('/in', json, { 'Content-Type': 'application/json', 'X-Request-Id': 'trace-42' }));
     expect(kept).toMatch(/\r\nX-Request-Id: trace-42\r\n/);
-    const replaced = await exchange(plain.port, post('/in', json, { 'Content-Type': 'application/json', 'X-Request-Id': 'abc def' }));
+    const replaced = await rawExchange(plain.port, post('/in', json, { 'Content-Type': 'application/json', 'X-Request-Id': 'abc def' }));
     expect(replaced).toMatch(/\r\nX-Request-Id: [0-9a-f-]{36}\r\n/);
     expect(replaced).not.toContain('abc def');
   });
 
   it('answers 413 with the limit and the query and client address as express makes them', async () => {
-    const tooBig = await exchange(plain.port, post('/in', big, { 'Content-Type': 'application/json' }));
+    const tooBig = await rawExchange(plain.port, post('/in', big, { 'Content-Type': 'application/json' }));
     expect(tooBig).toMatch(/^HTTP\/1\.1 413 /);
     expect(tooBig).toContain(`"message":"Body exceeds the limit of ${LIMIT_BYTES} bytes"`);
-    const queried = await exchange(plain.port, post('/in?a=1&a=2', json, { 'Content-Type': 'text/plain', 'X-Forwarded-For': '198.51.100.7' }));
+    const queried = await rawExchange(plain.port, post('/in?a=1&a=2', json, { 'Content-Type': 'text/plain', 'X-Forwarded-For': '198.51.100.7' }));
     expect(queried).toContain('"ip":"198.51.100.7","query":{"a":["1","2"]}');
   });
 
@@ -235,7 +225,7 @@ describe('a plainHttp route', () => {
       socket.destroy();
     }
     await sleep(50);
-    expect(await exchange(plain.port, post('/in', json, { 'Content-Type': 'application/json' }))).toMatch(/^HTTP\/1\.1 202 /);
+    expect(await rawExchange(plain.port, post('/in', json, { 'Content-Type': 'application/json' }))).toMatch(/^HTTP\/1\.1 202 /);
     expect(plain.lines.filter((line) => line.level === 'error')).toEqual([]);
   });
 });

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import winston from 'winston';
 import { Registry } from 'prom-client';
 import { closeServer, createServiceApp, ForwardJobSchema, jobLogger, listen, requestIdOfJob, requestLogger, SignalJobSchema, type Route } from '../src';
+import { rawExchange } from '../../../test/support/helpers';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -16,16 +17,6 @@ function recordingLogger() {
   return { logger, lines };
 }
 
-/** Sends raw bytes and returns the answer's head: what no HTTP client library would send. */
-function rawRequest(port: number, head: Buffer): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1', () => socket.end(head));
-    let answer = '';
-    socket.on('data', (chunk) => { answer += chunk.toString('latin1'); });
-    socket.on('end', () => resolve(answer));
-    socket.on('error', reject);
-  });
-}
 const requestIdIn = (answer: string) => answer.match(/^x-request-id: (.*)\r$/im)?.[1];
 
 describe('request ids', () => {
@@ -92,18 +83,18 @@ describe('request ids', () => {
     ['look-alike letters (Cyrillic а and е)', 'r\u0430qu\u0435st'],
   ])('replaces an unsafe id: %s', async (_what, id) => {
     const head = Buffer.concat([Buffer.from('GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Request-Id: '), Buffer.from(id, 'utf8'), Buffer.from('\r\n\r\n')]);
-    const answer = await rawRequest(port, head);
+    const answer = await rawExchange(port, head);
     expect(answer).toMatch(/^HTTP\/1\.1 200/);
     expect(requestIdIn(answer)).toMatch(UUID);
   });
 
   it('replaces an id the request names twice', async () => {
-    const answer = await rawRequest(port, Buffer.from('GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Request-Id: one\r\nX-Request-Id: two\r\n\r\n'));
+    const answer = await rawExchange(port, Buffer.from('GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Request-Id: one\r\nX-Request-Id: two\r\n\r\n'));
     expect(requestIdIn(answer)).toMatch(UUID);
   });
 
   it('refuses a request whose header holds a control character before it reaches the service (the HTTP parser)', async () => {
-    const answer = await rawRequest(port, Buffer.from('GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Request-Id: abc\x01def\r\n\r\n'));
+    const answer = await rawExchange(port, Buffer.from('GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Request-Id: abc\x01def\r\n\r\n'));
     expect(answer).toMatch(/^HTTP\/1\.1 400/);
     expect(answer).not.toContain('abc\x01def');
   });
@@ -143,7 +134,7 @@ describe('request ids', () => {
   });
 
   it('answers core routes whatever body a probe sends (they read none)', async () => {
-    const answer = await rawRequest(port, Buffer.from('GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: 5\r\n\r\n{nope'));
+    const answer = await rawExchange(port, Buffer.from('GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: 5\r\n\r\n{nope'));
     expect(answer).toMatch(/^HTTP\/1\.1 200/);
   });
 
