@@ -71,6 +71,7 @@ function send(res: Response, out: HttpResponse, logger?: Logger): void {
   }
 }
 
+/** A route's body parser. plain-route-server.ts reads a plainHttp route's body as this does for rawText: change both together. */
 function bodyReader(route: Route) {
   const limit = route.limit ?? '100kb';
   if (route.body === 'rawText') {
@@ -110,12 +111,13 @@ export function createServiceApp(options: ServiceHttpOptions): Express {
 
   // Before anything else, so that every answer names its request (a 404, a refused body, Bull
   // Board's pages); its handler's log lines carry the id (HttpRequest.requestId).
-  app.use((req: Request, res: Response, next: NextFunction) => {
+  const nameRequest = (req: Request, res: Response, next: NextFunction) => {
     const requestId = requestIdFor(req.headers['x-request-id']);
     res.locals.requestId = requestId;
     res.setHeader(REQUEST_ID_HEADER, requestId);
     next();
-  });
+  };
+  app.use(nameRequest);
 
   // Core's routes (/health, /ready, /status, /metrics, /openapi.json, /docs) are route entries
   // like the service's own: registered the same way, described in the same document.
@@ -128,7 +130,8 @@ export function createServiceApp(options: ServiceHttpOptions): Express {
   }
 
   options.mount?.(app);
-  for (const { route, registered } of plain) assertPlainlyServable(route, app, registered);
+  // The plain path does what nameRequest does itself; any other middleware before a plain route would be skipped there.
+  for (const { route, registered } of plain) assertPlainlyServable(route, app, registered, [nameRequest]);
   if (plain.length) plainFronts.set(app, plainRouteListener(plain.map(({ route }) => route), app, logger));
 
   app.use(bodyErrorHandler);

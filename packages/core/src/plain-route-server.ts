@@ -32,6 +32,7 @@ const NOT_PLAIN_URL = /[\t\n\f\r #\u00a0\ufeff]/;
 /** What this file reads of express's router: its layers in order, a route's methods, a layer's path match. */
 interface RouterLayer {
   route?: { methods: Record<string, boolean | undefined> };
+  handle: unknown;
   match(path: string): unknown;
 }
 
@@ -39,9 +40,10 @@ interface RouterLayer {
  * Throws unless `route` can be served here with express's answers: a rawText route that is not a
  * GET (express also answers HEAD for those), of a fixed path, accepting literal media types, and
  * the route express itself would pick for its method and path (`registered`, not an earlier entry
- * whose pattern matches the path too).
+ * whose pattern matches the path too), with no middleware before it but `mirrored` (what the plain
+ * path does itself): any other would be skipped on the plain path.
  */
-export function assertPlainlyServable(route: Route, app: Express, registered: unknown): void {
+export function assertPlainlyServable(route: Route, app: Express, registered: unknown, mirrored: unknown[] = []): void {
   const refuse = (why: string) => {
     throw new Error(`${route.method.toUpperCase()} ${route.path} is marked plainHttp but cannot be served plainly: ${why}`);
   };
@@ -53,6 +55,10 @@ export function assertPlainlyServable(route: Route, app: Express, registered: un
   const { stack } = (app as unknown as { router: { stack: RouterLayer[] } }).router;
   const first = stack.find((layer) => (layer.route?.methods[route.method] || layer.route?.methods._all) && layer.match(route.path));
   if (first?.route !== registered) refuse('an earlier route of the table matches its method and path');
+  const before = stack.slice(0, stack.indexOf(first as RouterLayer));
+  if (before.some((layer) => !layer.route && !mirrored.includes(layer.handle) && layer.match(route.path))) {
+    refuse('a middleware runs before it that the plain path would skip');
+  }
 }
 
 /**
@@ -125,13 +131,16 @@ function answer(res: http.ServerResponse, out: HttpResponse): void {
  */
 export function plainRouteListener(routes: Route[], app: Express, logger: Logger): http.RequestListener {
   const byPath = new Map(routes.map((route) => [route.path, route]));
-  // Express's own compiled settings, so that req.ip and req.query come out as express makes them.
-  const trust = app.get('trust proxy fn') as (address: string, hop: number) => boolean;
-  const parseQuery = app.get('query parser fn') as ((query: string | null) => Record<string, string | undefined>) | undefined;
+  // Express's own compiled settings, so that req.ip and req.query come out as express makes them;
+  // read at each request, as express does, so a setting changed later holds here too.
+  const trust = () => app.get('trust proxy fn') as (address: string, hop: number) => boolean;
+  const parseQuery = () => app.get('query parser fn') as ((query: string | null) => Record<string, string | undefined>) | undefined;
 
   function serve(req: http.IncomingMessage, res: http.ServerResponse, route: Route, query: string | null, requestId: string): void {
     const fail = (error: unknown) => {
       try {
+        // What a failed answer had set is not the 500's (its request id is).
+        for (const name of res.getHeaderNames()) if (name !== REQUEST_ID_HEADER.toLowerCase()) res.removeHeader(name);
         answer(res, failedRequestResponse(error, requestId, logger));
       } catch {
         res.destroy();
@@ -157,11 +166,11 @@ export function plainRouteListener(routes: Route[], app: Express, logger: Logger
       try {
         request = {
           params: {},
-          query: parseQuery ? parseQuery(query) : {},
+          query: parseQuery()?.(query) ?? {},
           headers: req.headers as Record<string, string | undefined>,
           body: text,
           method: req.method ?? '',
-          ip: proxyaddr(req, trust),
+          ip: proxyaddr(req, trust()) ?? '',
           requestId,
         };
       } catch (failure) {

@@ -5,9 +5,10 @@ import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import winston from 'winston';
 import { Registry } from 'prom-client';
-import type { Express } from 'express';
+import express, { type Express } from 'express';
 import { closeServer, createServiceApp, errorResponse, listen, type Route } from '../src';
 import { rawExchange } from '../../../test/support/helpers';
+import { assertPlainlyServable } from '../src/plain-route-server';
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}/g;
 const LIMIT_BYTES = 1024;
@@ -40,6 +41,9 @@ function routes(plainHttp: boolean): Route[] {
     },
   }, {
     method: 'post', path: '/boom', body, plainHttp, docs, handler: () => { throw new Error('boom'); },
+  }, {
+    // A content type of its own: what a plainHttp route may not answer.
+    method: 'post', path: '/typed', body, plainHttp, docs, handler: () => ({ status: 200, body: { ok: true }, headers: { 'Content-Type': 'text/csv', 'X-Extra': '1' } }),
   }];
 }
 
@@ -167,6 +171,26 @@ describe('a plainHttp route', () => {
     expect(plain.handledByExpress).not.toHaveBeenCalled();
   });
 
+  it('answers 500, with none of the failed answer\'s headers, when a handler answers what the plain path cannot send', async () => {
+    const answer = await rawExchange(plain.port, post('/typed', json, { 'Content-Type': 'application/json', 'X-Request-Id': 'typed-1' }));
+    expect(answer).toMatch(/^HTTP\/1\.1 500 /);
+    expect(answer).toMatch(/^X-Request-Id: typed-1\r$/m);
+    expect(answer).not.toMatch(/X-Extra|text\/csv/i);
+    expect(plain.lines).toEqual([expect.objectContaining({ level: 'error', message: 'request failed', request_id: 'typed-1' })]);
+  });
+
+  it('follows a trust proxy setting changed after the app was made, as express does', async () => {
+    // The guard refuses 203.0.113.9: named by X-Forwarded-For, it is the client only while one hop is trusted.
+    const request = post('/in', json, { 'Content-Type': 'application/json', 'X-Forwarded-For': '203.0.113.9' });
+    expect(await sameAnswer(request)).toMatch(/^HTTP\/1\.1 403 /);
+    for (const served of [plain, viaExpress]) served.app.set('trust proxy', false);
+    try {
+      expect(await sameAnswer(request)).toMatch(/^HTTP\/1\.1 202 /);
+    } finally {
+      for (const served of [plain, viaExpress]) served.app.set('trust proxy', 1);
+    }
+  });
+
   it('serves several requests on one kept-alive connection, a refused body among them', async () => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const send = (body: string, type = 'application/json') => new Promise<{ status: number; body: string; reused: boolean }>((resolve, reject) => {
@@ -249,6 +273,20 @@ describe('a route marked plainHttp that cannot be served plainly', () => {
     ], /an earlier route of the table matches/],
   ])('is refused when the app is created: %s', (_what, routes, message) => {
     expect(app(routes)).toThrow(message);
+  });
+
+  it('is refused when a middleware the plain path would skip runs before it', () => {
+    const before = express();
+    const skipped = (_req: unknown, _res: unknown, next: () => void) => next();
+    const mirrored = (_req: unknown, _res: unknown, next: () => void) => next();
+    before.use(mirrored);
+    before.use(skipped);
+    const route: Route = { method: 'post', path: '/in', body: 'rawText', plainHttp: true, handler, docs };
+    const registered = before.route('/in').post(() => undefined);
+    expect(() => assertPlainlyServable(route, before, registered, [mirrored])).toThrow(/a middleware runs before it that the plain path would skip/);
+    const clean = express();
+    clean.use(mirrored);
+    expect(() => assertPlainlyServable(route, clean, clean.route('/in').post(() => undefined), [mirrored])).not.toThrow();
   });
 
   it('is taken when a later route would match it too (express picks the first)', () => {
