@@ -32,6 +32,7 @@ export * from './malformed-job';
 export * from './ticker-lane';
 export * from './lane-enqueue';
 export * from './lane-enqueue-script';
+export * from './bullmq-add-in-script';
 export * from './lane-parking';
 export * from './with-timeout';
 export * from './retry-after';

@@ -1,7 +1,6 @@
-import { Job } from 'bullmq';
 import type IORedis from 'ioredis';
-import { scriptsOf, type LaneJob } from './lane-enqueue';
-import { LuaScript } from './lua-script';
+import type { LaneJob } from './lane-enqueue';
+import { BullmqAddInScript } from './bullmq-add-in-script';
 import { redisKeys, type QueueName } from './names';
 import { LANE_REGISTER_LUA } from './ticker-lane';
 
@@ -18,17 +17,14 @@ export interface MarkOnAdd {
  * fifth of its CPU per signal: ioredis builds a transaction object, four commands and their
  * replies, and Redis runs MULTI and EXEC around two scripts.
  *
- * BullMQ stays the one author of its job format: the job is added through BullMQ's own Job.addJob,
- * which hands its add command (name and arguments) to a `runCommand` of ours; that command's Lua,
- * as BullMQ defined it on the queue's connection, runs inside ours as a function, with its own keys
- * and arguments. Its reply goes back to BullMQ, which raises its own errors from it. One script per
- * BullMQ add command (standard, prioritized, delayed), built the first time it is needed.
+ * BullMQ's own add runs inside the script (BullmqAddInScript), and its reply goes back to BullMQ,
+ * which raises its own errors from it.
  *
  * The connection is the caller's (see LaneEnqueueOptions.connection): a script run directly, not in
  * a MULTI, is loaded again by ioredis if Redis lost it (NOSCRIPT), so nothing here reloads scripts.
  */
 export class LaneEnqueueScript {
-  private readonly scripts = new Map<string, LuaScript>();
+  private readonly script = new BullmqAddInScript('tspLaneAdd', laneAddLua);
   /** Built once: redisKeys makes an object of a dozen functions per call. */
   private readonly keys;
 
@@ -38,27 +34,8 @@ export class LaneEnqueueScript {
 
   async add(job: LaneJob, mark?: MarkOnAdd): Promise<void> {
     const { keys } = this;
-    const queueScripts = scriptsOf((await job.queue.getBackend().client) as unknown as IORedis);
     const ownKeys = [keys.lane(job.ticker), keys.laneSeq, keys.job(job.queue.name as QueueName, job.id), ...(mark ? [mark.key] : [])];
-    const ownArgs = [job.id, mark?.value ?? ''];
-    const addInLane = {
-      runCommand: (name: string, bullArgs: (string | number)[]) => {
-        const numberOfKeys = queueScripts[name]?.numberOfKeys;
-        if (numberOfKeys == null) throw new Error(`BullMQ's ${name} is not defined on the queue's connection`);
-        const bullKeys = bullArgs.slice(0, numberOfKeys);
-        return this.scriptFor(name, queueScripts[name].lua).run(this.connection, [...ownKeys, ...bullKeys.map(String)], [...ownArgs, ...bullArgs.slice(numberOfKeys)]);
-      },
-    };
-    await new Job(job.queue, job.name, job.data, { ...job.opts, jobId: job.id }, job.id).addJob(addInLane as never);
-  }
-
-  private scriptFor(bullCommand: string, bullLua: string): LuaScript {
-    let script = this.scripts.get(bullCommand);
-    if (!script) {
-      script = new LuaScript(`tspLaneAdd_${bullCommand.replace(/\W/g, '_')}`, laneAddLua(bullLua));
-      this.scripts.set(bullCommand, script);
-    }
-    return script;
+    await this.script.run(this.connection, job, ownKeys, [job.id, mark?.value ?? '']);
   }
 }
 
@@ -67,11 +44,9 @@ export class LaneEnqueueScript {
  * value to mark ('' for none), BullMQ's arguments. BullMQ's script reads KEYS and ARGV by index, so
  * it gets tables of its own; a script is not rolled back on error, so the order is that of the MULTI.
  */
-function laneAddLua(bullLua: string): string {
+function laneAddLua(bullmqAddFunction: string): string {
   return `${LANE_REGISTER_LUA}
-local function bullmqAdd(KEYS, ARGV)
-${bullLua}
-end
+${bullmqAddFunction}
 local own = ARGV[2] ~= '' and 4 or 3
 laneRegister(KEYS[1], KEYS[2], KEYS[3], ARGV[1])
 local added = bullmqAdd({unpack(KEYS, own + 1)}, {unpack(ARGV, 3)})

@@ -2,7 +2,7 @@ import { Worker, type Job, type Queue } from 'bullmq';
 import type IORedis from 'ioredis';
 import {
   DECISION_BACKOFF, decisionRetryDelayMs, deliverableSignal, forwardJobOptions, jobLogger, MAX_STALLED_COUNT, parkUntilTurn, QUEUE, RunsHere, salvageSignal, turnOrPark,
-  SignalJobSchema, type Config, type ForwardJob, type LaneWaker, type Logger, type PositionBook, type TickerLanes,
+  SignalJobSchema, type Config, type Decision, type ForwardJob, type LaneWaker, type Logger, type PositionBook, type TickerLanes,
 } from '@tsp/core';
 import { hasOpenPosition, type PrismaClient } from '@tsp/db';
 import type { TopnCache } from './topn-cache';
@@ -63,7 +63,7 @@ export function approveSignal(deps: ApproveWorkerDeps) {
 
     // Decided first (no I/O for a BUY), recorded after: a re-run's fresh decision is discarded
     // in favour of the recorded one.
-    const { decision, isNew, mayHandOff, wake, headsLane } = await ledger.record(signal, await decide({
+    const fresh = await decide({
       signal,
       topn: topn.current,
       topnMaxAgeSec: config.topnMaxAgeSec,
@@ -71,15 +71,20 @@ export function approveSignal(deps: ApproveWorkerDeps) {
       maxLagSec: config.signalMaxLagSec,
       hasOpenPosition: (ticker) => hasOpenPosition(positions, prisma, ticker),
       now: Date.now(),
-    }));
+    });
+    const forwardOf = (approval: Decision & { approved: true }): ForwardJob => ({
+      signal: deliverableSignal(signal), basis: approval.basis, rank: approval.rank, snapshotId: approval.snapshotId,
+    });
+    const forwardOptions = forwardJobOptions(signal.id, config.forwardMaxAttempts, signal.side === 'SELL');
+    // An approval's delivery job is added by the script that records it (one round trip).
+    const { decision, isNew, mayHandOff, handedOff, wake, headsLane } = await ledger.record(
+      signal, fresh, fresh.approved ? { queue: forwardQueue, job: forwardOf(fresh), opts: forwardOptions } : undefined,
+    );
 
-    if (decision.approved && mayHandOff) {
-      const forward: ForwardJob = {
-        signal: deliverableSignal(signal), basis: decision.basis, rank: decision.rank, snapshotId: decision.snapshotId,
-        // Spares the forwarder asking the lane again (a round trip per delivery) when nothing is ahead.
-        ...(headsLane ? { laneHead: true } : {}),
-      };
-      await forwardQueue.add('forward', forward, forwardJobOptions(signal.id, config.forwardMaxAttempts, signal.side === 'SELL'));
+    if (decision.approved && mayHandOff && !handedOff) {
+      // Decided before (a re-run): what was recorded is handed off again, a no-op while BullMQ holds the job.
+      // laneHead spares the forwarder asking the lane again (a round trip per delivery) when nothing is ahead.
+      await forwardQueue.add('forward', { ...forwardOf(decision), ...(headsLane ? { laneHead: true } : {}) }, forwardOptions);
     }
     await waker.wake(wake);
     await deps.late.offer(signal, decision, laneSeq);
