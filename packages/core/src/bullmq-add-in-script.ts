@@ -7,6 +7,7 @@ import { LuaScript } from './lua-script';
 export interface ScriptedJob {
   queue: Queue;
   name: string;
+  /** The signal id, which is also the job id. */
   id: string;
   data: unknown;
   opts: JobsOptions;
@@ -22,7 +23,7 @@ export interface ScriptedJob {
  * add command (standard, prioritized, delayed), built the first time it is needed.
  *
  * Relies on two BullMQ internals, pinned with BullMQ (6.7.0, patched) and checked by
- * packages/core/test/lane-enqueue-script.test.ts: the scripts ioredis keeps on the queue's
+ * packages/core/test/bullmq-add-in-script.test.ts and lane-enqueue-script.test.ts: the scripts ioredis keeps on the queue's
  * connection (`scriptsSet`), and Job.addJob sending its command through `runCommand`.
  */
 export class BullmqAddInScript {

@@ -1,17 +1,13 @@
-import { Job, type JobsOptions, type Queue } from 'bullmq';
+import { Job } from 'bullmq';
 import type { ChainableCommander, default as IORedis } from 'ioredis';
 import { redisKeys, type QueueName } from './names';
 import { execPipeline } from './redis';
 import type { TickerLanes } from './ticker-lane';
+import type { ScriptedJob } from './bullmq-add-in-script';
 
-export interface LaneJob {
-  queue: Queue;
-  name: string;
-  /** The signal id, which is also the job id. */
-  id: string;
+/** A signal's job and the ticker whose lane it joins. */
+export interface LaneJob extends ScriptedJob {
   ticker: string;
-  data: unknown;
-  opts: JobsOptions;
 }
 
 /**

@@ -228,12 +228,13 @@ function endGivenUp(deps: ForwardWorkerDeps) {
     const parsed = ForwardJobSchema.safeParse(job.data);
     if (!parsed.success) return;
     const { signal } = parsed.data;
+    const logger = jobLogger(deps.logger, job.data);
     try {
       const { recorded, wake } = await deps.ledger.dead(signal, { type: 'gave_up', signalId: signal.id, error: error.message }, deps.stats.failureCounters('dead', false));
-      if (recorded) jobLogger(deps.logger, job.data).error('delivery given up after every run failed; recorded dead (attempts_exhausted) for replay', { id: signal.id, error: error.message });
+      if (recorded) logger.error('delivery given up after every run failed; recorded dead (attempts_exhausted) for replay', { id: signal.id, error: error.message });
       await deps.waker.wake(wake);
     } catch (recordError) {
-      jobLogger(deps.logger, job.data).error('a delivery given up could not be recorded dead; its ticker\'s next signal goes once its job is seen finished', { id: signal.id, error: (recordError as Error).message });
+      logger.error('a delivery given up could not be recorded dead; its ticker\'s next signal goes once its job is seen finished', { id: signal.id, error: (recordError as Error).message });
     }
   };
 }

@@ -1,4 +1,4 @@
-import { errorResponse, parseTicker, redisKeys, requestLogger, unavailableResponse, type Logger, type HttpRequest, type HttpResponse, type SignalJob } from '@tsp/core';
+import { errorResponse, parseTicker, redisKeys, requestLogger, unavailableResponse, type HttpRequest, type HttpResponse, type SignalJob } from '@tsp/core';
 import { openPositions } from '@tsp/db';
 import type { IngestContext } from '../ingest-context';
 import { newSignalId } from '../signal/normalise-signal';
@@ -51,7 +51,7 @@ export function sellIndividual(ctx: IngestContext) {
 /** POST /sell/all {"token"} — one SELL for every open position. */
 export function sellAll(ctx: IngestContext) {
   return async (req: HttpRequest): Promise<HttpResponse> => {
-    const logger: Logger = requestLogger(ctx.logger, req.requestId);
+    const logger = requestLogger(ctx.logger, req.requestId);
     let tickers: string[];
     try {
       tickers = (await openPositions(ctx.positions, ctx.prisma)).map((p) => p.ticker).sort();
