@@ -6,11 +6,9 @@
 // measured one after the other, never at the same time, with the same settings.
 // Only ingest runs (no approver), so every accepted signal stays in the `signals` queue: after
 // the run the queue must hold exactly one job per 202 — nothing accepted may be lost.
-const { fork } = require('node:child_process');
-const path = require('node:path');
 const autocannon = require('autocannon');
 const {
-  core, cleanupPrefix, countJobs, cpuSeconds, fmt, IORedis, REDIS_URL, redisUsage, percentile, printTable, runBench, serviceEnv, sleep, startService,
+  core, cleanupPrefix, countJobs, cpuSeconds, fmt, IORedis, REDIS_URL, redisUsage, percentile, printTable, runBench, serviceEnv, sleep, startEcho, startService,
   uniquePrefix, verdict,
 } = require('./lib');
 const { pacedLoad } = require('./paced-load');
@@ -28,19 +26,6 @@ const TARGET_RATIO = 0.75;
 // on a shared machine one round's neighbour noise would otherwise decide it.
 const ROUNDS = 3;
 const TARGET_P99_MS = 10;
-
-function startEcho() {
-  return new Promise((resolve, reject) => {
-    const child = fork(path.join(__dirname, 'echo-server.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`echo server exited (${code})`)));
-    child.once('message', ({ port }) => resolve({
-      url: `http://127.0.0.1:${port}`,
-      pid: child.pid,
-      stop: () => new Promise((done) => { child.removeAllListeners('exit'); child.once('exit', done); child.kill('SIGTERM'); }),
-    }));
-  });
-}
 
 function cannon(url, options) {
   return autocannon({

@@ -5,7 +5,7 @@ const os = require('node:os');
 const path = require('node:path');
 const http = require('node:http');
 const net = require('node:net');
-const { spawn, spawnSync } = require('node:child_process');
+const { fork, spawn, spawnSync } = require('node:child_process');
 const { randomUUID } = require('node:crypto');
 const { performance } = require('node:perf_hooks');
 const { applyServicePriority } = require('../scripts/cpu-priority');
@@ -197,6 +197,20 @@ async function startService(name, env) {
       return result;
     },
   };
+}
+
+/** Starts bench/echo-server.js (bare express echoing a JSON body with 202), the benches' baseline, as a child process. */
+function startEcho() {
+  return new Promise((resolve, reject) => {
+    const child = fork(path.join(__dirname, 'echo-server.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`echo server exited (${code})`)));
+    child.once('message', ({ port }) => resolve({
+      url: `http://127.0.0.1:${port}`,
+      pid: child.pid,
+      stop: () => new Promise((done) => { child.removeAllListeners('exit'); child.once('exit', done); child.kill('SIGTERM'); }),
+    }));
+  });
 }
 
 /** Starts the named services side by side; stop() stops them in reverse order. */
@@ -449,6 +463,7 @@ function runBench(main) {
 }
 
 module.exports = {
+  startEcho,
   ROOT, REDIS_URL, DATABASE_URL, core, Queue, IORedis, requireFrom,
   nowMs, sleep, uniquePrefix, ensureBenchDatabase, deleteSignalRows, queryDb, freePort, getJson,
   serviceEnv, startService, startServices, cpuSeconds, cleanupPrefix, countJobs, publishTopn, startDestination, postJson,
