@@ -19,6 +19,23 @@ export function uniquePrefix(label: string): string {
   return `test-${label}-${randomUUID().slice(0, 8)}`;
 }
 
+
+/**
+ * Opens Redis connections for the tests of one file (call it inside their describe): every
+ * connection it opened is closed, and the prefix's keys deleted, after them.
+ */
+export function redisConnectionsFor(prefix: string): () => IORedis {
+  const connections: IORedis[] = [];
+  afterAll(async () => {
+    await deletePrefixKeys(prefix);
+    for (const redis of connections) redis.disconnect();
+  });
+  return () => {
+    const redis = new IORedis(process.env.REDIS_URL!, { maxRetriesPerRequest: null });
+    connections.push(redis);
+    return redis;
+  };
+}
 /**
  * A database of the suite's own, copied from the migrated test database by the global setup and
  * named after it (tsp_test → tsp_test_exits), so two test runs with their own TEST_DATABASE_URL

@@ -1,6 +1,5 @@
-import IORedis from 'ioredis';
 import { Queue, Worker, type Job } from 'bullmq';
-import { deletePrefixKeys, uniquePrefix } from '../../../test/support/helpers';
+import { redisConnectionsFor, uniquePrefix } from '../../../test/support/helpers';
 
 /**
  * tsp patches BullMQ (patches/bullmq@6.7.0.patch): a fetch that takes a job also says whether
@@ -12,16 +11,7 @@ import { deletePrefixKeys, uniquePrefix } from '../../../test/support/helpers';
  */
 describe('BullMQ worker after a fetch that emptied the queue, as tsp patches it', () => {
   const prefix = uniquePrefix('bullmq-drained');
-  const connections: IORedis[] = [];
-  const connection = () => {
-    const redis = new IORedis(process.env.REDIS_URL!, { maxRetriesPerRequest: null });
-    connections.push(redis);
-    return redis;
-  };
-  afterAll(async () => {
-    await deletePrefixKeys(prefix);
-    for (const redis of connections) redis.disconnect();
-  });
+  const connection = redisConnectionsFor(prefix);
   jest.setTimeout(30_000);
 
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

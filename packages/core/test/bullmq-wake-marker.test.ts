@@ -1,6 +1,6 @@
-import IORedis from 'ioredis';
+import type IORedis from 'ioredis';
 import { Job, Queue, Worker } from 'bullmq';
-import { deletePrefixKeys, uniquePrefix } from '../../../test/support/helpers';
+import { redisConnectionsFor, uniquePrefix } from '../../../test/support/helpers';
 
 /**
  * tsp patches BullMQ (patches/bullmq@6.7.0.patch): a worker that takes a job wakes another idle
@@ -10,16 +10,7 @@ import { deletePrefixKeys, uniquePrefix } from '../../../test/support/helpers';
  */
 describe("BullMQ's wake-up marker, as tsp's patch leaves it", () => {
   const prefix = uniquePrefix('bullmq-marker');
-  const connections: IORedis[] = [];
-  const connection = () => {
-    const redis = new IORedis(process.env.REDIS_URL!, { maxRetriesPerRequest: null });
-    connections.push(redis);
-    return redis;
-  };
-  afterAll(async () => {
-    await deletePrefixKeys(prefix);
-    for (const redis of connections) redis.disconnect();
-  });
+  const connection = redisConnectionsFor(prefix);
 
   /** Two workers of concurrency 1, each holding its job until released; answers who took which. */
   async function twoIdleWorkers(queueName: string) {
