@@ -202,7 +202,7 @@ async function main() {
     `services' CPU ${fmt(servicesCpuMs(justStarted))} ms per signal (${cpuPerSignal(justStarted)}), p50 ${fmt(justStarted.p50)} ms, p99 ${fmt(justStarted.p99)} ms`);
   for (const run of latency.runs) {
     console.log('');
-    console.log(`${run.rate} signals/s${run === latency.runs[0] ? `, after ${SECONDS + WARM_SECONDS} s more at ${RATE}/s` : ''}: sent ${run.sent}, delivered ${run.delivered} (${run.missing} not within 30 s); ` +
+    console.log(`${run.rate} signals/s${run.rate === RATE ? `, after ${SECONDS + WARM_SECONDS} s more at ${RATE}/s` : ''}: sent ${run.sent}, delivered ${run.delivered} (${run.missing} not within 30 s); ` +
       `achieved ${fmt(run.throughput, 0)} deliveries/s`);
     printTable([`receive → delivered at ${run.rate}/s, ms`, 'p50', 'p99', 'max/n'], [
       ['POST sent → destination arrival', fmt(run.p50), fmt(run.p99), fmt(run.max)],

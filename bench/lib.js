@@ -463,9 +463,8 @@ function runBench(main) {
 }
 
 module.exports = {
-  startEcho,
   ROOT, REDIS_URL, DATABASE_URL, core, Queue, IORedis, requireFrom,
   nowMs, sleep, uniquePrefix, ensureBenchDatabase, deleteSignalRows, queryDb, freePort, getJson,
-  serviceEnv, startService, startServices, cpuSeconds, cleanupPrefix, countJobs, publishTopn, startDestination, postJson,
+  serviceEnv, startService, startServices, startEcho, cpuSeconds, cleanupPrefix, countJobs, publishTopn, startDestination, postJson,
   percentile, parseCounter, parseHistogram, redisUsage, histogramDelta, histogramQuantile, fmt, verdict, printTable, runBench, withRelay,
 };

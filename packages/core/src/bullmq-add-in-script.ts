@@ -37,16 +37,22 @@ export class BullmqAddInScript {
     private readonly bullmqReplyOf: (reply: unknown) => unknown = (reply) => reply,
   ) {}
 
-  /** Runs our script with `ownKeys` and `ownArgs` ahead of BullMQ's; answers our script's reply. */
-  async run(connection: IORedis, job: ScriptedJob, ownKeys: string[], ownArgs: (string | number)[]): Promise<unknown> {
-    const queueScripts = scriptsOf((await job.queue.getBackend().client) as unknown as IORedis);
+  /**
+   * Runs our script with `ownKeys` and `ownArgs` ahead of BullMQ's; answers our script's reply. On
+   * `connection`, or with null on the queue's own: it does not auto-pipeline, so a script first
+   * defined on it in the middle of the traffic cannot miss a pipeline already open (see
+   * LuaScript.defineAll).
+   */
+  async run(connection: IORedis | null, job: ScriptedJob, ownKeys: string[], ownArgs: (string | number)[]): Promise<unknown> {
+    const queueConnection = (await job.queue.getBackend().client) as unknown as IORedis;
+    const queueScripts = scriptsOf(queueConnection);
     let reply: unknown;
     const inOurScript = {
       runCommand: async (command: string, bullArgs: (string | number)[]) => {
         const numberOfKeys = queueScripts[command]?.numberOfKeys;
         if (numberOfKeys == null) throw new Error(`BullMQ's ${command} is not defined on the queue's connection`);
         const bullKeys = bullArgs.slice(0, numberOfKeys).map(String);
-        reply = await this.scriptFor(command, queueScripts[command].lua).run(connection, [...ownKeys, ...bullKeys], [...ownArgs, ...bullArgs.slice(numberOfKeys)]);
+        reply = await this.scriptFor(command, queueScripts[command].lua).run(connection ?? queueConnection, [...ownKeys, ...bullKeys], [...ownArgs, ...bullArgs.slice(numberOfKeys)]);
         return this.bullmqReplyOf(reply);
       },
     };

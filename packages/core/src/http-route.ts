@@ -85,9 +85,9 @@ export interface Route {
    * routes that accept several content types and parse it with `parse`), or "none".
    */
   body?: 'json' | 'rawText' | 'none';
-  /** Body size limit, express syntax (default 100kb). */
+  /** Body size limit, express syntax (default 100kb: bodyLimitOf). */
   limit?: string;
-  /** Content types accepted by "rawText" routes. */
+  /** Content types accepted by "rawText" routes (default JSON and plain text: rawTextTypesOf). */
   accepts?: string[];
   /**
    * Served by plain node:http ahead of express (plain-route-server.ts), for a hot route where
@@ -124,6 +124,16 @@ export interface MountedRoute {
   /** The content types of its body, when it reads one (default application/json). */
   bodyTypes?: string[];
   docs: RouteDocs;
+}
+
+/** A route's body size limit, as both ways of serving it (express, plain-route-server.ts) read it. */
+export function bodyLimitOf(route: Route): string {
+  return route.limit ?? '100kb';
+}
+
+/** The content types a "rawText" route reads its body from. */
+export function rawTextTypesOf(route: Route): string[] {
+  return route.accepts ?? ['application/json', 'text/plain'];
 }
 
 /** What a service's OpenAPI document (GET /openapi.json) is made of. */

@@ -2,7 +2,7 @@ import http from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { errorResponse, type HttpRequest, type HttpResponse, type Route, type ServiceApi } from './http-route';
+import { bodyLimitOf, errorResponse, rawTextTypesOf, type HttpRequest, type HttpResponse, type Route, type ServiceApi } from './http-route';
 import { bodyErrorResponse, failedRequestResponse, serveRoute } from './serve-route';
 import { assertPlainlyServable, plainRouteListener } from './plain-route-server';
 import type { Logger } from './logger';
@@ -73,9 +73,9 @@ function send(res: Response, out: HttpResponse, logger?: Logger): void {
 
 /** A route's body parser. plain-route-server.ts reads a plainHttp route's body as this does for rawText: change both together. */
 function bodyReader(route: Route) {
-  const limit = route.limit ?? '100kb';
+  const limit = bodyLimitOf(route);
   if (route.body === 'rawText') {
-    const accepts = route.accepts ?? ['application/json', 'text/plain'];
+    const accepts = rawTextTypesOf(route);
     return [
       (req: Request, res: Response, next: NextFunction) => {
         if (!req.is(accepts)) {

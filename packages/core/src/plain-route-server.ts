@@ -3,7 +3,7 @@ import { parse as parseContentType } from 'content-type';
 import type { Express } from 'express';
 import proxyaddr from 'proxy-addr';
 import getRawBody from 'raw-body';
-import type { HttpRequest, HttpResponse, Route } from './http-route';
+import { bodyLimitOf, rawTextTypesOf, type HttpRequest, type HttpResponse, type Route } from './http-route';
 import type { Logger } from './logger';
 import { REQUEST_ID_HEADER, requestIdFor } from './request-id';
 import { bodyErrorResponse, failedRequestResponse, serveRoute } from './serve-route';
@@ -50,7 +50,7 @@ export function assertPlainlyServable(route: Route, app: Express, registered: un
   if (route.body !== 'rawText') refuse(`its body is ${JSON.stringify(route.body ?? 'json')}, not "rawText"`);
   if (route.method === 'get') refuse('it is a GET (express answers HEAD for it too)');
   if (!FIXED_PATH.test(route.path)) refuse('its path has parameters or pattern characters');
-  const odd = (route.accepts ?? []).filter((type) => !LITERAL_MEDIA_TYPE.test(type));
+  const odd = rawTextTypesOf(route).filter((type) => !LITERAL_MEDIA_TYPE.test(type));
   if (odd.length) refuse(`accepts has ${odd.join(', ')}; only lowercase type/subtype names`);
   const { stack } = (app as unknown as { router: { stack: RouterLayer[] } }).router;
   const first = stack.find((layer) => (layer.route?.methods[route.method] || layer.route?.methods._all) && layer.match(route.path));
@@ -153,7 +153,7 @@ export function plainRouteListener(routes: Route[], app: Express, logger: Logger
         fail(error);
       }
     };
-    getRawBody(req, { length: req.headers['content-length'], limit: route.limit ?? '100kb', encoding: 'utf-8' }, (error, text) => {
+    getRawBody(req, { length: req.headers['content-length'], limit: bodyLimitOf(route), encoding: 'utf-8' }, (error, text) => {
       if (error) {
         afterRequest(req, () => {
           const refusal = bodyErrorResponse(error);
@@ -186,7 +186,7 @@ export function plainRouteListener(routes: Route[], app: Express, logger: Logger
     const url = req.url ?? '';
     const mark = url.indexOf('?');
     const route = byPath.get(mark === -1 ? url : url.slice(0, mark));
-    if (!route || req.method !== route.method.toUpperCase() || !readsAsExpressWould(req, url, route.accepts ?? ['application/json', 'text/plain'])) {
+    if (!route || req.method !== route.method.toUpperCase() || !readsAsExpressWould(req, url, rawTextTypesOf(route))) {
       app(req, res);
       return;
     }

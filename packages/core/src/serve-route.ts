@@ -63,6 +63,6 @@ export function bodyErrorResponse(err: unknown): HttpResponse | null {
 
 /** The answer to a request that failed unexpectedly; the error is logged with the request's id. */
 export function failedRequestResponse(err: unknown, requestId: string, logger: Logger): HttpResponse {
-  logger.error('request failed', { error: (err as Error)?.stack ?? String(err), request_id: requestId });
+  requestLogger(logger, requestId).error('request failed', { error: (err as Error)?.stack ?? String(err) });
   return errorResponse(500, 'internal_error', 'Internal error');
 }

@@ -125,9 +125,7 @@ export class DecisionLedger {
     ];
     const reply = handOff
       ? await RECORD_AND_HAND_OFF.run(
-        // The queue's connection: it does not auto-pipeline, so a script first defined on it in the
-        // middle of the traffic cannot miss a pipeline already open (see LuaScript.defineAll).
-        (await handOff.queue.getBackend().client) as unknown as IORedis,
+        null, // on the forward queue's own connection
         { queue: handOff.queue, name: 'forward', id: signal.id, data: handOff.job, opts: handOff.opts },
         keys, [keys.length, args.length, ...args, JSON.stringify({ ...handOff.job, laneHead: true } satisfies ForwardJob)],
       )

@@ -25,18 +25,19 @@ export function updateFinvizConfig(ctx: IngestContext) {
       return errorResponse(400, 'invalid_config', `Invalid config: ${details.map((d) => `${d.field || 'body'} ${d.message}`).join('; ')}`, details);
     }
 
+    const logger = requestLogger(ctx.logger, req.requestId);
     let stored;
     try {
       stored = await store.update(parsed.data, environmentFinvizConfig(ctx.config), {
         actor: req.principal ?? 'unknown', ip: req.ip || null, userAgent: req.headers['user-agent']?.slice(0, 500) ?? null,
       });
     } catch (error) {
-      requestLogger(ctx.logger, req.requestId).warn('could not store the Finviz config', { error: (error as Error).message });
+      logger.warn('could not store the Finviz config', { error: (error as Error).message });
       return unavailableResponse('Postgres is unavailable; the config was not changed');
     }
-    const announced = await announceFinvizConfig(ctx, stored, requestLogger(ctx.logger, req.requestId));
+    const announced = await announceFinvizConfig(ctx, stored, logger);
     const view = finvizConfigView(stored, ctx.config);
-    requestLogger(ctx.logger, req.requestId).info('Finviz config changed', { ...view, actor: req.principal });
+    logger.info('Finviz config changed', { ...view, actor: req.principal });
     return { status: 200, body: { ...view, announced } };
   };
 }

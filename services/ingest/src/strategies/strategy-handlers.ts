@@ -57,8 +57,9 @@ export function strategyHandlers(ctx: IngestContext) {
     duplicate: () => (req: HttpRequest<unknown, { name?: string }>) => answering(async () => ({ status: 201, body: shown(await store.duplicate(req.params.id, req.body.name)) })),
     activate: () => (req: HttpRequest) => answering(async () => {
       const { strategy, config } = await store.activate(req.params.id, who(req));
-      const announced = await announceFinvizConfig(ctx, config, requestLogger(ctx.logger, req.requestId));
-      requestLogger(ctx.logger, req.requestId).info('strategy activated', { id: strategy.id, name: strategy.name, by: req.principal });
+      const logger = requestLogger(ctx.logger, req.requestId);
+      const announced = await announceFinvizConfig(ctx, config, logger);
+      logger.info('strategy activated', { id: strategy.id, name: strategy.name, by: req.principal });
       return { status: 200, body: { ...shown(strategy), announced } };
     }),
   };
