@@ -35,6 +35,12 @@ const OK: Responder = () => ({ status: 200 });
 export class Destination {
   readonly arrivals: Arrival[] = [];
   respond: Responder = OK;
+  /**
+   * Kept as answers go out: tests ask it once per accepted signal while they wait, and this
+   * server shares their event loop, so building it from every arrival on each ask (thousands of
+   * times thousands) starved the answers and stalled the deliveries a test was waiting for.
+   */
+  private readonly delivered = new Set<string>();
   private server: http.Server | null = null;
   private readonly sockets = new Set<Socket>();
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -56,9 +62,9 @@ export class Destination {
     return this.arrivals.filter((a) => a.key === key);
   }
 
-  /** Signal ids with at least one 2xx answer. */
-  deliveredKeys(): Set<string> {
-    return new Set(this.arrivals.filter((a) => a.status !== undefined && a.status < 300 && a.key).map((a) => a.key!));
+  /** Signal ids with at least one 2xx answer (live: it grows as answers go out). */
+  deliveredKeys(): ReadonlySet<string> {
+    return this.delivered;
   }
 
   async comeUp(): Promise<void> {
@@ -109,6 +115,7 @@ export class Destination {
         if (res.destroyed || req.socket.destroyed) return;
         arrival.answeredAt = Date.now();
         arrival.status = answer.status;
+        if (answer.status < 300 && arrival.key) this.delivered.add(arrival.key);
         res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
         res.end(answer.status < 300 ? '{"ok":true}' : '{"error":"scripted failure"}');
       };

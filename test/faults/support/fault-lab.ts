@@ -158,7 +158,9 @@ export class FaultLab {
     await Promise.allSettled([this.destination?.goDown(), this.labRedis?.kill(), this.finviz?.close()]);
     if (this.failed && this.workDir) this.printLogs();
     await this.postgres?.destroy().catch(() => undefined);
-    if (this.workDir) fs.rmSync(this.workDir, { recursive: true, force: true });
+    // FAULT_LAB_KEEP=1 keeps a failed lab's directory (every log whole, the Redis files) to read after.
+    if (this.workDir && !(this.failed && process.env.FAULT_LAB_KEEP === '1')) fs.rmSync(this.workDir, { recursive: true, force: true });
+    else if (this.workDir) process.stdout.write(`fault lab "${this.label}" kept at ${this.workDir}\n`);
   }
 
   private baseEnv(): Record<string, string> {
