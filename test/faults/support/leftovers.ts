@@ -45,8 +45,9 @@ export function cleanLeftovers(file: string): void {
       spawnSync(entry.stop[0], entry.stop.slice(1), { stdio: 'ignore', timeout: 15_000 });
     }
   }
+  // FAULT_LAB_KEEP=1: a failed lab's directory is kept to read (its processes are still stopped).
   for (const entry of entries) {
-    if (entry.kind === 'dir') fs.rmSync(entry.path, { recursive: true, force: true });
+    if (entry.kind === 'dir' && process.env.FAULT_LAB_KEEP !== '1') fs.rmSync(entry.path, { recursive: true, force: true });
   }
   fs.rmSync(file, { force: true });
 }
