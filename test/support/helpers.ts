@@ -19,7 +19,6 @@ export function uniquePrefix(label: string): string {
   return `test-${label}-${randomUUID().slice(0, 8)}`;
 }
 
-
 /**
  * Opens Redis connections for the tests of one file (call it inside their describe): every
  * connection it opened is closed, and the prefix's keys deleted, after them.
@@ -36,6 +35,7 @@ export function redisConnectionsFor(prefix: string): () => IORedis {
     return redis;
   };
 }
+
 /**
  * A database of the suite's own, copied from the migrated test database by the global setup and
  * named after it (tsp_test → tsp_test_exits), so two test runs with their own TEST_DATABASE_URL

@@ -1,5 +1,5 @@
 import { Queue, Worker, type Job } from 'bullmq';
-import { redisConnectionsFor, uniquePrefix } from '../../../test/support/helpers';
+import { redisConnectionsFor, uniquePrefix, waitFor } from '../../../test/support/helpers';
 
 /**
  * tsp patches BullMQ (patches/bullmq@6.7.0.patch): a fetch that takes a job also says whether
@@ -28,10 +28,6 @@ describe('BullMQ worker after a fetch that emptied the queue, as tsp patches it'
     return { worker, startedAt };
   }
 
-  async function until(check: () => boolean, ms = 10_000) {
-    for (let waited = 0; waited < ms && !check(); waited += 25) await sleep(25);
-  }
-
   /** Counts the fetch scripts (BullMQ's moveToActive: 11 keys, the first the queue's wait list) Redis runs for a queue. */
   async function countFetches(queueName: string) {
     const monitor = connection();
@@ -54,7 +50,7 @@ describe('BullMQ worker after a fetch that emptied the queue, as tsp patches it'
       for (let i = 0; i < 5; i++) {
         const added = Date.now();
         await queue.add('job', {}, { jobId: `j${i}` });
-        await until(() => startedAt.has(`j${i}`));
+        await waitFor(() => startedAt.has(`j${i}`), 10_000, `job j${i} to start`);
         // Well inside the worker's 30 s block: its marker woke it, nothing was left waiting.
         expect(startedAt.get(`j${i}`)! - added).toBeLessThan(2_000);
         await sleep(100);
@@ -80,7 +76,7 @@ describe('BullMQ worker after a fetch that emptied the queue, as tsp patches it'
       // it, and the fetch that takes that job is the one that must tell when the delayed one is due.
       await sleep(300);
       await queue.add('now', {}, { jobId: 'now' });
-      await until(() => startedAt.has('later'));
+      await waitFor(() => startedAt.has('later'), 10_000, 'the delayed job to start');
       expect(startedAt.has('now')).toBe(true);
       expect(startedAt.get('later')! - added).toBeGreaterThanOrEqual(1_500);
       // Not the 30 s the worker blocks when it does not know of a delayed job.
@@ -105,7 +101,7 @@ describe('BullMQ worker after a fetch that emptied the queue, as tsp patches it'
         await sleep(150);
         await queue.add('other', {}, { jobId: `other${i}` });
       }
-      await until(() => runs.length === 3 && startedAt.has('other7'));
+      await waitFor(() => runs.length === 3 && startedAt.has('other7'), 10_000, 'three runs of the retried job and every other job');
       expect(runs).toHaveLength(3);
       for (let i = 1; i < runs.length; i++) {
         expect(runs[i] - runs[i - 1]).toBeGreaterThanOrEqual(700);
@@ -124,7 +120,7 @@ describe('BullMQ worker after a fetch that emptied the queue, as tsp patches it'
     try {
       await queue.addBulk(Array.from({ length: 12 }, (_, i) => ({ name: 'job', data: {}, opts: { jobId: `b${i}` } })));
       // Five slots: five held at once, the rest taken as slots free up.
-      await until(() => startedAt.size === 5);
+      await waitFor(() => startedAt.size === 5, 10_000, 'five jobs to start');
       await sleep(200);
       expect(startedAt.size).toBe(5);
       for (let i = 0; i < 200 && startedAt.size < 12; i++) {
