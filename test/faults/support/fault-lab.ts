@@ -5,7 +5,7 @@ import { redisKeys } from '@tsp/core';
 import { readAudit } from './audit-reader';
 import { Destination } from './destination';
 import { freePort } from './free-port';
-import { registerLeftover } from './leftovers';
+import { keepFailedLabDirs, registerLeftover } from './leftovers';
 import { TEMPLATE_ENV } from './global-setup';
 import { PrivatePostgres } from './postgres-cluster';
 import { FinvizStandIn } from './finviz-stand-in';
@@ -158,9 +158,10 @@ export class FaultLab {
     await Promise.allSettled([this.destination?.goDown(), this.labRedis?.kill(), this.finviz?.close()]);
     if (this.failed && this.workDir) this.printLogs();
     await this.postgres?.destroy().catch(() => undefined);
-    // FAULT_LAB_KEEP=1 keeps a failed lab's directory (every log whole, the Redis files) to read after.
-    if (this.workDir && !(this.failed && process.env.FAULT_LAB_KEEP === '1')) fs.rmSync(this.workDir, { recursive: true, force: true });
-    else if (this.workDir) process.stdout.write(`fault lab "${this.label}" kept at ${this.workDir}\n`);
+    if (this.workDir) {
+      if (this.failed && keepFailedLabDirs()) process.stdout.write(`fault lab "${this.label}" kept at ${this.workDir}\n`);
+      else fs.rmSync(this.workDir, { recursive: true, force: true });
+    }
   }
 
   private baseEnv(): Record<string, string> {

@@ -11,6 +11,11 @@ import fs from 'node:fs';
 
 export const LEFTOVERS_ENV = 'TSP_FAULTS_LEFTOVERS';
 
+/** FAULT_LAB_KEEP=1: a failed lab's directory (every log whole, the Redis files) is kept to read after the run. */
+export function keepFailedLabDirs(): boolean {
+  return process.env.FAULT_LAB_KEEP === '1';
+}
+
 export type Leftover =
   /** A process, identified by its pid and a piece of its command line (pids get reused). */
   | { kind: 'process'; pid: number; cmdline: string }
@@ -45,9 +50,9 @@ export function cleanLeftovers(file: string): void {
       spawnSync(entry.stop[0], entry.stop.slice(1), { stdio: 'ignore', timeout: 15_000 });
     }
   }
-  // FAULT_LAB_KEEP=1: a failed lab's directory is kept to read (its processes are still stopped).
+  // A lab that passed removed its own directory; what is left here failed or was interrupted.
   for (const entry of entries) {
-    if (entry.kind === 'dir' && process.env.FAULT_LAB_KEEP !== '1') fs.rmSync(entry.path, { recursive: true, force: true });
+    if (entry.kind === 'dir' && !keepFailedLabDirs()) fs.rmSync(entry.path, { recursive: true, force: true });
   }
   fs.rmSync(file, { force: true });
 }
